@@ -1,0 +1,78 @@
+package planner
+
+import (
+	"context"
+
+	"github.com/blang/semver/v4"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/exp/topology/desiredstate"
+	"sigs.k8s.io/cluster-api/exp/topology/scope"
+	"sigs.k8s.io/cluster-api/util/version"
+)
+
+// capiPlan is CAPI's upgrade plan for one state of a Cluster, as the topology
+// controller computes it on a reconcile.
+type capiPlan struct {
+	controlPlane []string
+	workers      []string
+	minWorkers   string
+}
+
+// computeCAPIPlan runs CAPI's own desiredstate.ComputeUpgradePlan (which picks the
+// minimum worker version, calls the plan function and DefaultAndValidateUpgradePlans)
+// on a scope holding just the versions the plan depends on.
+func computeCAPIPlan(desired, controlPlane string, mds, mps []*simWorker, planFn desiredstate.GetUpgradePlanFunc) (capiPlan, error) {
+	s := scope.New(&clusterv1.Cluster{})
+	s.Blueprint.Topology.Version = desired
+	s.Current.ControlPlane = &scope.ControlPlaneState{Object: &unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{"version": controlPlane},
+	}}}
+	s.Current.MachineDeployments = scope.MachineDeploymentsStateMap{}
+	for _, w := range mds {
+		md := &clusterv1.MachineDeployment{}
+		md.Name = w.ref.Name
+		md.Spec.Template.Spec.Version = w.version
+		s.Current.MachineDeployments[w.key()] = &scope.MachineDeploymentState{Object: md}
+	}
+	s.Current.MachinePools = scope.MachinePoolsStateMap{}
+	for _, w := range mps {
+		mp := &clusterv1.MachinePool{}
+		mp.Name = w.ref.Name
+		mp.Spec.Template.Spec.Version = w.version
+		s.Current.MachinePools[w.key()] = &scope.MachinePoolState{Object: mp}
+	}
+	if err := desiredstate.ComputeUpgradePlan(context.Background(), s, planFn); err != nil {
+		return capiPlan{}, err
+	}
+	p := capiPlan{controlPlane: s.UpgradeTracker.ControlPlane.UpgradePlan, minWorkers: s.UpgradeTracker.MinWorkersVersion}
+	// MachineDeployments and MachinePools get the same workers plan (upgrade_plan.go:124-134).
+	p.workers = s.UpgradeTracker.MachineDeployments.UpgradePlan
+	if len(p.workers) == 0 {
+		p.workers = s.UpgradeTracker.MachinePools.UpgradePlan
+	}
+	return p, nil
+}
+
+// planFunction returns CAPI's plan function for a version source.
+func planFunction(src VersionSourceType, versions []string) desiredstate.GetUpgradePlanFunc {
+	if src == SourceOneMinor {
+		return desiredstate.GetUpgradePlanOneMinor
+	}
+	// A ClusterClass list, a catalog, user versions, or user versions standing in
+	// for an extension: CAPI's list-based function picks the latest patch of every
+	// intermediate minor and exactly the target for the last one.
+	return desiredstate.GetUpgradePlanFromClusterClassVersions(versions)
+}
+
+// parseVersion parses a Kubernetes version the way CAPI does (tolerant of a "v" prefix).
+func parseVersion(v string) (semver.Version, error) {
+	return semver.ParseTolerant(v)
+}
+
+// compareVersions compares like CAPI's version.Compare with build tags:
+// -1, 0, 1, or 2 when the versions differ only in incomparable build tags.
+func compareVersions(a, b semver.Version) int {
+	return version.Compare(a, b, version.WithBuildTags())
+}

@@ -1,0 +1,342 @@
+// Package planner computes how Cluster API will upgrade Clusters to a target
+// Kubernetes version. It is pure: a state in, a plan out; no I/O and no clock
+// (the time is passed in Options).
+//
+// For topology Clusters it replays the topology controller decision by decision,
+// calling CAPI's own plan code (exp/topology/desiredstate) before each one; for
+// unmanaged Clusters it applies the same efficient sequence as patches.
+package planner
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
+
+	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/internal/state"
+)
+
+// Options configure planning.
+type Options struct {
+	// Now is stamped into the plan.
+	Now time.Time
+	// Catalog is the Kubernetes release catalog (the version source of unmanaged
+	// Clusters and the patch versions known for one-minor ClusterClasses).
+	Catalog *catalog.Catalog
+	// Versions, when not nil, replaces the catalog and stands in for
+	// GenerateUpgradePlan extensions (--versions / --versions-file).
+	Versions []string
+	// PlannerVersion is stamped into the plan.
+	PlannerVersion string
+}
+
+// Selection says which Clusters to plan and to what.
+type Selection struct {
+	// Cluster selects one Cluster; nil selects every Cluster (in Namespace, when set).
+	Cluster *types.NamespacedName
+	// Namespace restricts the Clusters when Cluster is nil; "" means all namespaces.
+	Namespace string
+	// To is the requested target.
+	To Target
+}
+
+// ErrNoClusters is returned when the input holds no Cluster to plan.
+var ErrNoClusters = errors.New("no Cluster objects found in the input: pass the files or directories of a management cluster snapshot with -f")
+
+// Plan computes the upgrade plan of the selected Clusters.
+func Plan(st *state.State, sel Selection, opts Options) (*UpgradePlan, error) {
+	if opts.Catalog == nil {
+		return nil, errors.New("planner: no release catalog given")
+	}
+	for i, v := range opts.Versions {
+		if _, err := parseVersion(v); err != nil || !strings.HasPrefix(v, "v") {
+			return nil, fmt.Errorf("invalid version %q at position %d of --versions: expected a Kubernetes version such as v1.36.3", v, i+1)
+		}
+	}
+	clusters, err := selectClusters(st, sel)
+	if err != nil {
+		return nil, err
+	}
+	doc := &UpgradePlan{
+		APIVersion: APIVersion,
+		Kind:       Kind,
+		Metadata: Metadata{
+			GeneratedAt:    opts.Now.UTC(),
+			PlannerVersion: opts.PlannerVersion,
+			Request:        Request{To: sel.To.Raw, Versions: opts.Versions},
+			Catalog:        CatalogInfo{Generated: opts.Catalog.Generated, Source: opts.Catalog.Source, Releases: len(opts.Catalog.Releases)},
+		},
+		Clusters: []ClusterPlan{},
+	}
+	if sel.Cluster != nil {
+		doc.Metadata.Request.Cluster = sel.Cluster.String()
+	}
+	for _, c := range clusters {
+		p := &clusterPlanner{st: st, cluster: c, opts: opts, target: sel.To}
+		doc.Clusters = append(doc.Clusters, p.plan())
+	}
+	return doc, nil
+}
+
+func selectClusters(st *state.State, sel Selection) ([]*clusterv1.Cluster, error) {
+	if len(st.Clusters) == 0 {
+		return nil, ErrNoClusters
+	}
+	var out []*clusterv1.Cluster
+	for _, c := range st.Clusters {
+		switch {
+		case sel.Cluster != nil:
+			if state.ClusterKey(c) == *sel.Cluster {
+				out = append(out, c)
+			}
+		case sel.Namespace == "" || c.Namespace == sel.Namespace:
+			out = append(out, c)
+		}
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	var names []string
+	for _, c := range st.Clusters {
+		names = append(names, c.Namespace+"/"+c.Name)
+	}
+	if sel.Cluster != nil {
+		return nil, fmt.Errorf("cluster %s not found in the input; it holds %s: check --cluster NAMESPACE/NAME", sel.Cluster, strings.Join(names, ", "))
+	}
+	return nil, fmt.Errorf("no Cluster in namespace %q; the input holds %s: check -n", sel.Namespace, strings.Join(names, ", "))
+}
+
+// clusterPlanner plans one Cluster.
+type clusterPlanner struct {
+	st      *state.State
+	cluster *clusterv1.Cluster
+	opts    Options
+	target  Target
+	out     ClusterPlan
+}
+
+func (p *clusterPlanner) reject(rs ...Rejection) ClusterPlan {
+	p.out.Rejections = append(p.out.Rejections, rs...)
+	p.out.Status = StatusRejected
+	return p.out
+}
+
+func (p *clusterPlanner) finding(f Finding) { p.out.Findings = append(p.out.Findings, f) }
+
+func (p *clusterPlanner) plan() ClusterPlan {
+	c := p.cluster
+	p.out = ClusterPlan{
+		Cluster:          *clusterRef(c),
+		Mode:             ModeUnmanaged,
+		AvailableTargets: []string{},
+		UpgradePlan:      UpgradePaths{ControlPlane: []string{}, Workers: []string{}},
+		Steps:            []Step{},
+	}
+	topology := c.Spec.Topology.IsDefined()
+	if topology {
+		p.out.Mode = ModeTopology
+		p.out.Current.Topology = c.Spec.Topology.Version
+	}
+	if rs := lifecycleRejections(c); len(rs) > 0 {
+		return p.reject(rs...)
+	}
+	ref := c.Spec.ControlPlaneRef
+	p.out.ControlPlane = &ObjectRef{Kind: ref.Kind, Namespace: c.Namespace, Name: ref.Name}
+	cpObj := p.st.ControlPlane(c)
+	if cpObj == nil {
+		return p.needsInput(RuleMissingObject, fmt.Sprintf("Cluster %s/%s: its control plane %s (spec.controlPlaneRef) is not in the input: include it with -f", c.Namespace, c.Name, p.out.ControlPlane))
+	}
+	cp, err := readControlPlane(cpObj)
+	if err != nil {
+		return p.needsInput(RuleMissingObject, err.Error())
+	}
+	p.out.Current.ControlPlane = cp.version
+	p.out.Current.ControlPlaneObserved = cp.observed
+	ws := readWorkers(p.st, c, topology)
+	for _, w := range ws.all() {
+		p.out.Current.Workers = append(p.out.Current.Workers, WorkerVersion{Object: w.ref, Version: w.version})
+	}
+
+	var cc *clusterv1.ClusterClass
+	base := cp.version
+	if topology {
+		cc = p.st.ClusterClass(c)
+		if cc == nil {
+			ccRef := c.GetClassKey()
+			return p.needsInput(RuleMissingObject, fmt.Sprintf("Cluster %s/%s: its ClusterClass %s (spec.topology.classRef) is not in the input: include it with -f", c.Namespace, c.Name, ccRef))
+		}
+		p.out.ClusterClass = &ObjectRef{Kind: "ClusterClass", Namespace: cc.Namespace, Name: cc.Name}
+		if _, err := parseVersion(c.Spec.Topology.Version); err != nil {
+			return p.needsInput(RuleMissingObject, fmt.Sprintf("Cluster %s/%s: spec.topology.version %q is not a Kubernetes version such as v1.33.4", c.Namespace, c.Name, c.Spec.Topology.Version))
+		}
+		base = c.Spec.Topology.Version
+	}
+
+	src, needs := p.versionSource(cc)
+	p.out.VersionSource = src
+	if needs != "" {
+		return p.needsInput(RuleExtensionNeedsLiveMode, needs)
+	}
+	baseV, _ := parseVersion(base)
+	p.out.AvailableTargets = availableTargets(src, baseV)
+	if p.out.AvailableTargets == nil {
+		p.out.AvailableTargets = []string{}
+	}
+	target, err := resolveTarget(p.target, src, base, p.out.AvailableTargets)
+	if err != nil {
+		return p.reject(Rejection{Rule: RuleUnknownTarget, Message: fmt.Sprintf("Cluster %s/%s: %v", c.Namespace, c.Name, err)})
+	}
+	p.out.Target = target
+	targetV, _ := parseVersion(target)
+
+	landed := notLanded(p.st, cp, ws, base)
+	if topology {
+		if rs := topologyVersionRejections(c, cc, base, target, landed); len(rs) > 0 {
+			return p.reject(rs...)
+		}
+		if target != base {
+			p.out.Trigger = &Patch{Object: *clusterRef(c), Field: "spec.topology.version", From: base, To: target}
+		}
+	} else {
+		if compareVersions(targetV, baseV) == -1 {
+			return p.reject(Rejection{Rule: RuleDowngrade, Message: fmt.Sprintf("Cluster %s/%s: %s is older than %s spec.version %s; Kubernetes does not support control plane downgrades (KubeadmControlPlane's webhook does not stop them): choose a target of %s or newer", c.Namespace, c.Name, target, cp.ref, base, base)})
+		}
+		if len(landed) > 0 && target != base {
+			return p.reject(Rejection{Rule: RuleUpgradeInProgress, Message: fmt.Sprintf("Cluster %s/%s: the control plane and workers are not all at %s (%s); wait until the rollout is done and plan again", c.Namespace, c.Name, base, strings.Join(landed, "; "))})
+		}
+		if !slices.Contains(src.Versions, target) {
+			p.finding(Finding{Severity: SeverityInfo, Rule: "TargetNotInCatalog", Message: fmt.Sprintf("%s is not in the version source (%s); it is planned as given", target, src.Note)})
+			src.Versions = withVersion(src.Versions, target)
+		}
+	}
+	if topology && target == base && len(landed) > 0 {
+		p.finding(Finding{Severity: SeverityInfo, Rule: "UpgradeInFlight", Object: clusterRef(c),
+			Message: fmt.Sprintf("an upgrade to %s is already under way (%s); the steps below are what remains", base, strings.Join(landed, "; "))})
+	}
+	if cp.upgrading() || cp.provisioning() {
+		p.finding(Finding{Severity: SeverityInfo, Rule: "ControlPlaneRollingOut", Object: &cp.ref,
+			Message: fmt.Sprintf("%s is still rolling out to %s (status reports %s); the first step starts when it is done", cp.ref, cp.version, listOrNone(cp.observed))})
+	}
+	p.workerFindings(ws, target)
+	return p.simulate(cp, ws, src, target, topology)
+}
+
+func (p *clusterPlanner) needsInput(rule, msg string) ClusterPlan {
+	p.out.Rejections = append(p.out.Rejections, Rejection{Rule: rule, Message: msg})
+	p.out.Status = StatusNeedsInput
+	return p.out
+}
+
+// workerFindings reports workers the plan cannot move.
+func (p *clusterPlanner) workerFindings(ws workerSet, target string) {
+	for _, ref := range ws.unmanaged {
+		p.finding(Finding{Severity: SeverityWarning, Rule: "NotManagedByTopology", Object: &ref,
+			Message: fmt.Sprintf("%s belongs to the Cluster but not to its topology (no %s label): the topology controller never upgrades it; upgrade it yourself to stay within the skew policy", ref, clusterv1.ClusterTopologyOwnedLabel)})
+	}
+	for _, name := range ws.missing {
+		p.finding(Finding{Severity: SeverityInfo, Rule: "WorkerPendingCreate",
+			Message: fmt.Sprintf("topology worker %q has no object yet: CAPI creates it at spec.topology.version (%s) once the control plane is stable", name, target)})
+	}
+}
+
+func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSource, target string, topology bool) ClusterPlan {
+	c := p.cluster
+	sim := &simulation{
+		desired:      target,
+		controlPlane: cp.version,
+		cpRef:        cp.ref,
+		mds:          ws.mds,
+		mps:          ws.mps,
+		planFn:       planFunction(src.Type, src.Versions),
+		topology:     topology,
+		concurrency:  1,
+		hooks:        hookRegistry{},
+	}
+	if topology {
+		conc, f := upgradeConcurrency(c)
+		sim.concurrency = conc
+		if f != nil {
+			p.finding(*f)
+		}
+		reg, fs := registeredHooks(p.st, c)
+		sim.hooks = reg
+		p.out.Findings = append(p.out.Findings, fs...)
+		pending := strings.Split(c.Annotations[runtimev1.PendingHooksAnnotation], ",")
+		sim.afterClusterUpgradePending = slices.Contains(pending, hookAfterClusterUpgrade)
+		sim.startBlockers = beforeUpgradeAnnotationBlockers(c)
+	}
+	res, err := sim.run()
+	p.out.UpgradePlan = UpgradePaths{ControlPlane: orEmpty(res.initial.controlPlane), Workers: orEmpty(res.initial.workers)}
+	p.out.Current.MinWorkers = res.initial.minWorkers
+	if err != nil {
+		var nwp errNoWorkersPlan
+		rule := RuleInvalidUpgradePlan
+		if errors.As(err, &nwp) {
+			rule = RuleNoWorkersPlan
+		}
+		msg := fmt.Sprintf("Cluster %s/%s: CAPI cannot compute the upgrade plan from %s to %s: %v", c.Namespace, c.Name, cp.version, target, err)
+		if src.Type == SourceClusterClass && rule == RuleInvalidUpgradePlan {
+			msg += "; check that ClusterClass spec.kubernetesVersions lists every minor in between"
+		}
+		return p.reject(Rejection{Rule: rule, Message: msg})
+	}
+	p.out.Steps = res.steps
+	p.out.Findings = append(p.out.Findings, skewFindings(ws, res, topology)...)
+	p.out.Findings = append(p.out.Findings, pitfallFindings(src, res)...)
+	sortFindings(p.out.Findings)
+	switch {
+	case len(res.steps) == 0:
+		p.out.Status = StatusUpToDate
+	case hasBlockers(res.steps):
+		p.out.Status = StatusBlocked
+	default:
+		p.out.Status = StatusPlanned
+	}
+	return p.out
+}
+
+func beforeUpgradeAnnotationBlockers(c *clusterv1.Cluster) []Blocker {
+	var keys []string
+	for k := range c.Annotations {
+		if strings.HasPrefix(k, clusterv1.BeforeClusterUpgradeHookAnnotationPrefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out []Blocker
+	for _, k := range keys {
+		out = append(out, Blocker{Rule: "BeforeUpgradeHookAnnotation", Objects: []ObjectRef{*clusterRef(c)},
+			Message: fmt.Sprintf("annotation %s on the Cluster blocks the upgrade from starting until it is removed (it acts as a BeforeClusterUpgrade hook when RuntimeSDK is enabled)", k)})
+	}
+	return out
+}
+
+func hasBlockers(steps []Step) bool {
+	for _, s := range steps {
+		if len(s.Blockers) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+var severityOrder = map[Severity]int{SeverityError: 0, SeverityWarning: 1, SeverityInfo: 2}
+
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool { return severityOrder[fs[i].Severity] < severityOrder[fs[j].Severity] })
+}

@@ -1,0 +1,153 @@
+package planner
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// MachineSet preflight checks that stop lagging workers from creating Machines
+// (core/reconcilers/machineset/machineset_preflight.go).
+const (
+	preflightKubeadmVersionSkew      = "KubeadmVersionSkew"
+	preflightControlPlaneVersionSkew = "ControlPlaneVersionSkew"
+	preflightAll                     = "All"
+)
+
+// skewFindings checks every state of the plan against the upstream Kubernetes skew
+// policy (a kubelet may be 3 minors older than the API server, 2 when it is older
+// than v1.25, never newer), and lists the steps during which lagging kubeadm
+// workers cannot scale up or be remediated.
+func skewFindings(ws workerSet, res simResult, topology bool) []Finding {
+	var out []Finding
+	for _, w := range ws.all() {
+		var policy, newer []int
+		blocked := map[string][]int{}
+		for i, st := range res.states {
+			cpV, errCP := parseVersion(st.controlPlane)
+			wV, errW := parseVersion(st.workers[w.ref])
+			if errCP != nil || errW != nil {
+				continue
+			}
+			allowed := uint64(3)
+			if wV.Major == 1 && wV.Minor < 25 {
+				allowed = 2
+			}
+			switch {
+			case compareVersions(wV, cpV) == 1:
+				newer = append(newer, i)
+			case cpV.Minor > wV.Minor+allowed:
+				policy = append(policy, i)
+			}
+			if i == 0 || w.ref.Kind != "MachineDeployment" || w.skippedPreflight[preflightAll] {
+				continue
+			}
+			if w.kubeadmBootstrap && wV.Minor != cpV.Minor && !w.skippedPreflight[preflightKubeadmVersionSkew] {
+				blocked[preflightKubeadmVersionSkew] = append(blocked[preflightKubeadmVersionSkew], i)
+			}
+			if topology && st.workers[w.ref] != st.controlPlane && !w.skippedPreflight[preflightControlPlaneVersionSkew] {
+				blocked[preflightControlPlaneVersionSkew] = append(blocked[preflightControlPlaneVersionSkew], i)
+			}
+		}
+		ref := w.ref
+		if len(policy) > 0 {
+			out = append(out, Finding{Severity: SeverityError, Rule: "VersionSkewPolicy", Object: &ref, Steps: nonZero(policy),
+				Message: fmt.Sprintf("%s lags the control plane by more than the Kubernetes version skew policy allows (3 minors; 2 for kubelets older than v1.25) %s", ref, when(policy))})
+		}
+		if len(newer) > 0 {
+			out = append(out, Finding{Severity: SeverityError, Rule: "VersionSkewPolicy", Object: &ref, Steps: nonZero(newer),
+				Message: fmt.Sprintf("%s is newer than the control plane %s; kubelets must not be newer than the API server", ref, when(newer))})
+		}
+		if f, ok := preflightFinding(ref, blocked); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func preflightFinding(ref ObjectRef, blocked map[string][]int) (Finding, bool) {
+	var checks []string
+	var steps []int
+	seen := map[int]bool{}
+	for _, check := range []string{preflightKubeadmVersionSkew, preflightControlPlaneVersionSkew} {
+		if len(blocked[check]) == 0 {
+			continue
+		}
+		checks = append(checks, check)
+		for _, s := range blocked[check] {
+			if !seen[s] {
+				seen[s] = true
+				steps = append(steps, s)
+			}
+		}
+	}
+	if len(checks) == 0 {
+		return Finding{}, false
+	}
+	slices.Sort(steps)
+	return Finding{Severity: SeverityWarning, Rule: "WorkersCannotScale", Object: &ref, Steps: steps,
+		Message: fmt.Sprintf("%s cannot create Machines after %s while it lags the control plane: the MachineSet preflight checks %s block scale-ups (cluster-autoscaler too) and MachineHealthCheck remediation (skip them with annotation machineset.cluster.x-k8s.io/skip-preflight-checks if you accept the risk)",
+			ref, stepRanges(steps), strings.Join(checks, " and "))}, true
+}
+
+// pitfallFindings flags known CAPI behaviours that surprise operators (semantics reference §1.2, §1.9).
+func pitfallFindings(src VersionSource, res simResult) []Finding {
+	var out []Finding
+	cp := res.initial.controlPlane
+	if len(cp) > 1 {
+		out = append(out, Finding{Severity: SeverityInfo, Rule: "CAPIv112RuntimeSDKOff",
+			Message: "on CAPI v1.12.x with the RuntimeSDK feature gate off, a multi-step upgrade stalls at the first intermediate control plane step (the upgrade-step annotation is only set with RuntimeSDK; fixed in v1.13.0): upgrade CAPI or enable RuntimeSDK first"})
+	}
+	if src.Type == SourceClusterClass && len(cp) > 0 && len(res.states) > 0 {
+		from, err1 := parseVersion(res.states[0].controlPlane)
+		to, err2 := parseVersion(cp[len(cp)-1])
+		if err1 == nil && err2 == nil && from.Minor == to.Minor {
+			out = append(out, Finding{Severity: SeverityInfo, Rule: "CAPIv112PatchOnly",
+				Message: "on CAPI v1.12.0-v1.12.3 a patch-only upgrade with a ClusterClass version list fails (\"control plane upgrade plan must end with version ...\"; fixed in v1.12.4 and v1.13.0)"})
+		}
+	}
+	return out
+}
+
+// when renders the states a finding applies to ("now", "after step 2", ...).
+func when(states []int) string {
+	var parts []string
+	if states[0] == 0 {
+		parts = append(parts, "now")
+	}
+	if rest := nonZero(states); len(rest) > 0 {
+		parts = append(parts, "after "+stepRanges(rest))
+	}
+	return strings.Join(parts, " and ")
+}
+
+func nonZero(states []int) []int {
+	var out []int
+	for _, s := range states {
+		if s != 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// stepRanges renders step numbers compactly: "step 3", "steps 1-4", "steps 1-2, 5".
+func stepRanges(steps []int) string {
+	if len(steps) == 1 {
+		return fmt.Sprintf("step %d", steps[0])
+	}
+	var parts []string
+	for i := 0; i < len(steps); {
+		j := i
+		for j+1 < len(steps) && steps[j+1] == steps[j]+1 {
+			j++
+		}
+		if i == j {
+			parts = append(parts, fmt.Sprint(steps[i]))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", steps[i], steps[j]))
+		}
+		i = j + 1
+	}
+	return "steps " + strings.Join(parts, ", ")
+}

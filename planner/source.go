@@ -1,0 +1,131 @@
+package planner
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/blang/semver/v4"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+)
+
+// versionSource picks where versions come from, in CAPI's order of precedence
+// (desired_state.go:126-131): the ClusterClass extension, the ClusterClass list,
+// else one minor at a time. Unmanaged Clusters use the user's list or the catalog.
+// needsInput is set when the plan cannot be made offline.
+func (p *clusterPlanner) versionSource(cc *clusterv1.ClusterClass) (src VersionSource, needsInput string) {
+	known, knownNote := p.opts.Catalog.Versions(), fmt.Sprintf("embedded release catalog of %s", p.opts.Catalog.Generated.Format("2006-01-02"))
+	if p.opts.Versions != nil {
+		known, knownNote = p.opts.Versions, "--versions"
+	}
+	if cc == nil {
+		if p.opts.Versions != nil {
+			return VersionSource{Type: SourceUserVersions, Versions: known, Note: "versions from --versions"}, ""
+		}
+		return VersionSource{Type: SourceCatalog, Versions: known, Note: knownNote}, ""
+	}
+	ccName := cc.Namespace + "/" + cc.Name
+	if ext := cc.Spec.Upgrade.External.GenerateUpgradePlanExtension; ext != "" {
+		src := VersionSource{Type: SourceExtension, Name: ext}
+		if p.opts.Versions == nil {
+			return src, fmt.Sprintf("ClusterClass %s computes upgrade plans with the GenerateUpgradePlan extension %q (spec.upgrade.external.generateUpgradePlanExtension), which cannot be called offline; pass the versions it offers with --versions or --versions-file, or plan against the live management cluster", ccName, ext)
+		}
+		src.Versions = known
+		src.Note = "offline stand-in: the extension is not called; --versions is assumed to be what it offers, and the plan takes the latest listed patch of every minor"
+		return src, ""
+	}
+	if list := cc.Spec.KubernetesVersions; len(list) > 0 {
+		note := "ClusterClass " + ccName + " spec.kubernetesVersions"
+		if p.opts.Versions != nil {
+			note += " (--versions is ignored: CAPI only uses the ClusterClass list)"
+		}
+		return VersionSource{Type: SourceClusterClass, Name: ccName, Versions: list, Note: note}, ""
+	}
+	return VersionSource{Type: SourceOneMinor, Name: ccName, Versions: known,
+		Note: fmt.Sprintf("ClusterClass %s has no spec.kubernetesVersions and no upgrade extension: CAPI upgrades at most one minor; patch versions from the %s", ccName, knownNote)}, ""
+}
+
+// availableTargets are the source's versions above base (and, for a one-minor
+// source, at most one minor above it), oldest first.
+func availableTargets(src VersionSource, base semver.Version) []string {
+	var out []string
+	for _, v := range src.Versions {
+		sv, err := parseVersion(v)
+		if err != nil || len(sv.Pre) > 0 || compareVersions(sv, base) != 1 {
+			continue
+		}
+		if src.Type == SourceOneMinor && (sv.Major != base.Major || sv.Minor > base.Minor+1) {
+			continue
+		}
+		out = append(out, v)
+	}
+	sortVersions(out)
+	return slices.Compact(out)
+}
+
+// resolveTarget turns the requested target into a version; base is the version
+// the Cluster is at (or heading to, for a topology upgrade in flight).
+func resolveTarget(t Target, src VersionSource, base string, available []string) (string, error) {
+	switch t.Kind {
+	case TargetExact:
+		return t.Version, nil
+	case TargetNewest, TargetLatest:
+		if len(available) == 0 {
+			return base, nil
+		}
+		return available[len(available)-1], nil
+	}
+	var best string
+	var bestV semver.Version
+	for _, v := range append([]string{base}, src.Versions...) {
+		sv, err := parseVersion(v)
+		if err != nil || len(sv.Pre) > 0 || sv.Major != t.Major || sv.Minor != t.Minor {
+			continue
+		}
+		if best == "" || compareVersions(sv, bestV) == 1 {
+			best, bestV = v, sv
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("no v%d.%d release is known to the version source (%s); offered: %s", t.Major, t.Minor, describeSource(src), listOrNone(src.Versions))
+	}
+	return best, nil
+}
+
+func describeSource(src VersionSource) string {
+	if src.Note != "" {
+		return src.Note
+	}
+	return string(src.Type)
+}
+
+func listOrNone(vs []string) string {
+	if len(vs) == 0 {
+		return "none"
+	}
+	return strings.Join(vs, ", ")
+}
+
+// sortVersions sorts Kubernetes versions ascending; unparsable ones go last.
+func sortVersions(vs []string) {
+	sort.SliceStable(vs, func(i, j int) bool {
+		a, errA := parseVersion(vs[i])
+		b, errB := parseVersion(vs[j])
+		if errA != nil || errB != nil {
+			return errA == nil
+		}
+		return a.LT(b)
+	})
+}
+
+// withVersion returns versions plus v, sorted, when v is not already listed.
+func withVersion(versions []string, v string) []string {
+	if slices.Contains(versions, v) {
+		return versions
+	}
+	out := append(slices.Clone(versions), v)
+	sortVersions(out)
+	return out
+}

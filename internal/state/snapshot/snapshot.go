@@ -3,6 +3,7 @@
 package snapshot
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,7 +77,11 @@ func Read(paths []string, opts Options) (*state.State, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &reader{opts: opts, scheme: scheme.New(), st: &state.State{}, seen: map[state.ObjectKey]string{}}
+	conv, err := scheme.NewConverter(scheme.New())
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{opts: opts, conv: conv, st: &state.State{}, seen: map[state.ObjectKey]string{}}
 	for _, p := range paths {
 		if err := r.readPath(p); err != nil {
 			return nil, err
@@ -87,9 +92,9 @@ func Read(paths []string, opts Options) (*state.State, error) {
 }
 
 type reader struct {
-	opts   Options
-	scheme *runtime.Scheme
-	st     *state.State
+	opts Options
+	conv *scheme.Converter
+	st   *state.State
 	seen   map[state.ObjectKey]string // where each object was read, to catch conflicting duplicates
 }
 
@@ -352,8 +357,8 @@ func (r *reader) readControlPlane(u *unstructured.Unstructured) error {
 }
 
 // decodeVersioned decodes u into the Go type registered for its apiVersion in
-// byVersion and converts it into target (the v1beta2 hub) with the API module's
-// conversion functions.
+// byVersion and converts it into target (the v1beta2 hub) with CAPI's own
+// conversion webhook code.
 func (r *reader) decodeVersioned(u *unstructured.Unstructured, target runtime.Object, byVersion map[string]runtime.Object) error {
 	gv := u.GroupVersionKind().GroupVersion()
 	into, ok := byVersion[gv.Version]
@@ -372,7 +377,7 @@ func (r *reader) decodeVersioned(u *unstructured.Unstructured, target runtime.Ob
 	if into == target {
 		return nil
 	}
-	if err := r.scheme.Convert(into, target, nil); err != nil {
+	if err := r.conv.Convert(context.Background(), into, target); err != nil {
 		return fmt.Errorf("converting %s to %s: %w", u.GetAPIVersion(), gv.Group+"/v1beta2", err)
 	}
 	return nil

@@ -240,7 +240,7 @@ type Finding struct {
 	Severity Severity   `json:"severity"`
 	Rule     string     `json:"rule"`
 	Message  string     `json:"message"`
-	Object   *ObjectRef `json:"object,omitempty"`
+	Objects  []ObjectRef `json:"objects,omitempty"`
 	// Steps are the step numbers the finding applies to.
 	Steps []int `json:"steps,omitempty"`
 }

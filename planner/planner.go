@@ -197,8 +197,9 @@ func (p *clusterPlanner) plan() ClusterPlan {
 	p.out.Target = target
 	targetV, _ := parseVersion(target)
 
-	landed := notLanded(p.st, cp, ws, base)
+	var landed []string
 	if topology {
+		landed = notLanded(p.st, cp, ws, base)
 		if rs := topologyVersionRejections(c, cc, base, target, landed); len(rs) > 0 {
 			return p.reject(rs...)
 		}
@@ -206,11 +207,12 @@ func (p *clusterPlanner) plan() ClusterPlan {
 			p.out.Trigger = &Patch{Object: *clusterRef(c), Field: "spec.topology.version", From: base, To: target}
 		}
 	} else {
+		landed = notLanded(p.st, cp, ws, "")
 		if compareVersions(targetV, baseV) == -1 {
 			return p.reject(Rejection{Rule: RuleDowngrade, Message: fmt.Sprintf("Cluster %s/%s: %s is older than %s spec.version %s; Kubernetes does not support control plane downgrades (KubeadmControlPlane's webhook does not stop them): choose a target of %s or newer", c.Namespace, c.Name, target, cp.ref, base, base)})
 		}
 		if len(landed) > 0 && target != base {
-			return p.reject(Rejection{Rule: RuleUpgradeInProgress, Message: fmt.Sprintf("Cluster %s/%s: the control plane and workers are not all at %s (%s); wait until the rollout is done and plan again", c.Namespace, c.Name, base, strings.Join(landed, "; "))})
+			return p.reject(Rejection{Rule: RuleUpgradeInProgress, Message: fmt.Sprintf("Cluster %s/%s: a rollout is under way (%s); capi-planner does not start an upgrade on top of it: wait until it is done and plan again", c.Namespace, c.Name, strings.Join(landed, "; "))})
 		}
 		if !slices.Contains(src.Versions, target) {
 			p.finding(Finding{Severity: SeverityInfo, Rule: "TargetNotInCatalog", Message: fmt.Sprintf("%s is not in the version source (%s); it is planned as given", target, src.Note)})
@@ -218,11 +220,11 @@ func (p *clusterPlanner) plan() ClusterPlan {
 		}
 	}
 	if topology && target == base && len(landed) > 0 {
-		p.finding(Finding{Severity: SeverityInfo, Rule: "UpgradeInFlight", Object: clusterRef(c),
+		p.finding(Finding{Severity: SeverityInfo, Rule: "UpgradeInFlight", Objects: []ObjectRef{*clusterRef(c)},
 			Message: fmt.Sprintf("an upgrade to %s is already under way (%s); the steps below are what remains", base, strings.Join(landed, "; "))})
 	}
 	if cp.upgrading() || cp.provisioning() {
-		p.finding(Finding{Severity: SeverityInfo, Rule: "ControlPlaneRollingOut", Object: &cp.ref,
+		p.finding(Finding{Severity: SeverityInfo, Rule: "ControlPlaneRollingOut", Objects: []ObjectRef{cp.ref},
 			Message: fmt.Sprintf("%s is still rolling out to %s (status reports %s); the first step starts when it is done", cp.ref, cp.version, listOrNone(cp.observed))})
 	}
 	p.workerFindings(ws, target)
@@ -238,7 +240,7 @@ func (p *clusterPlanner) needsInput(rule, msg string) ClusterPlan {
 // workerFindings reports workers the plan cannot move.
 func (p *clusterPlanner) workerFindings(ws workerSet, target string) {
 	for _, ref := range ws.unmanaged {
-		p.finding(Finding{Severity: SeverityWarning, Rule: "NotManagedByTopology", Object: &ref,
+		p.finding(Finding{Severity: SeverityWarning, Rule: "NotManagedByTopology", Objects: []ObjectRef{ref},
 			Message: fmt.Sprintf("%s belongs to the Cluster but not to its topology (no %s label): the topology controller never upgrades it; upgrade it yourself to stay within the skew policy", ref, clusterv1.ClusterTopologyOwnedLabel)})
 	}
 	for _, name := range ws.missing {
@@ -290,7 +292,9 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 	}
 	p.out.Steps = res.steps
 	p.out.Findings = append(p.out.Findings, skewFindings(ws, res, topology)...)
-	p.out.Findings = append(p.out.Findings, pitfallFindings(src, res)...)
+	if topology {
+		p.out.Findings = append(p.out.Findings, pitfallFindings(src, res)...)
+	}
 	sortFindings(p.out.Findings)
 	switch {
 	case len(res.steps) == 0:

@@ -93,10 +93,12 @@ func topologyVersionRejections(c *clusterv1.Cluster, cc *clusterv1.ClusterClass,
 // checks it (cluster.go:498-644): the control plane at that spec.version and neither
 // provisioning nor upgrading; every MachineDeployment at it with all Machines
 // (spec.version and kubelet) at it; every MachinePool at it.
+// With version "" it only checks that no rollout is under way (unmanaged Clusters,
+// whose workers may lag the control plane at rest).
 func notLanded(st *state.State, cp controlPlane, ws workerSet, version string) []string {
 	var out []string
 	switch {
-	case cp.version != version:
+	case version != "" && cp.version != version:
 		out = append(out, fmt.Sprintf("%s spec.version is %s", cp.ref, cp.version))
 	case cp.provisioning():
 		out = append(out, fmt.Sprintf("%s reports no version yet (provisioning)", cp.ref))
@@ -104,7 +106,7 @@ func notLanded(st *state.State, cp controlPlane, ws workerSet, version string) [
 		out = append(out, fmt.Sprintf("%s is still rolling out (status reports %s)", cp.ref, strings.Join(cp.observed, ", ")))
 	}
 	for _, w := range ws.mds {
-		if w.version != version {
+		if version != "" && w.version != version {
 			out = append(out, fmt.Sprintf("%s is at %s", w.ref, w.version))
 			continue
 		}
@@ -113,14 +115,14 @@ func notLanded(st *state.State, cp controlPlane, ws workerSet, version string) [
 			if m.Status.NodeInfo != nil {
 				kubelet = m.Status.NodeInfo.KubeletVersion
 			}
-			if m.Spec.Version != version || (kubelet != "" && kubelet != version) {
+			if m.Spec.Version != w.version || (kubelet != "" && kubelet != w.version) {
 				out = append(out, fmt.Sprintf("%s is still rolling out (Machine %s runs %s)", w.ref, m.Name, firstNonEmpty(kubelet, m.Spec.Version)))
 				break
 			}
 		}
 	}
 	for _, w := range ws.mps {
-		if w.version != version {
+		if version != "" && w.version != version {
 			out = append(out, fmt.Sprintf("%s is at %s", w.ref, w.version))
 		}
 	}

@@ -20,9 +20,10 @@ const (
 // workers cannot scale up or be remediated.
 func skewFindings(ws workerSet, res simResult, topology bool) []Finding {
 	var out []Finding
+	var scaling []preflightBlock
 	for _, w := range ws.all() {
-		var policy, newer []int
-		blocked := map[string][]int{}
+		var policy, newer, blockedSteps []int
+		blocked := map[string]bool{}
 		for i, st := range res.states {
 			cpV, errCP := parseVersion(st.controlPlane)
 			wV, errW := parseVersion(st.workers[w.ref])
@@ -39,55 +40,71 @@ func skewFindings(ws workerSet, res simResult, topology bool) []Finding {
 			case cpV.Minor > wV.Minor+allowed:
 				policy = append(policy, i)
 			}
-			if i == 0 || w.ref.Kind != "MachineDeployment" || w.skippedPreflight[preflightAll] {
+			if w.ref.Kind != "MachineDeployment" || w.skippedPreflight[preflightAll] {
 				continue
 			}
-			if w.kubeadmBootstrap && wV.Minor != cpV.Minor && !w.skippedPreflight[preflightKubeadmVersionSkew] {
-				blocked[preflightKubeadmVersionSkew] = append(blocked[preflightKubeadmVersionSkew], i)
-			}
-			if topology && st.workers[w.ref] != st.controlPlane && !w.skippedPreflight[preflightControlPlaneVersionSkew] {
-				blocked[preflightControlPlaneVersionSkew] = append(blocked[preflightControlPlaneVersionSkew], i)
+			kubeadm := w.kubeadmBootstrap && wV.Minor != cpV.Minor && !w.skippedPreflight[preflightKubeadmVersionSkew]
+			exact := topology && st.workers[w.ref] != st.controlPlane && !w.skippedPreflight[preflightControlPlaneVersionSkew]
+			blocked[preflightKubeadmVersionSkew] = blocked[preflightKubeadmVersionSkew] || kubeadm
+			blocked[preflightControlPlaneVersionSkew] = blocked[preflightControlPlaneVersionSkew] || exact
+			if kubeadm || exact {
+				blockedSteps = append(blockedSteps, i)
 			}
 		}
 		ref := w.ref
 		if len(policy) > 0 {
-			out = append(out, Finding{Severity: SeverityError, Rule: "VersionSkewPolicy", Object: &ref, Steps: nonZero(policy),
+			out = append(out, Finding{Severity: SeverityError, Rule: "VersionSkewPolicy", Objects: []ObjectRef{ref}, Steps: nonZero(policy),
 				Message: fmt.Sprintf("%s lags the control plane by more than the Kubernetes version skew policy allows (3 minors; 2 for kubelets older than v1.25) %s", ref, when(policy))})
 		}
 		if len(newer) > 0 {
-			out = append(out, Finding{Severity: SeverityError, Rule: "VersionSkewPolicy", Object: &ref, Steps: nonZero(newer),
+			out = append(out, Finding{Severity: SeverityError, Rule: "VersionSkewPolicy", Objects: []ObjectRef{ref}, Steps: nonZero(newer),
 				Message: fmt.Sprintf("%s is newer than the control plane %s; kubelets must not be newer than the API server", ref, when(newer))})
 		}
-		if f, ok := preflightFinding(ref, blocked); ok {
-			out = append(out, f)
+		if len(blockedSteps) > 0 {
+			var checks []string
+			for _, c := range []string{preflightKubeadmVersionSkew, preflightControlPlaneVersionSkew} {
+				if blocked[c] {
+					checks = append(checks, c)
+				}
+			}
+			scaling = appendPreflight(scaling, ref, checks, blockedSteps)
 		}
+	}
+	for _, b := range scaling {
+		names := make([]string, len(b.objects))
+		for i, o := range b.objects {
+			names[i] = o.Name
+		}
+		out = append(out, Finding{Severity: SeverityWarning, Rule: "WorkersCannotScale", Objects: b.objects, Steps: nonZero(b.steps),
+			Message: fmt.Sprintf("%s %s cannot create Machines %s, while lagging the control plane: the MachineSet preflight %s %s scale-ups (cluster-autoscaler's too) and MachineHealthCheck remediation; the annotation machineset.cluster.x-k8s.io/skip-preflight-checks lifts them if you accept the risk",
+				plural("MachineDeployment", len(names)), strings.Join(names, ", "), when(b.steps), plural("check", len(b.checks)), strings.Join(b.checks, " and "), map[bool]string{true: "blocks", false: "block"}[len(b.checks) == 1])})
 	}
 	return out
 }
 
-func preflightFinding(ref ObjectRef, blocked map[string][]int) (Finding, bool) {
-	var checks []string
-	var steps []int
-	seen := map[int]bool{}
-	for _, check := range []string{preflightKubeadmVersionSkew, preflightControlPlaneVersionSkew} {
-		if len(blocked[check]) == 0 {
-			continue
-		}
-		checks = append(checks, check)
-		for _, s := range blocked[check] {
-			if !seen[s] {
-				seen[s] = true
-				steps = append(steps, s)
-			}
+// preflightBlock groups the MachineDeployments that the same preflight checks
+// block after the same steps, so that one finding names them all.
+type preflightBlock struct {
+	objects []ObjectRef
+	checks  []string
+	steps   []int
+}
+
+func appendPreflight(blocks []preflightBlock, ref ObjectRef, checks []string, steps []int) []preflightBlock {
+	for i := range blocks {
+		if slices.Equal(blocks[i].checks, checks) && slices.Equal(blocks[i].steps, steps) {
+			blocks[i].objects = append(blocks[i].objects, ref)
+			return blocks
 		}
 	}
-	if len(checks) == 0 {
-		return Finding{}, false
+	return append(blocks, preflightBlock{objects: []ObjectRef{ref}, checks: checks, steps: steps})
+}
+
+func plural(word string, n int) string {
+	if n == 1 {
+		return word
 	}
-	slices.Sort(steps)
-	return Finding{Severity: SeverityWarning, Rule: "WorkersCannotScale", Object: &ref, Steps: steps,
-		Message: fmt.Sprintf("%s cannot create Machines after %s while it lags the control plane: the MachineSet preflight checks %s block scale-ups (cluster-autoscaler too) and MachineHealthCheck remediation (skip them with annotation machineset.cluster.x-k8s.io/skip-preflight-checks if you accept the risk)",
-			ref, stepRanges(steps), strings.Join(checks, " and "))}, true
+	return word + "s"
 }
 
 // pitfallFindings flags known CAPI behaviours that surprise operators (semantics reference §1.2, §1.9).
@@ -116,7 +133,7 @@ func when(states []int) string {
 		parts = append(parts, "now")
 	}
 	if rest := nonZero(states); len(rest) > 0 {
-		parts = append(parts, "after "+stepRanges(rest))
+		parts = append(parts, "after "+StepRanges(rest))
 	}
 	return strings.Join(parts, " and ")
 }
@@ -131,8 +148,8 @@ func nonZero(states []int) []int {
 	return out
 }
 
-// stepRanges renders step numbers compactly: "step 3", "steps 1-4", "steps 1-2, 5".
-func stepRanges(steps []int) string {
+// StepRanges renders step numbers compactly: "step 3", "steps 1-4", "steps 1-2, 5".
+func StepRanges(steps []int) string {
 	if len(steps) == 1 {
 		return fmt.Sprintf("step %d", steps[0])
 	}

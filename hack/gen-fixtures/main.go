@@ -74,8 +74,10 @@ func fixtures() []fixture {
 		{dir: "workers-lagging", files: map[string]fleet.Objects{
 			"snapshot.yaml": append(append(fleet.Objects{fleet.Namespace("retail", nil)},
 				fleet.ClusterClass(fleet.ClassSpec{Namespace: "retail", Name: "stores", Versions: []string{"v1.31.14", "v1.32.13", "v1.33.13", "v1.34.3", "v1.35.2"}})...),
-				fleet.Cluster(fleet.ClusterSpec{Namespace: "retail", Name: "checkout", Class: "stores", ControlPlaneVersion: "v1.34.3", Replicas: 3,
-					Workers: []fleet.WorkerSpec{{Name: "md-old", Version: "v1.31.14", Replicas: 3}, {Name: "md-new", Version: "v1.34.3", Replicas: 2}}})...),
+				// Mid-chain from v1.31.14 to v1.35.2: the control plane reached v1.34.3,
+				// the workers wait at v1.31.14 for the v1.34.3 worker step.
+				fleet.Cluster(fleet.ClusterSpec{Namespace: "retail", Name: "checkout", Class: "stores", TopologyVersion: "v1.35.2", ControlPlaneVersion: "v1.34.3", Replicas: 3,
+					Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.31.14", Replicas: 3}, {Name: "md-1", Version: "v1.31.14", Replicas: 2}}})...),
 		}},
 		{dir: "defer-hold", files: map[string]fleet.Objects{
 			"snapshot.yaml": append(append(fleet.Objects{fleet.Namespace("payments", nil)},
@@ -154,7 +156,6 @@ func write(conv *scheme.Converter, path string, objs fleet.Objects, v1beta1 bool
 			return err
 		}
 		if md, ok := m["metadata"].(map[string]any); ok {
-			delete(md, "generation")
 			// Written as a v1beta1 user would: without the hub's round-trip data.
 			if ann, ok := md["annotations"].(map[string]any); ok {
 				delete(ann, "cluster.x-k8s.io/conversion-data")

@@ -95,7 +95,7 @@ type reader struct {
 	opts Options
 	conv *scheme.Converter
 	st   *state.State
-	seen   map[state.ObjectKey]string // where each object was read, to catch conflicting duplicates
+	seen map[state.ObjectKey]string // where each object was read, to catch conflicting duplicates
 }
 
 func (r *reader) readPath(p string) error {

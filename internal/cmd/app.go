@@ -1,0 +1,75 @@
+// Package cmd wires capi-planner's commands: it parses flags into each
+// command's Options and calls its Run; the work happens in library packages.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/capi-planner/capi-planner/internal/cmd/plan"
+	"github.com/capi-planner/capi-planner/internal/iostreams"
+)
+
+// Version is the capi-planner version, set at build time with -ldflags -X.
+var Version = "dev"
+
+// Main runs the CLI with args (args[0] is the program name) and returns the exit code.
+func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
+	app := newApp(ios)
+	err := app.RunContext(ctx, args)
+	var ec exitCoder
+	if err != nil && !errors.As(err, &ec) {
+		fmt.Fprintf(ios.ErrOut, "error: %s\n", oneLine(err.Error()))
+	}
+	return exitCode(err)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func newApp(ios *iostreams.IOStreams) *cli.App {
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	return &cli.App{
+		Name:      "capi-planner",
+		Usage:     "plan chained Cluster API upgrades before you make them",
+		Version:   Version,
+		Reader:    ios.In,
+		Writer:    ios.Out,
+		ErrWriter: ios.ErrOut,
+		// Errors are reported once, by Main, with the documented exit codes.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return fmt.Errorf("%w (see capi-planner --help)", err)
+		},
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log debug messages on stderr"},
+		},
+		Commands: []*cli.Command{
+			plan.NewCommand(ios, logger(ios), Version),
+			{
+				Name:  "version",
+				Usage: "print the capi-planner version and its release catalog date",
+				Action: func(c *cli.Context) error {
+					return printVersion(ios)
+				},
+			},
+		},
+	}
+}
+
+// logger returns a function giving the logger for a command, at debug level with --verbose.
+func logger(ios *iostreams.IOStreams) func(*cli.Context) *slog.Logger {
+	return func(c *cli.Context) *slog.Logger {
+		level := slog.LevelInfo
+		if c.Bool("verbose") {
+			level = slog.LevelDebug
+		}
+		return slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: level}))
+	}
+}

@@ -1,0 +1,211 @@
+// Package plan is the `capi-planner plan` command: read a snapshot, plan, render.
+package plan
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/internal/iostreams"
+	"github.com/capi-planner/capi-planner/internal/render"
+	"github.com/capi-planner/capi-planner/internal/state/snapshot"
+	"github.com/capi-planner/capi-planner/planner"
+)
+
+// Options are the plan command's inputs, already validated.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Logger *slog.Logger
+	// Now is the planning time (injected for reproducible output).
+	Now func() time.Time
+
+	Filenames []string
+	Selection planner.Selection
+	// Versions replaces the release catalog (nil: use the catalog).
+	Versions []string
+	Format   render.Format
+	Catalog  *catalog.Catalog
+	Version  string
+}
+
+// NewCommand returns the cli command; logger gives the logger configured by global flags.
+func NewCommand(ios *iostreams.IOStreams, logger func(*cli.Context) *slog.Logger, version string) *cli.Command {
+	return &cli.Command{
+		Name:      "plan",
+		Usage:     "plan the upgrade of Clusters to a Kubernetes version",
+		UsageText: "capi-planner plan -f SNAPSHOT [--cluster NAMESPACE/NAME] [--to VERSION] [-o table|json|yaml]",
+		Description: `Reads Cluster API objects from YAML snapshots (kubectl get ... -o yaml, or
+capi-planner snapshot) and shows, step by step, how Cluster API will upgrade each
+Cluster to the target version: control plane steps, worker steps, their order,
+lifecycle hooks, blockers and findings.
+
+--to takes an exact version (v1.36.3), a minor (v1.36: the latest patch the
+version source offers) or "latest". Without --to, the plan lists the versions the
+source offers and plans to the newest.`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "a file, a directory (read recursively) or - for stdin; repeatable"},
+			&cli.StringFlag{Name: "cluster", Usage: "plan one Cluster, as NAMESPACE/NAME (default: every Cluster, one line each)"},
+			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "plan the Clusters of this namespace"},
+			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "plan the Clusters of every namespace (the default)"},
+			&cli.StringFlag{Name: "to", Usage: "target: v1.36.3, v1.36 or latest (default: the newest version the source offers)"},
+			&cli.StringFlag{Name: "versions", Usage: "comma-separated Kubernetes versions that replace the release catalog and stand in for upgrade-plan extensions"},
+			&cli.StringFlag{Name: "versions-file", Usage: "like --versions, read from a file (one version per line or comma-separated; # comments)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output format: table, json or yaml"},
+		},
+		Action: func(c *cli.Context) error {
+			opts, err := optionsFrom(c, ios)
+			if err != nil {
+				return err
+			}
+			opts.Logger = logger(c)
+			opts.Version = version
+			return Run(opts)
+		},
+	}
+}
+
+func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
+	if c.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q: pass snapshots with -f and the Cluster with --cluster", c.Args().First())
+	}
+	opts := &Options{IO: ios, Now: time.Now, Filenames: c.StringSlice("filename")}
+	if len(opts.Filenames) == 0 {
+		return nil, errors.New("no input: pass a snapshot of the management cluster with -f FILE|DIR|- (for example: kubectl get clusters,clusterclasses,kubeadmcontrolplanes,machinedeployments,machinepools,machines -A -o yaml > snapshot.yaml)")
+	}
+	format, err := render.ParseFormat(c.String("output"))
+	if err != nil {
+		return nil, err
+	}
+	opts.Format = format
+	ns, all := c.String("namespace"), c.Bool("all-namespaces")
+	if ns != "" && all {
+		return nil, errors.New("conflicting flags -n/--namespace and -A/--all-namespaces: use one")
+	}
+	if name := c.String("cluster"); name != "" {
+		key, err := parseClusterName(name)
+		if err != nil {
+			return nil, err
+		}
+		if ns != "" && ns != key.Namespace {
+			return nil, fmt.Errorf("conflicting flags --cluster %s and -n %s: the namespaces differ", name, ns)
+		}
+		if all {
+			return nil, errors.New("conflicting flags --cluster and -A/--all-namespaces: --cluster selects one Cluster")
+		}
+		opts.Selection.Cluster = &key
+	}
+	opts.Selection.Namespace = ns
+	if opts.Selection.To, err = planner.ParseTarget(c.String("to")); err != nil {
+		return nil, err
+	}
+	if opts.Versions, err = readVersions(c.String("versions"), c.String("versions-file"), c.IsSet("versions"), c.IsSet("versions-file")); err != nil {
+		return nil, err
+	}
+	return opts, nil
+}
+
+func parseClusterName(s string) (types.NamespacedName, error) {
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return types.NamespacedName{}, fmt.Errorf("invalid --cluster %q: expected NAMESPACE/NAME", s)
+	}
+	return types.NamespacedName{Namespace: ns, Name: name}, nil
+}
+
+func readVersions(list, file string, listSet, fileSet bool) ([]string, error) {
+	switch {
+	case listSet && fileSet:
+		return nil, errors.New("conflicting flags --versions and --versions-file: use one")
+	case listSet:
+		return splitVersions(list, "--versions")
+	case fileSet:
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--versions-file: %w", err)
+		}
+		var b bytes.Buffer
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			line, _, _ := strings.Cut(sc.Text(), "#")
+			b.WriteString(line + ",")
+		}
+		return splitVersions(b.String(), "--versions-file "+file)
+	}
+	return nil, nil
+}
+
+func splitVersions(s, from string) ([]string, error) {
+	var out []string
+	for _, v := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		t, err := planner.ParseTarget(v)
+		if err != nil || t.Kind != planner.TargetExact {
+			return nil, fmt.Errorf("invalid version %q in %s: expected exact Kubernetes versions such as v1.36.3", v, from)
+		}
+		out = append(out, t.Version)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s holds no version", from)
+	}
+	return out, nil
+}
+
+// rejectedError is returned when a selected Cluster's upgrade would be rejected;
+// the rejections were already written to stderr.
+type rejectedError struct{ clusters int }
+
+func (e *rejectedError) Error() string {
+	return fmt.Sprintf("%d %s cannot be planned", e.clusters, map[bool]string{true: "cluster", false: "clusters"}[e.clusters == 1])
+}
+
+// ExitCode says the problem was reported: exit 1 without another message.
+func (e *rejectedError) ExitCode() int { return 1 }
+
+// Run reads the snapshot, plans and renders.
+func Run(opts *Options) error {
+	if opts.Catalog == nil {
+		cat, err := catalog.Embedded()
+		if err != nil {
+			return err
+		}
+		opts.Catalog = cat
+	}
+	st, err := snapshot.Read(opts.Filenames, snapshot.Options{Stdin: opts.IO.In, Logger: opts.Logger})
+	if err != nil {
+		return err
+	}
+	opts.Logger.Debug("read snapshot", "clusters", len(st.Clusters), "machines", len(st.Machines))
+	plan, err := planner.Plan(st, opts.Selection, planner.Options{
+		Now: opts.Now(), Catalog: opts.Catalog, Versions: opts.Versions, PlannerVersion: opts.Version,
+	})
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, c := range plan.Clusters {
+		if c.Status == planner.StatusRejected || c.Status == planner.StatusNeedsInput {
+			failed++
+			for _, r := range c.Rejections {
+				fmt.Fprintf(opts.IO.ErrOut, "error: [%s] %s\n", r.Rule, r.Message)
+			}
+		}
+	}
+	// A single Cluster that cannot be planned has nothing else to show in a table.
+	if !(opts.Format == render.FormatTable && len(plan.Clusters) == 1 && failed == 1) {
+		if err := render.Plan(opts.IO.Out, plan, render.Options{Format: opts.Format, Color: opts.IO.Color}); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return &rejectedError{clusters: failed}
+	}
+	return nil
+}

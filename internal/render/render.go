@@ -1,0 +1,72 @@
+// Package render writes plans for people (tables) and for programs (JSON, YAML).
+// Renderers only format: every fact they print is in the plan document.
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/capi-planner/capi-planner/planner"
+)
+
+// Format is an output format (-o).
+type Format string
+
+// Formats.
+const (
+	FormatTable Format = "table"
+	FormatJSON  Format = "json"
+	FormatYAML  Format = "yaml"
+)
+
+// ParseFormat validates an -o value.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(s)); f {
+	case "", FormatTable:
+		return FormatTable, nil
+	case FormatJSON, FormatYAML:
+		return f, nil
+	}
+	return "", fmt.Errorf("invalid -o %q: expected table, json or yaml", s)
+}
+
+// Options configure rendering.
+type Options struct {
+	Format Format
+	// Color enables ANSI colour in tables.
+	Color bool
+}
+
+// Plan writes the plan in the chosen format.
+func Plan(w io.Writer, p *planner.UpgradePlan, opts Options) error {
+	switch opts.Format {
+	case FormatJSON:
+		data, err := json.MarshalIndent(p, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(data, '\n'))
+		return err
+	case FormatYAML:
+		data, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		out, err := yaml.JSONToYAML(data)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(out)
+		return err
+	default:
+		t := &table{w: w, color: opts.Color}
+		if len(p.Clusters) == 1 {
+			return t.cluster(p, &p.Clusters[0])
+		}
+		return t.summary(p)
+	}
+}

@@ -1,0 +1,283 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/capi-planner/capi-planner/planner"
+)
+
+// table renders plans for a terminal, in the spirit of `kubeadm upgrade plan`.
+type table struct {
+	w     io.Writer
+	color bool
+	err   error
+}
+
+const (
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiGreen  = "\x1b[32m"
+	ansiReset  = "\x1b[0m"
+)
+
+func (t *table) paint(code, s string) string {
+	if !t.color || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func (t *table) printf(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, format, args...)
+	}
+}
+
+func (t *table) status(s planner.Status) string {
+	switch s {
+	case planner.StatusPlanned, planner.StatusUpToDate:
+		return t.paint(ansiGreen, string(s))
+	case planner.StatusBlocked:
+		return t.paint(ansiYellow, string(s))
+	default:
+		return t.paint(ansiRed, string(s))
+	}
+}
+
+func (t *table) severity(s planner.Severity) string {
+	label := strings.ToUpper(string(s))
+	switch s {
+	case planner.SeverityError:
+		return t.paint(ansiRed, label)
+	case planner.SeverityWarning:
+		return t.paint(ansiYellow, label)
+	default:
+		return label
+	}
+}
+
+// summary writes one line per Cluster.
+func (t *table) summary(p *planner.UpgradePlan) error {
+	tw := tabwriter.NewWriter(t.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, t.paint(ansiBold, "CLUSTER\tMODE\tCURRENT\tTARGET\tSOURCE\tSTEPS\tSTATUS\tNOTE"))
+	for i := range p.Clusters {
+		c := &p.Clusters[i]
+		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Cluster.Namespace, c.Cluster.Name, c.Mode,
+			dash(currentVersion(c)), dash(c.Target), dash(string(c.VersionSource.Type)), len(c.Steps), t.status(c.Status), note(c))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	t.printf("\n%d clusters. Plan one in detail with --cluster NAMESPACE/NAME.\n", len(p.Clusters))
+	return t.err
+}
+
+func currentVersion(c *planner.ClusterPlan) string {
+	if c.Current.ControlPlane != "" {
+		return c.Current.ControlPlane
+	}
+	return c.Current.Topology
+}
+
+// note is the most important thing to know about a Cluster's plan, in one cell.
+func note(c *planner.ClusterPlan) string {
+	if len(c.Rejections) > 0 {
+		return c.Rejections[0].Rule
+	}
+	for _, s := range c.Steps {
+		if len(s.Blockers) > 0 {
+			return fmt.Sprintf("step %d: %s", s.Number, s.Blockers[0].Rule)
+		}
+	}
+	counts := map[planner.Severity]int{}
+	for _, f := range c.Findings {
+		counts[f.Severity]++
+	}
+	var parts []string
+	for _, s := range []planner.Severity{planner.SeverityError, planner.SeverityWarning} {
+		if n := counts[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, plural(strings.ToLower(string(s)), n)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(word string, n int) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// cluster writes one Cluster's plan in detail.
+func (t *table) cluster(p *planner.UpgradePlan, c *planner.ClusterPlan) error {
+	t.printf("%s\n", t.paint(ansiBold, fmt.Sprintf("Cluster %s/%s", c.Cluster.Namespace, c.Cluster.Name)))
+	kv := tabwriter.NewWriter(t.w, 0, 4, 2, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(kv, "  %s\t%s\n", k, v)
+		}
+	}
+	mode := string(c.Mode)
+	if c.ClusterClass != nil {
+		mode += ", ClusterClass " + c.ClusterClass.Namespace + "/" + c.ClusterClass.Name
+	}
+	row("Mode", mode)
+	if c.ControlPlane != nil {
+		row("Control plane", strings.TrimSpace(fmt.Sprintf("%s %s", c.ControlPlane, c.Current.ControlPlane)))
+	}
+	row("Topology version", c.Current.Topology)
+	row("Workers", workers(c))
+	if c.Target != "" {
+		upgrade := fmt.Sprintf("%s -> %s", dash(c.Current.ControlPlane), c.Target)
+		if c.Mode == planner.ModeTopology && c.Trigger == nil && len(c.Steps) > 0 {
+			upgrade += " (already under way: spec.topology.version is " + c.Target + ")"
+		}
+		row("Upgrade", upgrade)
+	}
+	row("Version source", source(c.VersionSource))
+	if c.Status != planner.StatusNeedsInput {
+		row("Available targets", strings.Join(c.AvailableTargets, ", ")+noneIfEmpty(c.AvailableTargets))
+	}
+	if len(c.UpgradePlan.ControlPlane)+len(c.UpgradePlan.Workers) > 0 {
+		row("Upgrade plan", fmt.Sprintf("control plane %s; workers %s", chain(c.UpgradePlan.ControlPlane), chain(c.UpgradePlan.Workers)))
+	}
+	if c.Trigger != nil {
+		row("Trigger", fmt.Sprintf("set %s %s to %s", c.Trigger.Object, c.Trigger.Field, c.Trigger.To))
+	}
+	row("Status", fmt.Sprintf("%s (%d %s)", t.status(c.Status), len(c.Steps), plural("step", len(c.Steps))))
+	if err := kv.Flush(); err != nil {
+		return err
+	}
+	for _, r := range c.Rejections {
+		t.printf("\n%s [%s] %s\n", t.paint(ansiRed, "REJECTED"), r.Rule, r.Message)
+	}
+	if len(c.Steps) > 0 {
+		t.printf("\n")
+		t.steps(c)
+	}
+	if len(c.Findings) > 0 {
+		t.printf("\n%s\n", t.paint(ansiBold, "Findings"))
+		for _, f := range c.Findings {
+			t.printf("  %s [%s] %s\n", t.severity(f.Severity), f.Rule, f.Message)
+		}
+	}
+	t.printf("\nPlanned at %s by capi-planner %s; release catalog of %s.\n",
+		p.Metadata.GeneratedAt.Format("2006-01-02 15:04 MST"), dash(p.Metadata.PlannerVersion), p.Metadata.Catalog.Generated.Format("2006-01-02"))
+	return t.err
+}
+
+func (t *table) steps(c *planner.ClusterPlan) {
+	tw := tabwriter.NewWriter(t.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, t.paint(ansiBold, "STEP\tKIND\tOBJECT\tFROM\tTO\tWAVE"))
+	for _, s := range c.Steps {
+		for i, ch := range s.Changes {
+			num, kind := "", ""
+			if i == 0 {
+				num, kind = fmt.Sprint(s.Number), string(s.Kind)
+			}
+			obj := ch.Object.Kind + " " + ch.Object.Name
+			if ch.TopologyName != "" && ch.TopologyName != ch.Object.Name {
+				obj += " (" + ch.TopologyName + ")"
+			}
+			wave := ""
+			if ch.Wave > 0 {
+				wave = fmt.Sprint(ch.Wave)
+			}
+			if ch.Deferred {
+				wave += " deferred"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", num, kind, obj, ch.From, ch.To, strings.TrimSpace(wave))
+		}
+		if h := hookNames(s.HooksBefore); h != "" {
+			fmt.Fprintf(tw, "\t\thooks before: %s\n", h)
+		}
+		if h := hookNames(s.HooksAfter); h != "" {
+			fmt.Fprintf(tw, "\t\thooks after: %s\n", h)
+		}
+		for _, b := range s.Blockers {
+			fmt.Fprintf(tw, "\t\t%s [%s] %s\n", t.paint(ansiYellow, "BLOCKED"), b.Rule, b.Message)
+		}
+	}
+	if err := tw.Flush(); err != nil && t.err == nil {
+		t.err = err
+	}
+	for _, s := range c.Steps {
+		for _, ch := range s.Changes {
+			if ch.Patch != nil {
+				t.printf("\nPatches capi-planner would make, in order (one per change above):\n")
+				t.patches(c)
+				return
+			}
+		}
+	}
+}
+
+func (t *table) patches(c *planner.ClusterPlan) {
+	for _, s := range c.Steps {
+		for _, ch := range s.Changes {
+			if ch.Patch != nil {
+				t.printf("  %d. %s %s: %s -> %s\n", s.Number, ch.Patch.Object, ch.Patch.Field, ch.Patch.From, ch.Patch.To)
+			}
+		}
+	}
+}
+
+func workers(c *planner.ClusterPlan) string {
+	if len(c.Current.Workers) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, w := range c.Current.Workers {
+		parts = append(parts, fmt.Sprintf("%s %s", w.Object.Name, w.Version))
+	}
+	s := strings.Join(parts, ", ")
+	if c.Current.MinWorkers != "" {
+		s += " (min " + c.Current.MinWorkers + ")"
+	}
+	return s
+}
+
+func source(s planner.VersionSource) string {
+	out := string(s.Type)
+	if s.Name != "" {
+		out += " " + s.Name
+	}
+	if s.Note != "" {
+		out += ": " + s.Note
+	}
+	return out
+}
+
+func chain(vs []string) string {
+	if len(vs) == 0 {
+		return "none"
+	}
+	return strings.Join(vs, " -> ")
+}
+
+func noneIfEmpty(vs []string) string {
+	if len(vs) == 0 {
+		return "none (already at the newest version the source offers)"
+	}
+	return ""
+}
+
+func hookNames(hs []planner.Hook) string {
+	var parts []string
+	for _, h := range hs {
+		parts = append(parts, fmt.Sprintf("%s (%s)", h.Name, strings.Join(h.Handlers, ", ")))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -237,9 +237,9 @@ const (
 
 // Finding is something the operator should know about the plan.
 type Finding struct {
-	Severity Severity   `json:"severity"`
-	Rule     string     `json:"rule"`
-	Message  string     `json:"message"`
+	Severity Severity    `json:"severity"`
+	Rule     string      `json:"rule"`
+	Message  string      `json:"message"`
 	Objects  []ObjectRef `json:"objects,omitempty"`
 	// Steps are the step numbers the finding applies to.
 	Steps []int `json:"steps,omitempty"`

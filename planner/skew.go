@@ -76,8 +76,8 @@ func skewFindings(ws workerSet, res simResult, topology bool) []Finding {
 			names[i] = o.Name
 		}
 		out = append(out, Finding{Severity: SeverityWarning, Rule: "WorkersCannotScale", Objects: b.objects, Steps: nonZero(b.steps),
-			Message: fmt.Sprintf("%s %s cannot create Machines %s, while lagging the control plane: the MachineSet preflight %s %s scale-ups (cluster-autoscaler's too) and MachineHealthCheck remediation; the annotation machineset.cluster.x-k8s.io/skip-preflight-checks lifts them if you accept the risk",
-				plural("MachineDeployment", len(names)), strings.Join(names, ", "), when(b.steps), plural("check", len(b.checks)), strings.Join(b.checks, " and "), map[bool]string{true: "blocks", false: "block"}[len(b.checks) == 1])})
+			Message: fmt.Sprintf("%s %s cannot create Machines %s, while lagging the control plane: the MachineSet preflight %s %s %s scale-ups (cluster-autoscaler's too) and MachineHealthCheck remediation; the annotation machineset.cluster.x-k8s.io/skip-preflight-checks lifts them if you accept the risk",
+				plural("MachineDeployment", len(names)), strings.Join(names, ", "), when(b.steps), plural("check", len(b.checks)), strings.Join(b.checks, " and "), verb("blocks", "block", len(b.checks)))})
 	}
 	return out
 }
@@ -98,6 +98,13 @@ func appendPreflight(blocks []preflightBlock, ref ObjectRef, checks []string, st
 		}
 	}
 	return append(blocks, preflightBlock{objects: []ObjectRef{ref}, checks: checks, steps: steps})
+}
+
+func verb(singular, pluralForm string, n int) string {
+	if n == 1 {
+		return singular
+	}
+	return pluralForm
 }
 
 func plural(word string, n int) string {

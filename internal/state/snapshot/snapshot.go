@@ -20,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
 	controlplanev1beta1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta1"
@@ -266,93 +267,76 @@ func (r *reader) readObject(u *unstructured.Unstructured) error {
 	if u.GetName() == "" {
 		return errors.New("field metadata.name: missing")
 	}
-	gvk := u.GroupVersionKind()
-	k := state.KeyOf(u)
-	if where, dup := r.seen[k]; dup {
+	if where, dup := r.seen[state.KeyOf(u)]; dup {
 		return fmt.Errorf("the same object was already read from %s; pass each object once", where)
 	}
-	switch {
-	case gvk.Group == clusterv1.GroupVersion.Group:
-		return r.readCore(u)
-	case gvk.Group == controlplanev1.GroupVersion.Group && !strings.HasSuffix(kind, "Template"):
-		return r.readControlPlane(u)
-	case gvk.Group == runtimev1.GroupVersion.Group && kind == "ExtensionConfig":
-		ec := &runtimev1.ExtensionConfig{}
-		if err := r.decodeVersioned(u, ec, map[string]runtime.Object{"v1beta2": ec, "v1alpha1": &runtimev1alpha1.ExtensionConfig{}}); err != nil {
-			return err
-		}
-		r.st.ExtensionConfigs = append(r.st.ExtensionConfigs, ec)
-	case gvk.Group == "" && kind == "Namespace":
-		ns := &corev1.Namespace{}
-		if err := decodeInto(u, ns); err != nil {
-			return err
-		}
-		r.st.Namespaces = append(r.st.Namespaces, ns)
-	case strings.HasSuffix(gvk.Group, ".cluster.x-k8s.io") && strings.HasSuffix(kind, "Template"):
-		r.st.Templates = append(r.st.Templates, u)
-	default:
-		r.opts.Logger.Debug("skipping a kind capi-planner does not plan with", "apiVersion", apiVersion, "kind", kind, "name", u.GetName())
-	}
-	return nil
-}
-
-func (r *reader) readCore(u *unstructured.Unstructured) error {
-	var (
-		target runtime.Object
-		v1b1   runtime.Object
-		add    func()
-	)
-	switch u.GetKind() {
-	case "Cluster":
-		o := &clusterv1.Cluster{}
-		target, v1b1, add = o, &clusterv1beta1.Cluster{}, func() { r.st.Clusters = append(r.st.Clusters, o) }
-	case "ClusterClass":
-		o := &clusterv1.ClusterClass{}
-		target, v1b1, add = o, &clusterv1beta1.ClusterClass{}, func() { r.st.ClusterClasses = append(r.st.ClusterClasses, o) }
-	case "MachineDeployment":
-		o := &clusterv1.MachineDeployment{}
-		target, v1b1, add = o, &clusterv1beta1.MachineDeployment{}, func() { r.st.MachineDeployments = append(r.st.MachineDeployments, o) }
-	case "MachineSet":
-		o := &clusterv1.MachineSet{}
-		target, v1b1, add = o, &clusterv1beta1.MachineSet{}, func() { r.st.MachineSets = append(r.st.MachineSets, o) }
-	case "MachinePool":
-		o := &clusterv1.MachinePool{}
-		target, v1b1, add = o, &clusterv1beta1.MachinePool{}, func() { r.st.MachinePools = append(r.st.MachinePools, o) }
-	case "Machine":
-		o := &clusterv1.Machine{}
-		target, v1b1, add = o, &clusterv1beta1.Machine{}, func() { r.st.Machines = append(r.st.Machines, o) }
-	default:
-		r.opts.Logger.Debug("skipping a kind capi-planner does not plan with", "apiVersion", u.GetAPIVersion(), "kind", u.GetKind(), "name", u.GetName())
-		return nil
-	}
-	if err := r.decodeVersioned(u, target, map[string]runtime.Object{"v1beta2": target, "v1beta1": v1b1}); err != nil {
+	obj, err := r.decode(u)
+	if err != nil || obj == nil {
 		return err
 	}
-	add()
-	return nil
+	if cp, ok := obj.(*unstructured.Unstructured); ok && state.IsControlPlaneKind(cp.GroupVersionKind().Group, kind) {
+		if err := checkContractVersion(cp); err != nil {
+			return err
+		}
+	}
+	return r.st.Add(obj)
 }
 
-// readControlPlane keeps control planes unstructured (they are read through the
-// contract fields) but checks and converts KubeadmControlPlane to v1beta2 first.
-func (r *reader) readControlPlane(u *unstructured.Unstructured) error {
-	if u.GetKind() == "KubeadmControlPlane" {
-		kcp := &controlplanev1.KubeadmControlPlane{}
-		if err := r.decodeVersioned(u, kcp, map[string]runtime.Object{"v1beta2": kcp, "v1beta1": &controlplanev1beta1.KubeadmControlPlane{}}); err != nil {
-			return err
-		}
-		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(kcp)
-		if err != nil {
-			return err
-		}
-		u = &unstructured.Unstructured{Object: m}
-		u.SetGroupVersionKind(controlplanev1.GroupVersion.WithKind("KubeadmControlPlane"))
+// hubKinds are the kinds read as typed v1beta2 objects, with the Go types of
+// the other versions they may be written in.
+var hubKinds = map[schema.GroupKind]func() (hub runtime.Object, spokes map[string]runtime.Object){
+	{Group: clusterv1.GroupVersion.Group, Kind: "Cluster"}: func() (runtime.Object, map[string]runtime.Object) {
+		return &clusterv1.Cluster{}, map[string]runtime.Object{"v1beta1": &clusterv1beta1.Cluster{}}
+	},
+	{Group: clusterv1.GroupVersion.Group, Kind: "ClusterClass"}: func() (runtime.Object, map[string]runtime.Object) {
+		return &clusterv1.ClusterClass{}, map[string]runtime.Object{"v1beta1": &clusterv1beta1.ClusterClass{}}
+	},
+	{Group: clusterv1.GroupVersion.Group, Kind: "MachineDeployment"}: func() (runtime.Object, map[string]runtime.Object) {
+		return &clusterv1.MachineDeployment{}, map[string]runtime.Object{"v1beta1": &clusterv1beta1.MachineDeployment{}}
+	},
+	{Group: clusterv1.GroupVersion.Group, Kind: "MachineSet"}: func() (runtime.Object, map[string]runtime.Object) {
+		return &clusterv1.MachineSet{}, map[string]runtime.Object{"v1beta1": &clusterv1beta1.MachineSet{}}
+	},
+	{Group: clusterv1.GroupVersion.Group, Kind: "MachinePool"}: func() (runtime.Object, map[string]runtime.Object) {
+		return &clusterv1.MachinePool{}, map[string]runtime.Object{"v1beta1": &clusterv1beta1.MachinePool{}}
+	},
+	{Group: clusterv1.GroupVersion.Group, Kind: "Machine"}: func() (runtime.Object, map[string]runtime.Object) {
+		return &clusterv1.Machine{}, map[string]runtime.Object{"v1beta1": &clusterv1beta1.Machine{}}
+	},
+	{Group: controlplanev1.GroupVersion.Group, Kind: "KubeadmControlPlane"}: func() (runtime.Object, map[string]runtime.Object) {
+		return &controlplanev1.KubeadmControlPlane{}, map[string]runtime.Object{"v1beta1": &controlplanev1beta1.KubeadmControlPlane{}}
+	},
+	{Group: runtimev1.GroupVersion.Group, Kind: "ExtensionConfig"}: func() (runtime.Object, map[string]runtime.Object) {
+		return &runtimev1.ExtensionConfig{}, map[string]runtime.Object{"v1alpha1": &runtimev1alpha1.ExtensionConfig{}}
+	},
+}
+
+// decode returns the object to keep, or nil for a kind planning does not use.
+func (r *reader) decode(u *unstructured.Unstructured) (runtime.Object, error) {
+	gvk := u.GroupVersionKind()
+	if newKind, ok := hubKinds[gvk.GroupKind()]; ok {
+		hub, spokes := newKind()
+		spokes["v1beta2"] = hub
+		return hub, r.decodeVersioned(u, hub, spokes)
 	}
+	switch {
+	case gvk.Group == "" && gvk.Kind == "Namespace":
+		ns := &corev1.Namespace{}
+		return ns, decodeInto(u, ns)
+	case state.IsControlPlaneKind(gvk.Group, gvk.Kind), state.IsTemplateKind(gvk.Group, gvk.Kind):
+		return u, nil
+	}
+	r.opts.Logger.Debug("skipping a kind capi-planner does not plan with", "apiVersion", u.GetAPIVersion(), "kind", gvk.Kind, "name", u.GetName())
+	return nil, nil
+}
+
+// checkContractVersion checks the contract field other providers' control planes are read through.
+func checkContractVersion(u *unstructured.Unstructured) error {
 	if v, found, err := unstructured.NestedFieldNoCopy(u.Object, "spec", "version"); found && err == nil {
 		if _, ok := v.(string); !ok {
 			return fmt.Errorf("field spec.version: expected a string such as v1.33.4, got %v", v)
 		}
 	}
-	r.st.ControlPlanes = append(r.st.ControlPlanes, u)
 	return nil
 }
 

@@ -1,0 +1,73 @@
+package state
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
+)
+
+// ControlPlaneGroup is the API group of control plane providers' kinds.
+const ControlPlaneGroup = "controlplane.cluster.x-k8s.io"
+
+// IsControlPlaneKind reports whether an unstructured object is a control plane
+// (any provider's, read through the CAPI contract fields).
+func IsControlPlaneKind(group, kind string) bool {
+	return group == ControlPlaneGroup && !strings.HasSuffix(kind, "Template")
+}
+
+// IsTemplateKind reports whether an unstructured object is a provider template.
+func IsTemplateKind(group, kind string) bool {
+	return strings.HasSuffix(group, ".cluster.x-k8s.io") && strings.HasSuffix(kind, "Template")
+}
+
+// Add adds one object: a typed CAPI v1beta2 object, a Namespace, or an
+// unstructured control plane or template. KubeadmControlPlanes are kept
+// unstructured like every control plane.
+func (s *State) Add(obj runtime.Object) error {
+	switch o := obj.(type) {
+	case *clusterv1.Cluster:
+		s.Clusters = append(s.Clusters, o)
+	case *clusterv1.ClusterClass:
+		s.ClusterClasses = append(s.ClusterClasses, o)
+	case *clusterv1.MachineDeployment:
+		s.MachineDeployments = append(s.MachineDeployments, o)
+	case *clusterv1.MachineSet:
+		s.MachineSets = append(s.MachineSets, o)
+	case *clusterv1.MachinePool:
+		s.MachinePools = append(s.MachinePools, o)
+	case *clusterv1.Machine:
+		s.Machines = append(s.Machines, o)
+	case *runtimev1.ExtensionConfig:
+		s.ExtensionConfigs = append(s.ExtensionConfigs, o)
+	case *corev1.Namespace:
+		s.Namespaces = append(s.Namespaces, o)
+	case *controlplanev1.KubeadmControlPlane:
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			return err
+		}
+		u := &unstructured.Unstructured{Object: m}
+		u.SetGroupVersionKind(controlplanev1.GroupVersion.WithKind("KubeadmControlPlane"))
+		s.ControlPlanes = append(s.ControlPlanes, u)
+	case *unstructured.Unstructured:
+		gvk := o.GroupVersionKind()
+		switch {
+		case IsControlPlaneKind(gvk.Group, gvk.Kind):
+			s.ControlPlanes = append(s.ControlPlanes, o)
+		case IsTemplateKind(gvk.Group, gvk.Kind):
+			s.Templates = append(s.Templates, o)
+		default:
+			return fmt.Errorf("%s is neither a control plane nor a template", gvk.Kind)
+		}
+	default:
+		return fmt.Errorf("capi-planner does not keep objects of type %T", obj)
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/internal/fleet"
+	"github.com/capi-planner/capi-planner/internal/state"
+)
+
+// testCatalog is a fixed release catalog, so tests do not depend on the embedded one.
+var testCatalog = &catalog.Catalog{
+	Generated: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+	Source:    "test",
+	Releases: []catalog.Release{
+		{Version: "v1.33.4"}, {Version: "v1.34.1"}, {Version: "v1.34.3"}, {Version: "v1.35.2"},
+		{Version: "v1.36.1"}, {Version: "v1.36.3"}, {Version: "v1.37.2"},
+	},
+}
+
+var testNow = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func buildState(t testing.TB, objs ...fleet.Objects) *state.State {
+	t.Helper()
+	st := &state.State{}
+	for _, group := range objs {
+		for _, o := range group {
+			if err := st.Add(o); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	st.Sort()
+	return st
+}
+
+func planOne(t testing.TB, st *state.State, ns, name, to string, versions []string) ClusterPlan {
+	t.Helper()
+	target, err := ParseTarget(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := Plan(st, Selection{Cluster: &types.NamespacedName{Namespace: ns, Name: name}, To: target},
+		Options{Now: testNow, Catalog: testCatalog, Versions: versions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Clusters) != 1 {
+		t.Fatalf("want 1 cluster plan, got %d", len(doc.Clusters))
+	}
+	return doc.Clusters[0]
+}
+
+// stepsString renders steps compactly: "CP v1.34.3 | W v1.36.3 md-0,md-1".
+func stepsString(steps []Step) string {
+	var parts []string
+	for _, s := range steps {
+		if s.Kind == StepControlPlane {
+			parts = append(parts, "CP "+s.Version)
+			continue
+		}
+		var names []string
+		for _, c := range s.Changes {
+			n := c.TopologyName
+			if n == "" {
+				n = c.Object.Name
+			}
+			if c.Wave > 1 {
+				n += fmt.Sprintf("@%d", c.Wave)
+			}
+			names = append(names, n)
+		}
+		parts = append(parts, "W "+s.Version+" "+strings.Join(names, ","))
+	}
+	return strings.Join(parts, " | ")
+}
+
+func rules[T any](items []T, rule func(T) string) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, rule(it))
+	}
+	return out
+}
+
+func rejectionRules(p ClusterPlan) []string {
+	return rules(p.Rejections, func(r Rejection) string { return r.Rule })
+}
+
+func findingRules(p ClusterPlan) []string {
+	return rules(p.Findings, func(f Finding) string { return f.Rule })
+}

@@ -1,0 +1,48 @@
+# capi-planner: every setup step lives here. The README's two commands are
+# `make demo` and `make test`.
+
+GO      ?= go
+BIN     := bin/capi-planner
+PKG     := github.com/capi-planner/capi-planner
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X $(PKG)/internal/cmd.Version=$(VERSION)
+
+.PHONY: all build demo test unit lint bench catalog fixtures golden clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/capi-planner
+
+## demo: plan the bundled example (a three-minor chained upgrade), no cluster needed.
+demo: build
+	./$(BIN) plan -f fixtures/topology-versions --to v1.36.3
+
+## test: lint, then every test (unit, golden, differential, CLI on the built binary).
+test: lint
+	$(GO) test -count=1 ./...
+
+## lint: formatting and go vet.
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: benchmarks, each reported against a floor measured in the same run.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## catalog: regenerate the embedded Kubernetes release catalog from the Go module proxy.
+catalog:
+	$(GO) generate ./internal/catalog
+
+## fixtures: regenerate fixtures/ from the CAPI API types.
+fixtures:
+	$(GO) run ./hack/gen-fixtures
+
+## golden: rewrite the renderers' golden files after an intended output change.
+golden:
+	$(GO) test ./internal/render -update
+
+clean:
+	rm -rf bin

@@ -14,14 +14,8 @@ import (
 )
 
 // testCatalog is a fixed release catalog, so tests do not depend on the embedded one.
-var testCatalog = &catalog.Catalog{
-	Generated: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
-	Source:    "test",
-	Releases: []catalog.Release{
-		{Version: "v1.33.4"}, {Version: "v1.34.1"}, {Version: "v1.34.3"}, {Version: "v1.35.2"},
-		{Version: "v1.36.1"}, {Version: "v1.36.3"}, {Version: "v1.37.2"},
-	},
-}
+var testCatalog = catalog.New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), "test",
+	"v1.33.4", "v1.34.1", "v1.34.3", "v1.35.2", "v1.36.1", "v1.36.3", "v1.37.2")
 
 var testNow = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 

@@ -69,7 +69,8 @@ type ClusterPlan struct {
 	Current      Versions   `json:"current"`
 	// Target is the resolved target version; empty when none could be resolved.
 	Target           string        `json:"target,omitempty"`
-	VersionSource    VersionSource `json:"versionSource"`
+	// VersionSource is where versions come from; absent when planning stopped before choosing one.
+	VersionSource    *VersionSource `json:"versionSource,omitempty"`
 	AvailableTargets []string      `json:"availableTargets"`
 	Status           Status        `json:"status"`
 	// Trigger is the single change that starts a topology upgrade (Cluster spec.topology.version).

@@ -181,7 +181,7 @@ func (p *clusterPlanner) plan() ClusterPlan {
 	}
 
 	src, needs := p.versionSource(cc)
-	p.out.VersionSource = src
+	p.out.VersionSource = &src
 	if needs != "" {
 		return p.needsInput(RuleExtensionNeedsLiveMode, needs)
 	}

@@ -47,3 +47,13 @@ var Embedded = sync.OnceValues(func() (*Catalog, error) {
 	}
 	return c, nil
 })
+
+// New returns a catalog of the given versions (tests and tools use it to plan
+// against a fixed release list instead of the embedded one).
+func New(generated time.Time, source string, versions ...string) *Catalog {
+	c := &Catalog{Generated: generated, Source: source}
+	for _, v := range versions {
+		c.Releases = append(c.Releases, Release{Version: v})
+	}
+	return c
+}

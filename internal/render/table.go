@@ -67,7 +67,7 @@ func (t *table) summary(p *planner.UpgradePlan) error {
 	for i := range p.Clusters {
 		c := &p.Clusters[i]
 		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Cluster.Namespace, c.Cluster.Name, c.Mode,
-			dash(currentVersion(c)), dash(c.Target), dash(string(c.VersionSource.Type)), len(c.Steps), t.status(c.Status), note(c))
+			dash(currentVersion(c)), dash(c.Target), dash(sourceType(c.VersionSource)), len(c.Steps), t.status(c.Status), note(c))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -146,7 +146,9 @@ func (t *table) cluster(p *planner.UpgradePlan, c *planner.ClusterPlan) error {
 		}
 		row("Upgrade", upgrade)
 	}
-	row("Version source", source(c.VersionSource))
+	if c.VersionSource != nil {
+		row("Version source", source(*c.VersionSource))
+	}
 	if c.Status != planner.StatusNeedsInput {
 		row("Available targets", strings.Join(c.AvailableTargets, ", ")+noneIfEmpty(c.AvailableTargets))
 	}
@@ -258,6 +260,13 @@ func source(s planner.VersionSource) string {
 		out += ": " + s.Note
 	}
 	return out
+}
+
+func sourceType(s *planner.VersionSource) string {
+	if s == nil {
+		return ""
+	}
+	return string(s.Type)
 }
 
 func chain(vs []string) string {

@@ -35,7 +35,11 @@ func oneLine(s string) string {
 
 func newApp(ios *iostreams.IOStreams) *cli.App {
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
-	return &cli.App{
+	// Usage errors are one line on stderr, like every other error; --help shows the rest.
+	onUsageError := func(_ *cli.Context, err error, _ bool) error {
+		return fmt.Errorf("%w (see capi-planner --help)", err)
+	}
+	app := &cli.App{
 		Name:      "capi-planner",
 		Usage:     "plan chained Cluster API upgrades before you make them",
 		Version:   Version,
@@ -44,9 +48,7 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 		ErrWriter: ios.ErrOut,
 		// Errors are reported once, by Main, with the documented exit codes.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return fmt.Errorf("%w (see capi-planner --help)", err)
-		},
+		OnUsageError:   onUsageError,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log debug messages on stderr"},
 		},
@@ -61,6 +63,10 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 			},
 		},
 	}
+	for _, c := range app.Commands {
+		c.OnUsageError = onUsageError
+	}
+	return app
 }
 
 // logger returns a function giving the logger for a command, at debug level with --verbose.

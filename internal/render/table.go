@@ -181,8 +181,22 @@ func (t *table) cluster(p *planner.UpgradePlan, c *planner.ClusterPlan) error {
 }
 
 func (t *table) steps(c *planner.ClusterPlan) {
-	tw := tabwriter.NewWriter(t.w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, t.paint(ansiBold, "STEP\tKIND\tOBJECT\tFROM\tTO\tWAVE"))
+	// Rows are aligned by hand: hook and blocker lines sit between them and must
+	// neither break the columns nor widen them.
+	header := []string{"STEP", "KIND", "OBJECT", "FROM", "TO", "WAVE"}
+	type line struct {
+		cells []string // a step row, or nil for a free line
+		text  string
+	}
+	var lines []line
+	widths := make([]int, len(header))
+	addRow := func(cells []string) {
+		for i, c := range cells {
+			widths[i] = max(widths[i], len(c))
+		}
+		lines = append(lines, line{cells: cells})
+	}
+	addRow(header)
 	for _, s := range c.Steps {
 		for i, ch := range s.Changes {
 			num, kind := "", ""
@@ -200,20 +214,37 @@ func (t *table) steps(c *planner.ClusterPlan) {
 			if ch.Deferred {
 				wave += " deferred"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", num, kind, obj, ch.From, ch.To, strings.TrimSpace(wave))
+			addRow([]string{num, kind, obj, ch.From, ch.To, strings.TrimSpace(wave)})
 		}
 		if h := hookNames(s.HooksBefore); h != "" {
-			fmt.Fprintf(tw, "\t\thooks before: %s\n", h)
+			lines = append(lines, line{text: "hooks before: " + h})
 		}
 		if h := hookNames(s.HooksAfter); h != "" {
-			fmt.Fprintf(tw, "\t\thooks after: %s\n", h)
+			lines = append(lines, line{text: "hooks after: " + h})
 		}
 		for _, b := range s.Blockers {
-			fmt.Fprintf(tw, "\t\t%s [%s] %s\n", t.paint(ansiYellow, "BLOCKED"), b.Rule, b.Message)
+			lines = append(lines, line{text: fmt.Sprintf("%s [%s] %s", t.paint(ansiYellow, "BLOCKED"), b.Rule, b.Message)})
 		}
 	}
-	if err := tw.Flush(); err != nil && t.err == nil {
-		t.err = err
+	indent := strings.Repeat(" ", widths[0]+2+widths[1]+2)
+	for i, l := range lines {
+		if l.cells == nil {
+			t.printf("%s%s\n", indent, l.text)
+			continue
+		}
+		var b strings.Builder
+		for j, cell := range l.cells {
+			if j < len(l.cells)-1 {
+				fmt.Fprintf(&b, "%-*s  ", widths[j], cell)
+			} else {
+				b.WriteString(cell)
+			}
+		}
+		row := strings.TrimRight(b.String(), " ")
+		if i == 0 {
+			row = t.paint(ansiBold, row)
+		}
+		t.printf("%s\n", row)
 	}
 	for _, s := range c.Steps {
 		for _, ch := range s.Changes {

@@ -1,0 +1,199 @@
+// Package e2e runs the built capi-planner binary the way users and CI do.
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "capi-planner-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "capi-planner")
+	build := exec.Command("go", "build", "-o", binary, "../../cmd/capi-planner")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building capi-planner:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func run(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = "../.."
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errOut.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
+		t.Fatalf("capi-planner %s panicked:\n%s", strings.Join(args, " "), r.stderr)
+	}
+	return r
+}
+
+const chain = "v1.31.14,v1.32.13,v1.33.4,v1.34.3,v1.35.2,v1.35.4,v1.36.1,v1.36.3,v1.37.2"
+
+// Every fixture plans as the semantics reference says CAPI would.
+func TestFixtures(t *testing.T) {
+	tests := []struct {
+		fixture string
+		args    []string
+		code    int
+		want    []string
+	}{
+		{"topology-versions", []string{"--to", "v1.36.3"}, 0, []string{
+			"Status             Planned (4 steps)",
+			"1     ControlPlane  KubeadmControlPlane web-control-plane  v1.33.4  v1.34.3",
+			"3     ControlPlane  KubeadmControlPlane web-control-plane  v1.35.2  v1.36.3",
+			"4     Workers       MachineDeployment web-md-0 (md-0)      v1.33.4  v1.36.3  1",
+			"hooks before: BeforeClusterUpgrade (before-cluster-upgrade.lifecycle)",
+			"AfterClusterUpgrade (after-cluster-upgrade.lifecycle)",
+		}},
+		{"topology-one-minor", []string{"--to", "latest"}, 0, []string{"OneMinor", "Available targets  v1.36.1, v1.36.3", "Planned (2 steps)"}},
+		{"topology-extension", nil, 1, nil},
+		{"topology-extension", []string{"--to", "v1.36.3"}, 0, []string{"GenerateUpgradePlanExtension", "Planned (4 steps)"}},
+		{"unmanaged", []string{"--to", "v1.36"}, 0, []string{
+			"Mode               Unmanaged",
+			"3     Workers       MachineDeployment db-md-a             v1.33.4   v1.35.4  1",
+			"MachineDeployment legacy/db-md-b spec.template.spec.version: v1.32.13 -> v1.35.4",
+		}},
+		{"machinepools", []string{"--to", "v1.36.3"}, 0, []string{"MachinePool jobs-mp-1 (mp-1)", "MachineDeployment jobs-md-2 (md-2)      v1.33.4  v1.36.3  2"}},
+		{"workers-lagging", nil, 0, []string{"1     Workers       MachineDeployment checkout-md-0 (md-0)      v1.31.14  v1.34.3  1", "already under way"}},
+		{"defer-hold", []string{"--to", "v1.36.3"}, 0, []string{"Blocked (3 steps)", "BLOCKED [UpgradeDeferred]"}},
+		{"fleet", nil, 1, []string{"team-a/beta     Topology   v1.35.2  -", "Rejected  ClusterPaused", "6 clusters"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture+strings.Join(tt.args, ""), func(t *testing.T) {
+			args := append([]string{"plan", "-f", "fixtures/" + tt.fixture}, tt.args...)
+			if tt.fixture != "topology-extension" || len(tt.args) > 0 {
+				args = append(args, "--versions", chain)
+			}
+			r := run(t, "", args...)
+			if r.code != tt.code {
+				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("stdout does not contain %q:\n%s", w, r.stdout)
+				}
+			}
+			// JSON for every fixture, and the same exit code.
+			j := run(t, "", append(args, "-o", "json")...)
+			var doc struct {
+				APIVersion string
+				Clusters   []struct{ Status string }
+			}
+			if err := json.Unmarshal([]byte(j.stdout), &doc); err != nil || doc.APIVersion != "capi-planner.io/v1alpha1" || len(doc.Clusters) == 0 {
+				t.Errorf("-o json: %v %+v\n%s", err, doc, j.stdout)
+			}
+			if j.code != tt.code {
+				t.Errorf("-o json exit code %d, want %d", j.code, tt.code)
+			}
+		})
+	}
+}
+
+func TestStdinAndYAML(t *testing.T) {
+	data, err := os.ReadFile("../../fixtures/topology-one-minor/snapshot.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, string(data), "plan", "-f", "-", "--cluster", "staging/api", "--to", "v1.36.3", "-o", "yaml", "--versions", chain)
+	if r.code != 0 || !strings.Contains(r.stdout, "kind: UpgradePlan") || !strings.Contains(r.stdout, "status: Planned") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r.stderr != "" {
+		t.Errorf("a successful plan logs nothing on stderr: %s", r.stderr)
+	}
+}
+
+// Bad input gets one line on stderr naming the object or file, the rule and
+// what to do, and exit code 1.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	malformed := filepath.Join(dir, "broken.yaml")
+	if err := os.WriteFile(malformed, []byte("apiVersion: cluster.x-k8s.io/v1beta2\nkind: Cluster\nmetadata:\n  name: [x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	versionsFile := filepath.Join(dir, "versions.txt")
+	if err := os.WriteFile(versionsFile, []byte("v1.36.3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"malformed YAML", []string{"-f", malformed}, []string{"broken.yaml:4", "document 1", "malformed YAML"}},
+		{"unknown cluster", []string{"-f", "fixtures/fleet", "--cluster", "team-a/nope"}, []string{"cluster team-a/nope not found", "team-a/alpha", "--cluster"}},
+		{"downgrade", []string{"-f", "fixtures/defer-hold", "--to", "v1.33.4"}, []string{"[Downgrade]", "Cluster payments/ledger", "choose a target of v1.34.3 or newer"}},
+		{"not in the list", []string{"-f", "fixtures/topology-versions", "--to", "v1.36.1"}, []string{"[NotInClusterClassVersions]", "prod/quick-start", "pick one of them"}},
+		{"more than one minor", []string{"-f", "fixtures/topology-one-minor", "--to", "v1.37.2", "--versions", chain}, []string{"[MoreThanOneMinor]", "upgrade to v1.36 first"}},
+		{"garbage --to", []string{"-f", "fixtures/topology-versions", "--to", "banana"}, []string{`invalid --to "banana"`, "v1.36.3"}},
+		{"conflicting namespaces", []string{"-f", "fixtures/fleet", "-n", "team-a", "-A"}, []string{"conflicting flags -n/--namespace and -A/--all-namespaces"}},
+		{"conflicting versions", []string{"-f", "fixtures/fleet", "--versions", "v1.36.3", "--versions-file", versionsFile}, []string{"conflicting flags --versions and --versions-file"}},
+		{"conflicting cluster", []string{"-f", "fixtures/fleet", "--cluster", "team-a/alpha", "-n", "team-b"}, []string{"conflicting flags --cluster team-a/alpha and -n team-b"}},
+		{"bad --cluster", []string{"-f", "fixtures/fleet", "--cluster", "alpha"}, []string{"expected NAMESPACE/NAME"}},
+		{"bad -o", []string{"-f", "fixtures/fleet", "-o", "xml"}, []string{`invalid -o "xml"`}},
+		{"no input", nil, []string{"no input", "-f"}},
+		{"missing file", []string{"-f", "fixtures/nope.yaml"}, []string{"fixtures/nope.yaml", "no such file"}},
+		{"bad --versions", []string{"-f", "fixtures/fleet", "--versions", "v1.36.3,latest"}, []string{`invalid version "latest" in --versions`}},
+		{"unknown flag", []string{"-f", "fixtures/fleet", "--frobnicate"}, []string{"frobnicate"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, "", append([]string{"plan"}, tt.args...)...)
+			if r.code != 1 {
+				t.Fatalf("exit code %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "error: ") {
+				t.Errorf("want one error line on stderr, got:\n%s", r.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr does not contain %q: %s", w, r.stderr)
+				}
+			}
+			if r.stdout != "" {
+				t.Errorf("nothing on stdout for a single failed plan, got:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := run(t, "", "version")
+	if r.code != 0 || !strings.Contains(r.stdout, "Cluster API code v1.14.2") || !strings.Contains(r.stdout, "release catalog of") {
+		t.Errorf("version: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

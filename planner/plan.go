@@ -68,11 +68,11 @@ type ClusterPlan struct {
 	ControlPlane *ObjectRef `json:"controlPlane,omitempty"`
 	Current      Versions   `json:"current"`
 	// Target is the resolved target version; empty when none could be resolved.
-	Target           string        `json:"target,omitempty"`
+	Target string `json:"target,omitempty"`
 	// VersionSource is where versions come from; absent when planning stopped before choosing one.
 	VersionSource    *VersionSource `json:"versionSource,omitempty"`
-	AvailableTargets []string      `json:"availableTargets"`
-	Status           Status        `json:"status"`
+	AvailableTargets []string       `json:"availableTargets"`
+	Status           Status         `json:"status"`
 	// Trigger is the single change that starts a topology upgrade (Cluster spec.topology.version).
 	Trigger *Patch `json:"trigger,omitempty"`
 	// UpgradePlan is CAPI's own upgrade plan for the current state, as the

@@ -56,14 +56,17 @@ func computeCAPIPlan(desired, controlPlane string, mds, mps []*simWorker, planFn
 }
 
 // planFunction returns CAPI's plan function for a version source.
-func planFunction(src VersionSourceType, versions []string) desiredstate.GetUpgradePlanFunc {
-	if src == SourceOneMinor {
+func (p *clusterPlanner) planFunction(src VersionSource) desiredstate.GetUpgradePlanFunc {
+	switch {
+	case src.Type == SourceExtension && p.opts.RuntimeClient != nil:
+		return desiredstate.GetUpgradePlanFromExtension(p.opts.RuntimeClient, p.extensionCache, p.cluster, src.Name)
+	case src.Type == SourceOneMinor:
 		return desiredstate.GetUpgradePlanOneMinor
 	}
 	// A ClusterClass list, a catalog, user versions, or user versions standing in
 	// for an extension: CAPI's list-based function picks the latest patch of every
 	// intermediate minor and exactly the target for the last one.
-	return desiredstate.GetUpgradePlanFromClusterClassVersions(versions)
+	return desiredstate.GetUpgradePlanFromClusterClassVersions(src.Versions)
 }
 
 // parseVersion parses a Kubernetes version the way CAPI does (tolerant of a "v" prefix).

@@ -8,6 +8,7 @@
 package planner
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,6 +20,9 @@ import (
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
+	runtimeclient "sigs.k8s.io/cluster-api/exp/runtime/client"
+	"sigs.k8s.io/cluster-api/exp/topology/desiredstate"
+	"sigs.k8s.io/cluster-api/util/cache"
 
 	"github.com/capi-planner/capi-planner/internal/catalog"
 	"github.com/capi-planner/capi-planner/internal/state"
@@ -36,6 +40,9 @@ type Options struct {
 	Versions []string
 	// PlannerVersion is stamped into the plan.
 	PlannerVersion string
+	// RuntimeClient, when set, calls GenerateUpgradePlan extensions (live planning).
+	// Without it, a ClusterClass with an extension needs Versions to stand in.
+	RuntimeClient runtimeclient.Client
 }
 
 // Selection says which Clusters to plan and to what.
@@ -79,8 +86,15 @@ func Plan(st *state.State, sel Selection, opts Options) (*UpgradePlan, error) {
 	if sel.Cluster != nil {
 		doc.Metadata.Request.Cluster = sel.Cluster.String()
 	}
+	// CAPI caches extension answers per Cluster and versions; one cache per run.
+	var extensionCache cache.Cache[desiredstate.GenerateUpgradePlanCacheEntry]
+	if opts.RuntimeClient != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		extensionCache = cache.New[desiredstate.GenerateUpgradePlanCacheEntry](ctx, time.Hour)
+	}
 	for _, c := range clusters {
-		p := &clusterPlanner{st: st, cluster: c, opts: opts, target: sel.To}
+		p := &clusterPlanner{st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache}
 		doc.Clusters = append(doc.Clusters, p.plan())
 	}
 	return doc, nil
@@ -116,11 +130,12 @@ func selectClusters(st *state.State, sel Selection) ([]*clusterv1.Cluster, error
 
 // clusterPlanner plans one Cluster.
 type clusterPlanner struct {
-	st      *state.State
-	cluster *clusterv1.Cluster
-	opts    Options
-	target  Target
-	out     ClusterPlan
+	st             *state.State
+	cluster        *clusterv1.Cluster
+	opts           Options
+	target         Target
+	extensionCache cache.Cache[desiredstate.GenerateUpgradePlanCacheEntry]
+	out            ClusterPlan
 }
 
 func (p *clusterPlanner) reject(rs ...Rejection) ClusterPlan {
@@ -257,7 +272,7 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		cpRef:        cp.ref,
 		mds:          ws.mds,
 		mps:          ws.mps,
-		planFn:       planFunction(src.Type, src.Versions),
+		planFn:       p.planFunction(src),
 		topology:     topology,
 		concurrency:  1,
 		hooks:        hookRegistry{},
@@ -283,6 +298,9 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		rule := RuleInvalidUpgradePlan
 		if errors.As(err, &nwp) {
 			rule = RuleNoWorkersPlan
+		}
+		if src.Type == SourceExtension && p.opts.RuntimeClient != nil {
+			rule = RuleExtensionFailed
 		}
 		msg := fmt.Sprintf("Cluster %s/%s: CAPI cannot compute the upgrade plan from %s to %s: %v", c.Namespace, c.Name, cp.version, target, err)
 		if src.Type == SourceClusterClass && rule == RuleInvalidUpgradePlan {

@@ -30,6 +30,7 @@ const (
 	RuleNoWorkersPlan          = "NoWorkersPlan"
 	RuleMissingObject          = "MissingObject"
 	RuleExtensionNeedsLiveMode = "ExtensionNotCallableOffline"
+	RuleExtensionFailed        = "UpgradePlanExtensionFailed"
 )
 
 // lifecycleRejections: Clusters CAPI does not act on at all.

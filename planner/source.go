@@ -29,6 +29,11 @@ func (p *clusterPlanner) versionSource(cc *clusterv1.ClusterClass) (src VersionS
 	ccName := cc.Namespace + "/" + cc.Name
 	if ext := cc.Spec.Upgrade.External.GenerateUpgradePlanExtension; ext != "" {
 		src := VersionSource{Type: SourceExtension, Name: ext}
+		if p.opts.RuntimeClient != nil {
+			src.Versions = known
+			src.Note = "the extension computes the steps; the targets offered come from the " + knownNote
+			return src, ""
+		}
 		if p.opts.Versions == nil {
 			return src, fmt.Sprintf("ClusterClass %s computes upgrade plans with the GenerateUpgradePlan extension %q (spec.upgrade.external.generateUpgradePlanExtension), which cannot be called offline; pass the versions it offers with --versions or --versions-file, or plan against the live management cluster", ccName, ext)
 		}

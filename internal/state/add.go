@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -15,6 +16,12 @@ import (
 
 // ControlPlaneGroup is the API group of control plane providers' kinds.
 const ControlPlaneGroup = "controlplane.cluster.x-k8s.io"
+
+// ClusterctlGroup is the API group of clusterctl's Provider objects.
+const ClusterctlGroup = "clusterctl.cluster.x-k8s.io"
+
+// ProviderLabel marks the Deployments of CAPI providers' controllers.
+const ProviderLabel = "cluster.x-k8s.io/provider"
 
 // IsControlPlaneKind reports whether an unstructured object is a control plane
 // (any provider's, read through the CAPI contract fields).
@@ -48,6 +55,11 @@ func (s *State) Add(obj runtime.Object) error {
 		s.ExtensionConfigs = append(s.ExtensionConfigs, o)
 	case *corev1.Namespace:
 		s.Namespaces = append(s.Namespaces, o)
+	case *appsv1.Deployment:
+		if _, ok := o.Labels[ProviderLabel]; !ok {
+			return fmt.Errorf("Deployment %s/%s is not a CAPI provider's controller (no %s label)", o.Namespace, o.Name, ProviderLabel)
+		}
+		s.Controllers = append(s.Controllers, ControllerView(o))
 	case *controlplanev1.KubeadmControlPlane:
 		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
 		if err != nil {
@@ -63,6 +75,8 @@ func (s *State) Add(obj runtime.Object) error {
 			s.ControlPlanes = append(s.ControlPlanes, o)
 		case IsTemplateKind(gvk.Group, gvk.Kind):
 			s.Templates = append(s.Templates, o)
+		case gvk.Group == ClusterctlGroup && gvk.Kind == "Provider":
+			s.Providers = append(s.Providers, o)
 		default:
 			return fmt.Errorf("%s is neither a control plane nor a template", gvk.Kind)
 		}
@@ -70,4 +84,18 @@ func (s *State) Add(obj runtime.Object) error {
 		return fmt.Errorf("capi-planner does not keep objects of type %T", obj)
 	}
 	return nil
+}
+
+// ControllerView keeps what planning reads from a controller Deployment: its
+// identity, labels and each container's name, image and arguments. Everything
+// else (environment, volumes, which may carry secrets) is dropped.
+func ControllerView(d *appsv1.Deployment) *appsv1.Deployment {
+	out := &appsv1.Deployment{TypeMeta: d.TypeMeta}
+	out.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("Deployment"))
+	out.Namespace, out.Name, out.Labels = d.Namespace, d.Name, d.Labels
+	for _, c := range d.Spec.Template.Spec.Containers {
+		out.Spec.Template.Spec.Containers = append(out.Spec.Template.Spec.Containers,
+			corev1.Container{Name: c.Name, Image: c.Image, Args: c.Args, Command: c.Command})
+	}
+	return out
 }

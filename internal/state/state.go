@@ -6,6 +6,7 @@ package state
 import (
 	"sort"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -52,6 +53,11 @@ type State struct {
 	ControlPlanes []*unstructured.Unstructured
 	// Templates holds the infrastructure, bootstrap and control plane templates.
 	Templates []*unstructured.Unstructured
+	// Controllers are the providers' controller Deployments (label cluster.x-k8s.io/provider),
+	// kept for their images and --feature-gates arguments only.
+	Controllers []*appsv1.Deployment
+	// Providers are clusterctl's Provider objects, when clusterctl installed CAPI.
+	Providers []*unstructured.Unstructured
 }
 
 // Sort orders every list by namespace and name so that output never depends on input order.
@@ -66,6 +72,8 @@ func (s *State) Sort() {
 	sortByKey(s.Namespaces)
 	sortByKey(s.ControlPlanes)
 	sortByKey(s.Templates)
+	sortByKey(s.Controllers)
+	sortByKey(s.Providers)
 }
 
 type namespacedNamed interface {

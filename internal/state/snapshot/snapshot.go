@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -323,7 +324,14 @@ func (r *reader) decode(u *unstructured.Unstructured) (runtime.Object, error) {
 	case gvk.Group == "" && gvk.Kind == "Namespace":
 		ns := &corev1.Namespace{}
 		return ns, decodeInto(u, ns)
-	case state.IsControlPlaneKind(gvk.Group, gvk.Kind), state.IsTemplateKind(gvk.Group, gvk.Kind):
+	case gvk.Group == "apps" && gvk.Kind == "Deployment":
+		if _, ok := u.GetLabels()[state.ProviderLabel]; !ok {
+			break // not a CAPI controller
+		}
+		d := &appsv1.Deployment{}
+		return d, decodeInto(u, d)
+	case state.IsControlPlaneKind(gvk.Group, gvk.Kind), state.IsTemplateKind(gvk.Group, gvk.Kind),
+		gvk.Group == state.ClusterctlGroup && gvk.Kind == "Provider":
 		return u, nil
 	}
 	r.opts.Logger.Debug("skipping a kind capi-planner does not plan with", "apiVersion", u.GetAPIVersion(), "kind", gvk.Kind, "name", u.GetName())

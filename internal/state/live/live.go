@@ -1,0 +1,287 @@
+// Package live reads a management cluster's state through its API server: each
+// kind is listed once per run (in one namespace or cluster-wide), page by page,
+// never one request per Cluster or Machine.
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
+
+	"github.com/capi-planner/capi-planner/internal/scheme"
+	"github.com/capi-planner/capi-planner/internal/state"
+)
+
+// DefaultPageSize is the number of objects asked for per list request, as kubectl's --chunk-size.
+const DefaultPageSize = 500
+
+// Options configure a live read.
+type Options struct {
+	// Namespace restricts namespaced kinds to one namespace; "" reads every namespace.
+	Namespace string
+	// ClusterSelector filters Clusters by label (-l); nil selects all.
+	ClusterSelector labels.Selector
+	// PageSize is the limit of each list request (DefaultPageSize when 0).
+	PageSize int64
+	Logger   *slog.Logger
+}
+
+// Warning is a kind that could not be read: the permission that is missing and
+// what the plan loses without it.
+type Warning struct {
+	Verb      string
+	Resource  string
+	Namespace string
+	Impact    string
+}
+
+func (w Warning) String() string {
+	where := "cluster-wide"
+	if w.Namespace != "" {
+		where = "in namespace " + w.Namespace
+	}
+	return fmt.Sprintf("forbidden to %s %s %s: %s (grant it with the ClusterRole in config/rbac/)", w.Verb, w.Resource, where, w.Impact)
+}
+
+// Result is what a live read returns.
+type Result struct {
+	State    *state.State
+	Warnings []Warning
+}
+
+// kind is one kind to list.
+type kind struct {
+	gvk        schema.GroupVersionKind
+	namespaced bool
+	newList    func() ctrlclient.ObjectList
+	// selector restricts the list (Clusters by -l, Deployments by provider label).
+	selector labels.Selector
+	impact   string
+}
+
+// Read lists every kind planning reads.
+func Read(ctx context.Context, cfg *rest.Config, opts Options) (*Result, error) {
+	if opts.PageSize == 0 {
+		opts.PageSize = DefaultPageSize
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot build a client for %s: %w", cfg.Host, err)
+	}
+	groups, err := restmapper.GetAPIGroupResources(disc)
+	if err != nil && len(groups) == 0 {
+		return nil, unreachable(cfg, err)
+	}
+	mapper := restmapper.NewDiscoveryRESTMapper(groups)
+	c, err := ctrlclient.New(cfg, ctrlclient.Options{Scheme: scheme.New(), Mapper: mapper})
+	if err != nil {
+		return nil, fmt.Errorf("cannot build a client for %s: %w", cfg.Host, err)
+	}
+	r := &reader{c: c, mapper: mapper, opts: opts, res: &Result{State: &state.State{}}}
+	served := servedKinds(groups)
+	for _, k := range r.kinds(served) {
+		if !served[k.gvk] {
+			opts.Logger.Debug("kind not served by this management cluster; skipping", "kind", k.gvk.String())
+			continue
+		}
+		if err := r.list(ctx, k); err != nil {
+			return nil, err
+		}
+	}
+	r.res.State.Sort()
+	return r.res, nil
+}
+
+func unreachable(cfg *rest.Config, err error) error {
+	msg := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg = ue.Err.Error()
+	}
+	return fmt.Errorf("cannot reach the management cluster at %s: %s; check --kubeconfig, --context and that the API server is reachable", cfg.Host, strings.TrimSpace(msg))
+}
+
+// servedKinds returns the preferred version of every kind the server serves.
+func servedKinds(groups []*restmapper.APIGroupResources) map[schema.GroupVersionKind]bool {
+	out := map[schema.GroupVersionKind]bool{}
+	for _, g := range groups {
+		for version, resources := range g.VersionedResources {
+			for _, res := range resources {
+				if !strings.Contains(res.Name, "/") {
+					out[schema.GroupVersionKind{Group: g.Group.Name, Version: version, Kind: res.Kind}] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (r *reader) kinds(served map[schema.GroupVersionKind]bool) []kind {
+	core := clusterv1.GroupVersion
+	providers := labels.NewSelector()
+	if req, err := labels.NewRequirement(state.ProviderLabel, selection.Exists, nil); err == nil {
+		providers = providers.Add(*req)
+	}
+	ks := []kind{
+		{gvk: core.WithKind("Cluster"), namespaced: true, selector: r.opts.ClusterSelector, impact: "no Cluster can be planned",
+			newList: func() ctrlclient.ObjectList { return &clusterv1.ClusterList{} }},
+		{gvk: core.WithKind("ClusterClass"), namespaced: true, impact: "topology Clusters cannot be planned (their version source is unknown)",
+			newList: func() ctrlclient.ObjectList { return &clusterv1.ClusterClassList{} }},
+		{gvk: core.WithKind("MachineDeployment"), namespaced: true, impact: "MachineDeployments are missing from the worker steps",
+			newList: func() ctrlclient.ObjectList { return &clusterv1.MachineDeploymentList{} }},
+		{gvk: core.WithKind("MachineSet"), namespaced: true, impact: "MachineSets are missing from the snapshot",
+			newList: func() ctrlclient.ObjectList { return &clusterv1.MachineSetList{} }},
+		{gvk: core.WithKind("MachinePool"), namespaced: true, impact: "MachinePools are missing from the worker steps",
+			newList: func() ctrlclient.ObjectList { return &clusterv1.MachinePoolList{} }},
+		{gvk: core.WithKind("Machine"), namespaced: true, impact: "rollouts still under way cannot be detected",
+			newList: func() ctrlclient.ObjectList { return &clusterv1.MachineList{} }},
+		{gvk: runtimev1.GroupVersion.WithKind("ExtensionConfig"), impact: "lifecycle hooks are not shown and upgrade-plan extensions cannot be called",
+			newList: func() ctrlclient.ObjectList { return &runtimev1.ExtensionConfigList{} }},
+		{gvk: corev1.SchemeGroupVersion.WithKind("Namespace"), impact: "ExtensionConfig namespaceSelectors cannot be checked",
+			newList: func() ctrlclient.ObjectList { return &corev1.NamespaceList{} }},
+		// Controllers live in their own namespaces: listed cluster-wide, by the provider label.
+		{gvk: appsv1.SchemeGroupVersion.WithKind("Deployment"), selector: providers, impact: "the controllers' feature gates and versions are unknown",
+			newList: func() ctrlclient.ObjectList { return &appsv1.DeploymentList{} }},
+	}
+	// Other providers' kinds, read unstructured in the version the server prefers.
+	for gvk := range served {
+		var impact string
+		namespaced := true
+		switch {
+		case state.IsControlPlaneKind(gvk.Group, gvk.Kind) && !strings.HasSuffix(gvk.Kind, "List"):
+			impact = "Clusters with a " + gvk.Kind + " cannot be planned"
+		case state.IsTemplateKind(gvk.Group, gvk.Kind):
+			impact = gvk.Kind + " objects are missing from the snapshot"
+		case gvk.Group == state.ClusterctlGroup && gvk.Kind == "Provider":
+			impact = "clusterctl provider versions are unknown"
+			namespaced = false
+		default:
+			continue
+		}
+		if !preferred(served, gvk) {
+			continue
+		}
+		g := gvk
+		ks = append(ks, kind{gvk: g, namespaced: namespaced, impact: impact, newList: func() ctrlclient.ObjectList {
+			l := &unstructured.UnstructuredList{}
+			l.SetGroupVersionKind(g.GroupVersion().WithKind(g.Kind + "List"))
+			return l
+		}})
+	}
+	return ks
+}
+
+// preferred keeps one version per kind: v1beta2 when served, else the highest served version.
+func preferred(served map[schema.GroupVersionKind]bool, gvk schema.GroupVersionKind) bool {
+	for other := range served {
+		if other.Group == gvk.Group && other.Kind == gvk.Kind && other.Version != gvk.Version && versionRank(other.Version) > versionRank(gvk.Version) {
+			return false
+		}
+	}
+	return true
+}
+
+func versionRank(v string) int {
+	for i, known := range []string{"v1alpha1", "v1alpha2", "v1alpha3", "v1alpha4", "v1beta1", "v1beta2", "v1"} {
+		if v == known {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+type reader struct {
+	c      ctrlclient.Client
+	mapper meta.RESTMapper
+	opts   Options
+	res    *Result
+}
+
+// list reads one kind, page by page, and adds every object to the state.
+func (r *reader) list(ctx context.Context, k kind) error {
+	ns := ""
+	if k.namespaced {
+		ns = r.opts.Namespace
+	}
+	listOpts := []ctrlclient.ListOption{ctrlclient.Limit(r.opts.PageSize)}
+	if ns != "" {
+		listOpts = append(listOpts, ctrlclient.InNamespace(ns))
+	}
+	if k.selector != nil && !k.selector.Empty() {
+		listOpts = append(listOpts, ctrlclient.MatchingLabelsSelector{Selector: k.selector})
+	}
+	if k.gvk.Kind == "Namespace" && r.opts.Namespace != "" {
+		listOpts = append(listOpts, ctrlclient.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", r.opts.Namespace)})
+	}
+	for cont := ""; ; {
+		list := k.newList()
+		err := r.c.List(ctx, list, append(listOpts, ctrlclient.Continue(cont))...)
+		switch {
+		case apierrors.IsForbidden(err):
+			r.res.Warnings = append(r.res.Warnings, Warning{Verb: "list", Resource: r.resourceName(k.gvk), Namespace: ns, Impact: k.impact})
+			return nil
+		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+			r.opts.Logger.Debug("kind not found; skipping", "kind", k.gvk.String())
+			return nil
+		case err != nil:
+			return fmt.Errorf("listing %s: %w", r.resourceName(k.gvk), err)
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return err
+		}
+		for _, item := range items {
+			if err := r.add(k.gvk, item); err != nil {
+				return err
+			}
+		}
+		if cont = list.GetContinue(); cont == "" {
+			return nil
+		}
+	}
+}
+
+func (r *reader) add(gvk schema.GroupVersionKind, obj runtime.Object) error {
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		obj = u.DeepCopy()
+	}
+	if err := r.res.State.Add(obj); err != nil {
+		m, _ := meta.Accessor(obj)
+		return fmt.Errorf("%s %s/%s: %w", gvk.Kind, m.GetNamespace(), m.GetName(), err)
+	}
+	return nil
+}
+
+// resourceName is the resource name RBAC rules use, e.g. machines.cluster.x-k8s.io.
+func (r *reader) resourceName(gvk schema.GroupVersionKind) string {
+	m, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return gvk.Kind
+	}
+	return m.Resource.GroupResource().String()
+}

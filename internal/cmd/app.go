@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/capi-planner/capi-planner/internal/cmd/plan"
+	"github.com/capi-planner/capi-planner/internal/cmd/snapshot"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
 )
 
@@ -54,6 +55,7 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 		},
 		Commands: []*cli.Command{
 			plan.NewCommand(ios, logger(ios), Version),
+			snapshot.NewCommand(ios, logger(ios), Version),
 			{
 				Name:  "version",
 				Usage: "print the capi-planner version and its release catalog date",

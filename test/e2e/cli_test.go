@@ -42,6 +42,8 @@ func run(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = "../.."
+	// No kubeconfig from the machine running the tests: without -f, nothing is live.
+	cmd.Env = append(os.Environ(), "KUBECONFIG=", "HOME="+t.TempDir())
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -168,6 +170,10 @@ func TestBadInput(t *testing.T) {
 		{"missing file", []string{"-f", "fixtures/nope.yaml"}, []string{"fixtures/nope.yaml", "no such file"}},
 		{"bad --versions", []string{"-f", "fixtures/fleet", "--versions", "v1.36.3,latest"}, []string{`invalid version "latest" in --versions`}},
 		{"unknown flag", []string{"-f", "fixtures/fleet", "--frobnicate"}, []string{"frobnicate"}},
+		{"snapshot and live", []string{"-f", "fixtures/fleet", "--kubeconfig", versionsFile}, []string{"conflicting flags -f and --kubeconfig"}},
+		{"bad kubeconfig", []string{"--kubeconfig", versionsFile}, []string{"cannot load --kubeconfig", "versions.txt"}},
+		{"bad selector", []string{"-f", "fixtures/fleet", "-l", "a in ("}, []string{`invalid -l "a in ("`}},
+		{"selector matches nothing", []string{"-f", "fixtures/fleet", "-l", "env=nowhere"}, []string{"no Cluster matches -l env=nowhere", "6 Clusters read"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ package plan
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,9 +16,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/internal/cmd/input"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
 	"github.com/capi-planner/capi-planner/internal/render"
-	"github.com/capi-planner/capi-planner/internal/state/snapshot"
+	"github.com/capi-planner/capi-planner/internal/runtimeext"
 	"github.com/capi-planner/capi-planner/planner"
 )
 
@@ -28,7 +30,7 @@ type Options struct {
 	// Now is the planning time (injected for reproducible output).
 	Now func() time.Time
 
-	Filenames []string
+	Input     input.Options
 	Selection planner.Selection
 	// Versions replaces the release catalog (nil: use the catalog).
 	Versions []string
@@ -42,25 +44,22 @@ func NewCommand(ios *iostreams.IOStreams, logger func(*cli.Context) *slog.Logger
 	return &cli.Command{
 		Name:      "plan",
 		Usage:     "plan the upgrade of Clusters to a Kubernetes version",
-		UsageText: "capi-planner plan -f SNAPSHOT [--cluster NAMESPACE/NAME] [--to VERSION] [-o table|json|yaml]",
-		Description: `Reads Cluster API objects from YAML snapshots (kubectl get ... -o yaml, or
-capi-planner snapshot) and shows, step by step, how Cluster API will upgrade each
-Cluster to the target version: control plane steps, worker steps, their order,
-lifecycle hooks, blockers and findings.
+		UsageText: "capi-planner plan [-f SNAPSHOT | --kubeconfig FILE] [--cluster NAMESPACE/NAME] [--to VERSION] [-o table|json|yaml]",
+		Description: `Reads Cluster API objects from a live management cluster (kubeconfig) or from
+YAML snapshots (kubectl get ... -o yaml, or capi-planner snapshot) and shows, step
+by step, how Cluster API will upgrade each Cluster to the target version: control
+plane steps, worker steps, their order, lifecycle hooks, blockers and findings.
 
 --to takes an exact version (v1.36.3), a minor (v1.36: the latest patch the
 version source offers) or "latest". Without --to, the plan lists the versions the
 source offers and plans to the newest.`,
-		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "a file, a directory (read recursively) or - for stdin; repeatable"},
+		Flags: append(input.Flags(),
 			&cli.StringFlag{Name: "cluster", Usage: "plan one Cluster, as NAMESPACE/NAME (default: every Cluster, one line each)"},
-			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "plan the Clusters of this namespace"},
-			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "plan the Clusters of every namespace (the default)"},
 			&cli.StringFlag{Name: "to", Usage: "target: v1.36.3, v1.36 or latest (default: the newest version the source offers)"},
 			&cli.StringFlag{Name: "versions", Usage: "comma-separated Kubernetes versions that replace the release catalog and stand in for upgrade-plan extensions"},
 			&cli.StringFlag{Name: "versions-file", Usage: "like --versions, read from a file (one version per line or comma-separated; # comments)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output format: table, json or yaml"},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			opts, err := optionsFrom(c, ios)
 			if err != nil {
@@ -68,7 +67,7 @@ source offers and plans to the newest.`,
 			}
 			opts.Logger = logger(c)
 			opts.Version = version
-			return Run(opts)
+			return Run(c.Context, opts)
 		},
 	}
 }
@@ -77,19 +76,17 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 	if c.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q: pass snapshots with -f and the Cluster with --cluster", c.Args().First())
 	}
-	opts := &Options{IO: ios, Now: time.Now, Filenames: c.StringSlice("filename")}
-	if len(opts.Filenames) == 0 {
-		return nil, errors.New("no input: pass a snapshot of the management cluster with -f FILE|DIR|- (for example: kubectl get clusters,clusterclasses,kubeadmcontrolplanes,machinedeployments,machinepools,machines -A -o yaml > snapshot.yaml)")
+	in, err := input.FromFlags(c)
+	if err != nil {
+		return nil, err
 	}
+	opts := &Options{IO: ios, Now: time.Now, Input: in}
 	format, err := render.ParseFormat(c.String("output"))
 	if err != nil {
 		return nil, err
 	}
 	opts.Format = format
-	ns, all := c.String("namespace"), c.Bool("all-namespaces")
-	if ns != "" && all {
-		return nil, errors.New("conflicting flags -n/--namespace and -A/--all-namespaces: use one")
-	}
+	ns, all := in.Namespace, in.AllNamespaces
 	if name := c.String("cluster"); name != "" {
 		key, err := parseClusterName(name)
 		if err != nil {
@@ -102,8 +99,9 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 			return nil, errors.New("conflicting flags --cluster and -A/--all-namespaces: --cluster selects one Cluster")
 		}
 		opts.Selection.Cluster = &key
+		// Read only the Cluster's namespace.
+		opts.Input.Namespace = key.Namespace
 	}
-	opts.Selection.Namespace = ns
 	if opts.Selection.To, err = planner.ParseTarget(c.String("to")); err != nil {
 		return nil, err
 	}
@@ -169,8 +167,8 @@ func (e *rejectedError) Error() string {
 // ExitCode says the problem was reported: exit 1 without another message.
 func (e *rejectedError) ExitCode() int { return 1 }
 
-// Run reads the snapshot, plans and renders.
-func Run(opts *Options) error {
+// Run reads the state, plans and renders.
+func Run(ctx context.Context, opts *Options) error {
 	if opts.Catalog == nil {
 		cat, err := catalog.Embedded()
 		if err != nil {
@@ -178,14 +176,23 @@ func Run(opts *Options) error {
 		}
 		opts.Catalog = cat
 	}
-	st, err := snapshot.Read(opts.Filenames, snapshot.Options{Stdin: opts.IO.In, Logger: opts.Logger})
+	loaded, err := opts.Input.Load(ctx, opts.IO, opts.Logger)
 	if err != nil {
 		return err
 	}
-	opts.Logger.Debug("read snapshot", "clusters", len(st.Clusters), "machines", len(st.Machines))
-	plan, err := planner.Plan(st, opts.Selection, planner.Options{
-		Now: opts.Now(), Catalog: opts.Catalog, Versions: opts.Versions, PlannerVersion: opts.Version,
-	})
+	st := loaded.State
+	opts.Logger.Debug("read state", "clusters", len(st.Clusters), "machines", len(st.Machines), "live", loaded.REST != nil)
+	if opts.Selection.Cluster == nil {
+		opts.Selection.Namespace = loaded.Namespace
+	}
+	popts := planner.Options{Now: opts.Now(), Catalog: opts.Catalog, Versions: opts.Versions, PlannerVersion: opts.Version}
+	if loaded.REST != nil {
+		// Live: GenerateUpgradePlan extensions are called as CAPI calls them.
+		if popts.RuntimeClient, err = runtimeext.New(st, loaded.REST); err != nil {
+			return err
+		}
+	}
+	plan, err := planner.Plan(st, opts.Selection, popts)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/internal/cmd/input"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
 	"github.com/capi-planner/capi-planner/internal/render"
 	"github.com/capi-planner/capi-planner/planner"
@@ -18,12 +20,12 @@ import (
 func testOptions(files ...string) (opts *Options, in, out, errOut *bytes.Buffer) {
 	ios, in, out, errOut := iostreams.Test()
 	return &Options{
-		IO:        ios,
-		Logger:    slog.New(slog.NewTextHandler(ios.ErrOut, nil)),
-		Now:       func() time.Time { return time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC) },
-		Filenames: files,
-		Format:    render.FormatTable,
-		Catalog:   catalog.New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), "test", "v1.35.4", "v1.36.3"),
+		IO:      ios,
+		Logger:  slog.New(slog.NewTextHandler(ios.ErrOut, nil)),
+		Now:     func() time.Time { return time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC) },
+		Input:   input.Options{Filenames: files},
+		Format:  render.FormatTable,
+		Catalog: catalog.New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), "test", "v1.35.4", "v1.36.3"),
 	}, in, out, errOut
 }
 
@@ -34,7 +36,7 @@ func TestRunReadsStdin(t *testing.T) {
 	}
 	opts, in, out, errOut := testOptions("-")
 	in.Write(data)
-	if err := Run(opts); err != nil {
+	if err := Run(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "Cluster staging/api") || !strings.Contains(out.String(), "v1.35.4 -> v1.36.3") {
@@ -49,7 +51,7 @@ func TestRunReadsStdin(t *testing.T) {
 // on stderr, and fails with exit code 1.
 func TestRunRejectionsGoToStderr(t *testing.T) {
 	opts, _, out, errOut := testOptions("../../../fixtures/fleet")
-	err := Run(opts)
+	err := Run(context.Background(), opts)
 	var ec interface{ ExitCode() int }
 	if !errors.As(err, &ec) || ec.ExitCode() != 1 {
 		t.Fatalf("err = %v", err)
@@ -65,9 +67,9 @@ func TestRunRejectionsGoToStderr(t *testing.T) {
 func TestRunRejectedJSONStillWritesTheDocument(t *testing.T) {
 	opts, _, out, _ := testOptions("../../../fixtures/fleet")
 	opts.Format = render.FormatJSON
-	opts.Selection.Namespace = "team-c"
+	opts.Input.Namespace = "team-c"
 	opts.Selection.To, _ = planner.ParseTarget("v1.36.3")
-	if err := Run(opts); err == nil {
+	if err := Run(context.Background(), opts); err == nil {
 		t.Error("a rejected Cluster fails the run")
 	}
 	if !strings.Contains(out.String(), `"status": "Rejected"`) || !strings.Contains(out.String(), `"status": "Blocked"`) {

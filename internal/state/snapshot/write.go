@@ -1,0 +1,95 @@
+package snapshot
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+
+	"github.com/capi-planner/capi-planner/internal/scheme"
+	"github.com/capi-planner/capi-planner/internal/state"
+)
+
+// Objects returns every object of a state, in a stable order (kind by kind).
+func Objects(st *state.State) []runtime.Object {
+	var out []runtime.Object
+	add := func(n int, get func(int) runtime.Object) {
+		for i := range n {
+			out = append(out, get(i))
+		}
+	}
+	add(len(st.Namespaces), func(i int) runtime.Object { return st.Namespaces[i] })
+	add(len(st.Providers), func(i int) runtime.Object { return st.Providers[i] })
+	add(len(st.Controllers), func(i int) runtime.Object { return st.Controllers[i] })
+	add(len(st.ExtensionConfigs), func(i int) runtime.Object { return st.ExtensionConfigs[i] })
+	add(len(st.ClusterClasses), func(i int) runtime.Object { return st.ClusterClasses[i] })
+	add(len(st.Templates), func(i int) runtime.Object { return st.Templates[i] })
+	add(len(st.Clusters), func(i int) runtime.Object { return st.Clusters[i] })
+	add(len(st.ControlPlanes), func(i int) runtime.Object { return st.ControlPlanes[i] })
+	add(len(st.MachineDeployments), func(i int) runtime.Object { return st.MachineDeployments[i] })
+	add(len(st.MachineSets), func(i int) runtime.Object { return st.MachineSets[i] })
+	add(len(st.MachinePools), func(i int) runtime.Object { return st.MachinePools[i] })
+	add(len(st.Machines), func(i int) runtime.Object { return st.Machines[i] })
+	return out
+}
+
+// Write writes a state as a multi-document YAML stream that Read accepts.
+// The state never holds Secrets; controller Deployments are reduced to their
+// images and arguments when they are read.
+func Write(w io.Writer, st *state.State, header string) error {
+	s := scheme.New()
+	var buf bytes.Buffer
+	if header != "" {
+		buf.WriteString("# " + header + "\n")
+	}
+	for _, o := range Objects(st) {
+		if o.GetObjectKind().GroupVersionKind().Empty() {
+			gvks, _, err := s.ObjectKinds(o)
+			if err != nil {
+				return err
+			}
+			o = o.DeepCopyObject()
+			o.GetObjectKind().SetGroupVersionKind(gvks[0])
+		}
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			return err
+		}
+		if md, ok := m["metadata"].(map[string]any); ok {
+			delete(md, "managedFields")
+		}
+		data, err := yaml.Marshal(m)
+		if err != nil {
+			return err
+		}
+		buf.WriteString("---\n")
+		buf.Write(data)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// WriteFile writes the state to path atomically: a reader never sees half a
+// snapshot, and an existing file is only replaced by a complete one.
+func WriteFile(path string, st *state.State, header string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, unwrapPathError(err))
+	}
+	defer os.Remove(tmp.Name())
+	if err := Write(tmp, st, header); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, unwrapPathError(err))
+	}
+	return nil
+}

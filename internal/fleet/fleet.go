@@ -218,7 +218,6 @@ func machineDeployment(s ClusterSpec, w WorkerSpec, owned map[string]string) Obj
 	msName := name + "-7d9f8c6b5"
 	ms := &clusterv1.MachineSet{TypeMeta: typeMeta(clusterv1.GroupVersion.String(), "MachineSet")}
 	meta(&ms.ObjectMeta, s.Namespace, msName, merge(labels, map[string]string{clusterv1.MachineDeploymentNameLabel: name}))
-	ms.OwnerReferences = []metav1.OwnerReference{{APIVersion: clusterv1.GroupVersion.String(), Kind: "MachineDeployment", Name: name, Controller: ptr.To(true)}}
 	ms.Spec.ClusterName = s.Name
 	ms.Spec.Replicas = ptr.To(w.Replicas)
 	ms.Spec.Selector = md.Spec.Selector

@@ -71,7 +71,7 @@ func explain(f Flags, err error) error {
 	switch {
 	case clientcmd.IsEmptyConfig(err):
 		return errors.New("no kubeconfig found: pass --kubeconfig, set KUBECONFIG, or plan a snapshot with -f")
-	case f.Context != "" && strings.Contains(msg, "context was not found"):
+	case f.Context != "" && (strings.Contains(msg, "context was not found") || strings.Contains(msg, "does not exist")):
 		return fmt.Errorf("context %q is not in %s: check --context (kubectl config get-contexts lists them)", f.Context, source)
 	}
 	return fmt.Errorf("cannot load %s: %s", source, msg)

@@ -6,7 +6,12 @@ import (
 	"github.com/blang/semver/v4"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	runtimecatalog "sigs.k8s.io/cluster-api/api/runtime/catalog"
+	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
+	runtimeclient "sigs.k8s.io/cluster-api/exp/runtime/client"
 	"sigs.k8s.io/cluster-api/exp/topology/desiredstate"
 	"sigs.k8s.io/cluster-api/exp/topology/scope"
 	"sigs.k8s.io/cluster-api/util/version"
@@ -59,7 +64,8 @@ func computeCAPIPlan(desired, controlPlane string, mds, mps []*simWorker, planFn
 func (p *clusterPlanner) planFunction(src VersionSource) desiredstate.GetUpgradePlanFunc {
 	switch {
 	case src.Type == SourceExtension && p.opts.RuntimeClient != nil:
-		return desiredstate.GetUpgradePlanFromExtension(p.opts.RuntimeClient, p.extensionCache, p.cluster, src.Name)
+		rc := callMarkingClient{p.opts.RuntimeClient}
+		return desiredstate.GetUpgradePlanFromExtension(rc, p.extensionCache, p.cluster, src.Name)
 	case src.Type == SourceOneMinor:
 		return desiredstate.GetUpgradePlanOneMinor
 	}
@@ -79,3 +85,19 @@ func parseVersion(v string) (semver.Version, error) {
 func compareVersions(a, b semver.Version) int {
 	return version.Compare(a, b, version.WithBuildTags())
 }
+
+// callMarkingClient marks the errors of extension calls, so that a failing
+// extension is told apart from an answer CAPI's validation refuses.
+type callMarkingClient struct{ runtimeclient.Client }
+
+// CallExtension calls the extension and marks its error.
+func (c callMarkingClient) CallExtension(ctx context.Context, hook runtimecatalog.Hook, forObject ctrlclient.Object, name string, request runtimehooksv1.RequestObject, response runtimehooksv1.ResponseObject, opts ...runtimeclient.CallExtensionOption) error {
+	if err := c.Client.CallExtension(ctx, hook, forObject, name, request, response, opts...); err != nil {
+		return extensionCallError{err}
+	}
+	return nil
+}
+
+type extensionCallError struct{ error }
+
+func (e extensionCallError) Unwrap() error { return e.error }

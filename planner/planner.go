@@ -299,10 +299,15 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		if errors.As(err, &nwp) {
 			rule = RuleNoWorkersPlan
 		}
+		from := ""
 		if src.Type == SourceExtension && p.opts.RuntimeClient != nil {
+			from = fmt.Sprintf(" with the GenerateUpgradePlan extension %q", src.Name)
+		}
+		var callErr extensionCallError
+		if errors.As(err, &callErr) {
 			rule = RuleExtensionFailed
 		}
-		msg := fmt.Sprintf("Cluster %s/%s: CAPI cannot compute the upgrade plan from %s to %s: %v", c.Namespace, c.Name, cp.version, target, err)
+		msg := fmt.Sprintf("Cluster %s/%s: CAPI cannot compute the upgrade plan from %s to %s%s: %v", c.Namespace, c.Name, cp.version, target, from, err)
 		if src.Type == SourceClusterClass && rule == RuleInvalidUpgradePlan {
 			msg += "; check that ClusterClass spec.kubernetesVersions lists every minor in between"
 		}

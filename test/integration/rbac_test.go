@@ -1,0 +1,116 @@
+package integration
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// userKubeconfig creates a user bound to role and returns its kubeconfig.
+func userKubeconfig(t *testing.T, name string, role *rbacv1.ClusterRole) string {
+	t.Helper()
+	ctx := context.Background()
+	user, err := env.AddUser(envtest.User{Name: name}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role = role.DeepCopy()
+	role.Name = name
+	if err := client.Create(ctx, role); err != nil {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: name, APIGroup: "rbac.authorization.k8s.io"}},
+	}
+	if err := client.Create(ctx, binding); err != nil {
+		t.Fatal(err)
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := writeKubeconfig(t.TempDir(), name, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func readerRole(t *testing.T) *rbacv1.ClusterRole {
+	t.Helper()
+	f, err := os.Open(filepath.Join(root, "config", "rbac", "role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	role := &rbacv1.ClusterRole{}
+	if err := yaml.NewYAMLOrJSONDecoder(f, 4096).Decode(role); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range role.Rules {
+		for _, v := range r.Verbs {
+			if v != "get" && v != "list" {
+				t.Errorf("config/rbac/role.yaml grants %q", v)
+			}
+		}
+		for _, res := range r.Resources {
+			if res == "secrets" || strings.HasPrefix(res, "nodes") {
+				t.Errorf("config/rbac/role.yaml grants %s", res)
+			}
+		}
+	}
+	return role
+}
+
+// A user bound only to config/rbac/role.yaml plans as the admin does, without warnings.
+func TestPlanWithReadOnlyRole(t *testing.T) {
+	kubeconfig := userKubeconfig(t, "planner", readerRole(t))
+	for _, ns := range []string{"prod", "payments"} {
+		args := []string{"plan", "-n", ns, "--versions", versions, "-o", "json"}
+		asUser := capiPlanner(t, append(args, "--kubeconfig", kubeconfig)...)
+		asAdmin := capiPlanner(t, append(args, "--kubeconfig", adminKubeconfig)...)
+		if asUser.code != 0 || asUser.stderr != "" {
+			t.Errorf("%s: exit %d, stderr:\n%s", ns, asUser.code, asUser.stderr)
+		}
+		if !reflect.DeepEqual(planJSON(t, asUser), planJSON(t, asAdmin)) {
+			t.Errorf("%s: the restricted user's plan differs:\n%s\n%s", ns, asUser.stdout, asAdmin.stdout)
+		}
+	}
+	// The role cannot read Secrets.
+	r := capiPlanner(t, "snapshot", "--kubeconfig", kubeconfig, "-A", "-o", filepath.Join(t.TempDir(), "s.yaml"))
+	if r.code != 0 || strings.Contains(r.stderr, "forbidden") {
+		t.Errorf("snapshot as the restricted user: %d %s", r.code, r.stderr)
+	}
+}
+
+// A kind the user may not list is a warning naming the permission and what the plan loses.
+func TestForbiddenKindIsAWarning(t *testing.T) {
+	role := readerRole(t)
+	for i, r := range role.Rules {
+		if len(r.APIGroups) == 1 && r.APIGroups[0] == "cluster.x-k8s.io" {
+			role.Rules[i].Resources = []string{"clusters", "clusterclasses", "machinedeployments", "machinesets", "machines"}
+		}
+	}
+	kubeconfig := userKubeconfig(t, "no-machinepools", role)
+	r := capiPlanner(t, "plan", "--kubeconfig", kubeconfig, "--cluster", "batch/jobs", "--to", "v1.36.3")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	want := "forbidden to list machinepools.cluster.x-k8s.io in namespace batch: MachinePools are missing from the worker steps"
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr does not contain %q:\n%s", want, r.stderr)
+	}
+	if strings.Contains(r.stdout, "MachinePool") {
+		t.Errorf("the plan shows MachinePools it could not read:\n%s", r.stdout)
+	}
+}

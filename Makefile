@@ -7,7 +7,7 @@ PKG     := github.com/capi-planner/capi-planner
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X $(PKG)/internal/cmd.Version=$(VERSION)
 
-.PHONY: all build demo test unit lint bench catalog fixtures golden clean
+.PHONY: all build demo test lint bench envtest catalog fixtures golden clean
 
 all: build
 
@@ -18,9 +18,14 @@ build:
 demo: build
 	./$(BIN) plan -f fixtures/topology-versions --to v1.36.3
 
-## test: lint, then every test (unit, golden, differential, CLI on the built binary).
+## test: lint, then every test: unit, golden, differential, CLI on the built binary,
+## and the integration tier against a real kube-apiserver + etcd (envtest).
 test: lint
-	$(GO) test -count=1 ./...
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" $(GO) test -count=1 ./...
+
+## envtest: build kube-apiserver and etcd from hack/tools/ once, into a cache outside the checkout.
+envtest:
+	@hack/envtest.sh
 
 ## lint: formatting and go vet.
 lint:

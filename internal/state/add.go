@@ -38,6 +38,7 @@ func IsTemplateKind(group, kind string) bool {
 // unstructured control plane or template. KubeadmControlPlanes are kept
 // unstructured like every control plane.
 func (s *State) Add(obj runtime.Object) error {
+	s.idx = nil
 	switch o := obj.(type) {
 	case *clusterv1.Cluster:
 		s.Clusters = append(s.Clusters, o)

@@ -58,10 +58,71 @@ type State struct {
 	Controllers []*appsv1.Deployment
 	// Providers are clusterctl's Provider objects, when clusterctl installed CAPI.
 	Providers []*unstructured.Unstructured
+
+	// idx speeds up the lookups below; built on first use, dropped by Add.
+	idx *index
+}
+
+// index maps the keys planning looks objects up by to the objects, so that
+// planning a fleet stays linear in its size.
+type index struct {
+	classes       map[ObjectKey]*clusterv1.ClusterClass
+	controlPlanes map[ObjectKey]*unstructured.Unstructured
+	templates     map[ObjectKey]*unstructured.Unstructured
+	mds           map[clusterKey][]*clusterv1.MachineDeployment
+	mps           map[clusterKey][]*clusterv1.MachinePool
+	machines      map[ownerKey][]*clusterv1.Machine
+	namespaces    map[string]*corev1.Namespace
+}
+
+type clusterKey struct{ namespace, cluster string }
+
+type ownerKey struct{ namespace, cluster, deployment string }
+
+func (s *State) index() *index {
+	if s.idx != nil {
+		return s.idx
+	}
+	x := &index{
+		classes:       map[ObjectKey]*clusterv1.ClusterClass{},
+		controlPlanes: map[ObjectKey]*unstructured.Unstructured{},
+		templates:     map[ObjectKey]*unstructured.Unstructured{},
+		mds:           map[clusterKey][]*clusterv1.MachineDeployment{},
+		mps:           map[clusterKey][]*clusterv1.MachinePool{},
+		machines:      map[ownerKey][]*clusterv1.Machine{},
+		namespaces:    map[string]*corev1.Namespace{},
+	}
+	for _, cc := range s.ClusterClasses {
+		x.classes[ObjectKey{Kind: "ClusterClass", Namespace: cc.Namespace, Name: cc.Name}] = cc
+	}
+	for _, cp := range s.ControlPlanes {
+		x.controlPlanes[KeyOf(cp)] = cp
+	}
+	for _, t := range s.Templates {
+		x.templates[KeyOf(t)] = t
+	}
+	for _, md := range s.MachineDeployments {
+		k := clusterKey{md.Namespace, md.Labels[clusterv1.ClusterNameLabel]}
+		x.mds[k] = append(x.mds[k], md)
+	}
+	for _, mp := range s.MachinePools {
+		k := clusterKey{mp.Namespace, mp.Labels[clusterv1.ClusterNameLabel]}
+		x.mps[k] = append(x.mps[k], mp)
+	}
+	for _, m := range s.Machines {
+		k := ownerKey{m.Namespace, m.Labels[clusterv1.ClusterNameLabel], m.Labels[clusterv1.MachineDeploymentNameLabel]}
+		x.machines[k] = append(x.machines[k], m)
+	}
+	for _, ns := range s.Namespaces {
+		x.namespaces[ns.Name] = ns
+	}
+	s.idx = x
+	return x
 }
 
 // Sort orders every list by namespace and name so that output never depends on input order.
 func (s *State) Sort() {
+	s.idx = nil
 	sortByKey(s.Clusters)
 	sortByKey(s.ClusterClasses)
 	sortByKey(s.MachineDeployments)
@@ -99,12 +160,7 @@ func (s *State) ClusterClass(c *clusterv1.Cluster) *clusterv1.ClusterClass {
 	if ns == "" {
 		ns = c.Namespace
 	}
-	for _, cc := range s.ClusterClasses {
-		if cc.Namespace == ns && cc.Name == c.Spec.Topology.ClassRef.Name {
-			return cc
-		}
-	}
-	return nil
+	return s.index().classes[ObjectKey{Kind: "ClusterClass", Namespace: ns, Name: c.Spec.Topology.ClassRef.Name}]
 }
 
 // ControlPlane returns the control plane object a Cluster refers to, or nil.
@@ -113,71 +169,32 @@ func (s *State) ControlPlane(c *clusterv1.Cluster) *unstructured.Unstructured {
 	if !ref.IsDefined() {
 		return nil
 	}
-	for _, cp := range s.ControlPlanes {
-		gvk := cp.GroupVersionKind()
-		if gvk.Group == ref.APIGroup && gvk.Kind == ref.Kind && cp.GetNamespace() == c.Namespace && cp.GetName() == ref.Name {
-			return cp
-		}
-	}
-	return nil
+	return s.index().controlPlanes[ObjectKey{Group: ref.APIGroup, Kind: ref.Kind, Namespace: c.Namespace, Name: ref.Name}]
 }
 
 // Template returns the template an object refers to in namespace ns, or nil.
 func (s *State) Template(gk schema.GroupKind, ns, name string) *unstructured.Unstructured {
-	for _, t := range s.Templates {
-		gvk := t.GroupVersionKind()
-		if gvk.Group == gk.Group && gvk.Kind == gk.Kind && t.GetNamespace() == ns && t.GetName() == name {
-			return t
-		}
-	}
-	return nil
+	return s.index().templates[ObjectKey{Group: gk.Group, Kind: gk.Kind, Namespace: ns, Name: name}]
 }
 
 // MachineDeploymentsOf returns the MachineDeployments of a Cluster, by cluster-name label.
 func (s *State) MachineDeploymentsOf(c *clusterv1.Cluster) []*clusterv1.MachineDeployment {
-	return ofCluster(s.MachineDeployments, c)
+	return s.index().mds[clusterKey{c.Namespace, c.Name}]
 }
 
 // MachinePoolsOf returns the MachinePools of a Cluster, by cluster-name label.
 func (s *State) MachinePoolsOf(c *clusterv1.Cluster) []*clusterv1.MachinePool {
-	return ofCluster(s.MachinePools, c)
+	return s.index().mps[clusterKey{c.Namespace, c.Name}]
 }
 
 // MachinesOf returns the Machines selected by the MachineDeployment, by deployment-name label.
 func (s *State) MachinesOf(md *clusterv1.MachineDeployment) []*clusterv1.Machine {
-	var out []*clusterv1.Machine
-	for _, m := range s.Machines {
-		if m.Namespace == md.Namespace && m.Labels[clusterv1.ClusterNameLabel] == md.Spec.ClusterName &&
-			m.Labels[clusterv1.MachineDeploymentNameLabel] == md.Name {
-			out = append(out, m)
-		}
-	}
-	return out
+	return s.index().machines[ownerKey{md.Namespace, md.Spec.ClusterName, md.Name}]
 }
 
-// Namespace returns the Namespace object with that name, or nil when the snapshot has none.
+// Namespace returns the Namespace object with that name, or nil when the state has none.
 func (s *State) Namespace(name string) *corev1.Namespace {
-	for _, ns := range s.Namespaces {
-		if ns.Name == name {
-			return ns
-		}
-	}
-	return nil
-}
-
-type clusterOwned interface {
-	namespacedNamed
-	GetLabels() map[string]string
-}
-
-func ofCluster[T clusterOwned](objs []T, c *clusterv1.Cluster) []T {
-	var out []T
-	for _, o := range objs {
-		if o.GetNamespace() == c.Namespace && o.GetLabels()[clusterv1.ClusterNameLabel] == c.Name {
-			out = append(out, o)
-		}
-	}
-	return out
+	return s.index().namespaces[name]
 }
 
 // ClusterKey returns the namespaced name of a Cluster.

@@ -3,6 +3,7 @@
 package snapshot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,9 +14,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -169,8 +172,26 @@ func (r *reader) readStream(name string, in io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	for _, d := range docs {
-		if err := r.readDocument(name, d); err != nil {
+	// YAML parsing dominates reading: convert the documents to JSON on every
+	// core, then decode them in order so errors and duplicates are found in order.
+	raws := make([][]byte, len(docs))
+	errs := make([]error, len(docs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range goruntime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				raws[i], errs[i] = yaml.YAMLToJSON(docs[i].data)
+			}
+		})
+	}
+	for i := range docs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, d := range docs {
+		if err := r.readDocument(name, d, raws[i], errs[i]); err != nil {
 			return err
 		}
 	}
@@ -179,46 +200,71 @@ func (r *reader) readStream(name string, in io.Reader) error {
 
 var yamlLineRE = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: line (\d+): (.*)$`)
 
-func (r *reader) readDocument(file string, d document) error {
+// header is the part of an object read before deciding how to decode it.
+type header struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+	Items []json.RawMessage `json:"items"`
+}
+
+func (h header) gvk() schema.GroupVersionKind {
+	gv, _ := schema.ParseGroupVersion(h.APIVersion)
+	return gv.WithKind(h.Kind)
+}
+
+func (h header) key() state.ObjectKey {
+	return state.ObjectKey{Group: h.gvk().Group, Kind: h.Kind, Namespace: h.Metadata.Namespace, Name: h.Metadata.Name}
+}
+
+func (h header) describe() string {
+	switch {
+	case h.Kind == "":
+		return ""
+	case h.Metadata.Namespace != "":
+		return fmt.Sprintf("%s %s/%s", h.Kind, h.Metadata.Namespace, h.Metadata.Name)
+	default:
+		return h.Kind + " " + h.Metadata.Name
+	}
+}
+
+func (r *reader) readDocument(file string, d document, raw []byte, yamlErr error) error {
 	fail := func(item int, obj, format string, args ...any) error {
 		return &Error{File: file, Line: d.startLine, Document: d.index, Item: item, Object: obj, Msg: fmt.Sprintf(format, args...)}
 	}
-	raw, err := yaml.YAMLToJSON(d.data)
-	if err != nil {
-		e := fail(0, "", "malformed YAML: %v", err).(*Error)
-		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+	if yamlErr != nil {
+		e := fail(0, "", "malformed YAML: %v", yamlErr).(*Error)
+		if m := yamlLineRE.FindStringSubmatch(yamlErr.Error()); m != nil {
 			n, _ := strconv.Atoi(m[1])
 			e.Line = d.startLine + n - 1
 			e.Msg = "malformed YAML: " + m[2]
 		}
 		return e
 	}
-	var obj map[string]any
-	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+	var h header
+	if err := json.Unmarshal(raw, &h); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return fail(0, "", "expected a Kubernetes object (a mapping with apiVersion and kind), found %s", describeJSON(raw))
 	}
-	u := &unstructured.Unstructured{Object: obj}
-	if isList(u) {
-		items, _, err := unstructured.NestedSlice(obj, "items")
-		if err != nil {
-			return fail(0, "", "field items: expected a list of objects")
-		}
-		for i, it := range items {
-			m, ok := it.(map[string]any)
-			if !ok {
-				return fail(i+1, "", "expected a Kubernetes object, found %T", it)
+	if h.Items != nil && strings.HasSuffix(h.Kind, "List") {
+		for i, item := range h.Items {
+			var ih header
+			if err := json.Unmarshal(item, &ih); err != nil {
+				return fail(i+1, "", "expected a Kubernetes object, found %s", describeJSON(item))
 			}
-			if err := r.readObject(&unstructured.Unstructured{Object: m}); err != nil {
-				return fail(i+1, describe(m), "%v", err)
+			if err := r.readObject(ih, item); err != nil {
+				return fail(i+1, ih.describe(), "%v", err)
 			}
-			r.recordSeen(m, fmt.Sprintf("%s (document %d, item %d)", file, d.index, i+1))
+			r.recordSeen(ih, fmt.Sprintf("%s (document %d, item %d)", file, d.index, i+1))
 		}
 		return nil
 	}
-	if err := r.readObject(u); err != nil {
-		return fail(0, describe(obj), "%v", err)
+	if err := r.readObject(h, raw); err != nil {
+		return fail(0, h.describe(), "%v", err)
 	}
-	r.recordSeen(obj, fmt.Sprintf("%s (document %d)", file, d.index))
+	r.recordSeen(h, fmt.Sprintf("%s (document %d)", file, d.index))
 	return nil
 }
 
@@ -234,48 +280,28 @@ func describeJSON(raw []byte) string {
 	}
 }
 
-func isList(u *unstructured.Unstructured) bool {
-	_, hasItems := u.Object["items"]
-	return hasItems && strings.HasSuffix(u.GetKind(), "List")
-}
-
-func describe(obj map[string]any) string {
-	u := &unstructured.Unstructured{Object: obj}
-	kind := u.GetKind()
-	if kind == "" {
-		return ""
-	}
-	if u.GetNamespace() != "" {
-		return fmt.Sprintf("%s %s/%s", kind, u.GetNamespace(), u.GetName())
-	}
-	return fmt.Sprintf("%s %s", kind, u.GetName())
-}
-
 // recordSeen remembers where an object was read (only objects that were kept).
-func (r *reader) recordSeen(obj map[string]any, where string) {
-	u := &unstructured.Unstructured{Object: obj}
-	k := state.KeyOf(u)
-	if _, ok := r.seen[k]; !ok {
-		r.seen[k] = where
+func (r *reader) recordSeen(h header, where string) {
+	if _, ok := r.seen[h.key()]; !ok {
+		r.seen[h.key()] = where
 	}
 }
 
-func (r *reader) readObject(u *unstructured.Unstructured) error {
-	apiVersion, kind := u.GetAPIVersion(), u.GetKind()
-	if apiVersion == "" || kind == "" {
+func (r *reader) readObject(h header, raw []byte) error {
+	if h.APIVersion == "" || h.Kind == "" {
 		return errors.New("field apiVersion and kind: every object needs both; is this a Kubernetes manifest?")
 	}
-	if u.GetName() == "" {
+	if h.Metadata.Name == "" {
 		return errors.New("field metadata.name: missing")
 	}
-	if where, dup := r.seen[state.KeyOf(u)]; dup {
+	if where, dup := r.seen[h.key()]; dup {
 		return fmt.Errorf("the same object was already read from %s; pass each object once", where)
 	}
-	obj, err := r.decode(u)
+	obj, err := r.decode(h, raw)
 	if err != nil || obj == nil {
 		return err
 	}
-	if cp, ok := obj.(*unstructured.Unstructured); ok && state.IsControlPlaneKind(cp.GroupVersionKind().Group, kind) {
+	if cp, ok := obj.(*unstructured.Unstructured); ok && state.IsControlPlaneKind(cp.GroupVersionKind().Group, h.Kind) {
 		if err := checkContractVersion(cp); err != nil {
 			return err
 		}
@@ -313,28 +339,32 @@ var hubKinds = map[schema.GroupKind]func() (hub runtime.Object, spokes map[strin
 }
 
 // decode returns the object to keep, or nil for a kind planning does not use.
-func (r *reader) decode(u *unstructured.Unstructured) (runtime.Object, error) {
-	gvk := u.GroupVersionKind()
+func (r *reader) decode(h header, raw []byte) (runtime.Object, error) {
+	gvk := h.gvk()
 	if newKind, ok := hubKinds[gvk.GroupKind()]; ok {
 		hub, spokes := newKind()
 		spokes["v1beta2"] = hub
-		return hub, r.decodeVersioned(u, hub, spokes)
+		return hub, r.decodeVersioned(gvk, raw, hub, spokes)
 	}
 	switch {
 	case gvk.Group == "" && gvk.Kind == "Namespace":
 		ns := &corev1.Namespace{}
-		return ns, decodeInto(u, ns)
+		return ns, decodeInto(raw, ns)
 	case gvk.Group == "apps" && gvk.Kind == "Deployment":
-		if _, ok := u.GetLabels()[state.ProviderLabel]; !ok {
+		d := &appsv1.Deployment{}
+		if err := decodeInto(raw, d); err != nil {
+			return nil, err
+		}
+		if _, ok := d.Labels[state.ProviderLabel]; !ok {
 			break // not a CAPI controller
 		}
-		d := &appsv1.Deployment{}
-		return d, decodeInto(u, d)
+		return d, nil
 	case state.IsControlPlaneKind(gvk.Group, gvk.Kind), state.IsTemplateKind(gvk.Group, gvk.Kind),
 		gvk.Group == state.ClusterctlGroup && gvk.Kind == "Provider":
-		return u, nil
+		u := &unstructured.Unstructured{}
+		return u, decodeInto(raw, &u.Object)
 	}
-	r.opts.Logger.Debug("skipping a kind capi-planner does not plan with", "apiVersion", u.GetAPIVersion(), "kind", gvk.Kind, "name", u.GetName())
+	r.opts.Logger.Debug("skipping a kind capi-planner does not plan with", "apiVersion", h.APIVersion, "kind", gvk.Kind, "name", h.Metadata.Name)
 	return nil, nil
 }
 
@@ -348,39 +378,34 @@ func checkContractVersion(u *unstructured.Unstructured) error {
 	return nil
 }
 
-// decodeVersioned decodes u into the Go type registered for its apiVersion in
+// decodeVersioned decodes raw into the Go type registered for its apiVersion in
 // byVersion and converts it into target (the v1beta2 hub) with CAPI's own
 // conversion webhook code.
-func (r *reader) decodeVersioned(u *unstructured.Unstructured, target runtime.Object, byVersion map[string]runtime.Object) error {
-	gv := u.GroupVersionKind().GroupVersion()
-	into, ok := byVersion[gv.Version]
+func (r *reader) decodeVersioned(gvk schema.GroupVersionKind, raw []byte, target runtime.Object, byVersion map[string]runtime.Object) error {
+	into, ok := byVersion[gvk.Version]
 	if !ok {
 		versions := make([]string, 0, len(byVersion))
 		for v := range byVersion {
-			versions = append(versions, gv.Group+"/"+v)
+			versions = append(versions, gvk.Group+"/"+v)
 		}
 		sort.Strings(versions)
 		return fmt.Errorf("field apiVersion: %s is not supported for %s; expected one of %s (re-export it with kubectl get, which returns a served version)",
-			u.GetAPIVersion(), u.GetKind(), strings.Join(versions, ", "))
+			gvk.GroupVersion(), gvk.Kind, strings.Join(versions, ", "))
 	}
-	if err := decodeInto(u, into); err != nil {
+	if err := decodeInto(raw, into); err != nil {
 		return err
 	}
 	if into == target {
 		return nil
 	}
 	if err := r.conv.Convert(context.Background(), into, target); err != nil {
-		return fmt.Errorf("converting %s to %s: %w", u.GetAPIVersion(), gv.Group+"/v1beta2", err)
+		return fmt.Errorf("converting %s to %s: %w", gvk.GroupVersion(), gvk.Group+"/v1beta2", err)
 	}
 	return nil
 }
 
 // decodeInto decodes an object with encoding/json so that type errors name the field.
-func decodeInto(u *unstructured.Unstructured, into any) error {
-	raw, err := json.Marshal(u.Object)
-	if err != nil {
-		return err
-	}
+func decodeInto(raw []byte, into any) error {
 	if err := json.Unmarshal(raw, into); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {

@@ -1,0 +1,89 @@
+package fleet
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+)
+
+// FleetSpec sizes a generated management cluster.
+type FleetSpec struct {
+	Clusters   int
+	Machines   int
+	Namespaces int
+}
+
+// fleetVersions is the chain every generated ClusterClass lists.
+var fleetVersions = []string{"v1.33.4", "v1.34.3", "v1.35.2", "v1.36.3"}
+
+// Fleet returns the objects of a generated management cluster: per namespace a
+// ClusterClass; four Clusters in five use it, the fifth has no topology; each
+// Cluster has 3 control plane Machines and MachineDeployments (and, one in four,
+// a MachinePool) sharing the rest of the Machines.
+func Fleet(spec FleetSpec, emit func(Objects) error) (machines int, err error) {
+	if spec.Namespaces < 1 {
+		spec.Namespaces = 1
+	}
+	perCluster := max(3, spec.Machines/max(1, spec.Clusters))
+	for i := range spec.Namespaces {
+		ns := fmt.Sprintf("team-%02d", i)
+		objs := append(Objects{Namespace(ns, map[string]string{"team": ns})}, ClusterClass(ClassSpec{Namespace: ns, Name: "standard", Versions: fleetVersions, MachinePools: true})...)
+		if err := emit(objs); err != nil {
+			return machines, err
+		}
+	}
+	for i := range spec.Clusters {
+		ns := fmt.Sprintf("team-%02d", i%spec.Namespaces)
+		version := fleetVersions[i%3]
+		workers := perCluster - 3
+		c := ClusterSpec{Namespace: ns, Name: fmt.Sprintf("cluster-%04d", i), ControlPlaneVersion: version, Replicas: 3}
+		if i%5 != 4 {
+			c.Class = "standard"
+		}
+		for md := 0; workers > 0; md++ {
+			n := min(workers, 20)
+			c.Workers = append(c.Workers, WorkerSpec{Name: fmt.Sprintf("md-%d", md), Version: version, Replicas: int32(n)})
+			workers -= n
+		}
+		if i%4 == 0 && c.Class != "" {
+			c.Workers = append(c.Workers, WorkerSpec{Name: "pool", Version: version, Replicas: 5, Pool: true})
+		}
+		objs := Cluster(c)
+		for _, o := range objs {
+			if o.GetObjectKind().GroupVersionKind().Kind == "Machine" {
+				machines++
+			}
+		}
+		if err := emit(objs); err != nil {
+			return machines, err
+		}
+	}
+	return machines, nil
+}
+
+// WriteFleet writes a generated management cluster as a YAML stream.
+func WriteFleet(w io.Writer, spec FleetSpec) (machines int, err error) {
+	bw := bufio.NewWriter(w)
+	machines, err = Fleet(spec, func(objs Objects) error {
+		for _, o := range objs {
+			m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+			if err != nil {
+				return err
+			}
+			data, err := yaml.Marshal(m)
+			if err != nil {
+				return err
+			}
+			bw.WriteString("---\n")
+			bw.Write(data)
+		}
+		return nil
+	})
+	if err != nil {
+		return machines, err
+	}
+	return machines, bw.Flush()
+}

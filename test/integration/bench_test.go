@@ -1,0 +1,178 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/internal/fleet"
+	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/internal/state/live"
+	"github.com/capi-planner/capi-planner/internal/state/snapshot"
+	"github.com/capi-planner/capi-planner/planner"
+)
+
+var benchFleet = fleet.FleetSpec{Clusters: 500, Machines: 25000, Namespaces: 25}
+
+var loadFleetOnce sync.Once
+
+// loadFleet creates the benchmark fleet in the API server once, on several connections.
+func loadFleet(b *testing.B) {
+	loadFleetOnce.Do(func() {
+		start := time.Now()
+		st := &state.State{}
+		if _, err := fleet.Fleet(benchFleet, func(objs fleet.Objects) error {
+			for _, o := range objs {
+				if err := st.Add(o); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		namespaces := &state.State{Namespaces: st.Namespaces}
+		if err := create(context.Background(), namespaces); err != nil {
+			b.Fatal(err)
+		}
+		st.Namespaces = nil
+		objs := snapshot.Objects(st)
+		var wg sync.WaitGroup
+		var failed atomic.Value
+		const workers = 6
+		for w := range workers {
+			wg.Go(func() {
+				part := &state.State{}
+				for i := w; i < len(objs); i += workers {
+					_ = part.Add(objs[i])
+				}
+				if err := create(context.Background(), part); err != nil {
+					failed.Store(err)
+				}
+			})
+		}
+		wg.Wait()
+		if err, _ := failed.Load().(error); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("loaded %d objects in %s", len(objs), time.Since(start))
+	})
+}
+
+// bareLists is the floor: the same LIST requests the live read makes, each body
+// read in full, nothing decoded but the continue token.
+func bareLists(b *testing.B, paths []string) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range paths {
+		u, _ := url.Parse(strings.TrimSuffix(cfg.Host, "/") + p)
+		for cont := ""; ; {
+			q := u.Query()
+			q.Set("limit", "500")
+			q.Set("continue", cont)
+			u.RawQuery = q.Encode()
+			resp, err := hc.Get(u.String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			data, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK {
+				b.Fatalf("GET %s: %d %v", u, resp.StatusCode, err)
+			}
+			var list struct {
+				Metadata struct{ Continue string } `json:"metadata"`
+			}
+			if err := json.Unmarshal(data, &list); err != nil {
+				b.Fatal(err)
+			}
+			if cont = list.Metadata.Continue; cont == "" {
+				break
+			}
+		}
+	}
+}
+
+type recordingTransport struct {
+	next  http.RoundTripper
+	mu    *sync.Mutex
+	paths *[]string
+}
+
+func (t recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Query().Get("limit") != "" && r.URL.Query().Get("continue") == "" {
+		t.mu.Lock()
+		q := r.URL.Query()
+		q.Del("limit")
+		u := *r.URL
+		u.RawQuery = q.Encode()
+		*t.paths = append(*t.paths, u.RequestURI())
+		t.mu.Unlock()
+	}
+	return t.next.RoundTrip(r)
+}
+
+// BenchmarkLivePlanAll reads a 500-Cluster, 25,000-Machine management cluster
+// and plans every Cluster, against the floor of the bare LIST calls it needs.
+func BenchmarkLivePlanAll(b *testing.B) {
+	loadFleet(b)
+	var mu sync.Mutex
+	var paths []string
+	recording := rest.CopyConfig(cfg)
+	recording.QPS, recording.Burst = 50, 100
+	recording.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return recordingTransport{next: rt, mu: &mu, paths: &paths}
+	}
+	if _, err := live.Read(context.Background(), recording, live.Options{}); err != nil {
+		b.Fatal(err)
+	}
+	fast := rest.CopyConfig(cfg)
+	fast.QPS, fast.Burst = 50, 100
+	target, _ := planner.ParseTarget("v1.36.3")
+	cat := catalog.New(time.Now(), "bench", "v1.33.4", "v1.34.3", "v1.35.2", "v1.36.3")
+	var floor, plan time.Duration
+	machines := 0
+	measureFloor := func() {
+		start := time.Now()
+		bareLists(b, paths)
+		floor += time.Since(start)
+	}
+	measurePlan := func() {
+		start := time.Now()
+		res, err := live.Read(context.Background(), fast, live.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := planner.Plan(res.State, planner.Selection{To: target}, planner.Options{Now: time.Now(), Catalog: cat}); err != nil {
+			b.Fatal(err)
+		}
+		plan += time.Since(start)
+		machines = len(res.State.Machines)
+	}
+	// Alternate which goes first, so neither profits from a warmer server.
+	for i := 0; b.Loop(); i++ {
+		if i%2 == 0 {
+			measureFloor()
+			measurePlan()
+		} else {
+			measurePlan()
+			measureFloor()
+		}
+	}
+	b.ReportMetric(float64(plan)/float64(floor), "x-floor")
+	b.ReportMetric(plan.Seconds()/float64(b.N), "s/plan-all")
+	b.ReportMetric(floor.Seconds()/float64(b.N), "s/floor")
+	b.ReportMetric(float64(machines), "machines")
+}

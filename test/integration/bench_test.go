@@ -6,9 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -175,4 +178,23 @@ func BenchmarkLivePlanAll(b *testing.B) {
 	b.ReportMetric(plan.Seconds()/float64(b.N), "s/plan-all")
 	b.ReportMetric(floor.Seconds()/float64(b.N), "s/floor")
 	b.ReportMetric(float64(machines), "machines")
+}
+
+// BenchmarkLivePeakRSS runs the capi-planner binary against the same management
+// cluster and reports its peak resident memory.
+func BenchmarkLivePeakRSS(b *testing.B) {
+	loadFleet(b)
+	var peak int64
+	for b.Loop() {
+		cmd := exec.Command(binary, "plan", "--kubeconfig", adminKubeconfig, "-A", "--to", "v1.36.3", "-o", "json", "--versions", "v1.33.4,v1.34.3,v1.35.2,v1.36.3")
+		cmd.Env = append(os.Environ(), "KUBECONFIG=")
+		// Exit code 1 is expected: some fixtures' Clusters are rejected.
+		if err := cmd.Run(); err != nil && cmd.ProcessState.ExitCode() != 1 {
+			b.Fatal(err)
+		}
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			peak = max(peak, ru.Maxrss)
+		}
+	}
+	b.ReportMetric(float64(peak)/1024, "MB-peak-rss")
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -101,19 +102,53 @@ func Read(ctx context.Context, cfg *rest.Config, opts Options) (*Result, error) 
 	if err != nil {
 		return nil, fmt.Errorf("cannot build a client for %s: %w", cfg.Host, err)
 	}
-	r := &reader{c: c, mapper: mapper, opts: opts, res: &Result{State: &state.State{}}}
+	r := &reader{c: c, mapper: mapper, opts: opts}
 	served := servedKinds(groups)
+	var kinds []kind
 	for _, k := range r.kinds(served) {
 		if !served[k.gvk] {
 			opts.Logger.Debug("kind not served by this management cluster; skipping", "kind", k.gvk.String())
 			continue
 		}
-		if err := r.list(ctx, k); err != nil {
-			return nil, err
+		kinds = append(kinds, k)
+	}
+	// Kinds are listed a few at a time, so that the API server encodes one list
+	// while capi-planner decodes another; each kind is still listed once.
+	results := make([]listed, len(kinds))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(ConcurrentLists)
+	for i, k := range kinds {
+		g.Go(func() error {
+			var err error
+			results[i], err = r.list(gctx, k)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	res := &Result{State: &state.State{}}
+	for i, l := range results {
+		if l.warning != nil {
+			res.Warnings = append(res.Warnings, *l.warning)
+		}
+		for _, obj := range l.objects {
+			if err := add(res.State, kinds[i].gvk, obj); err != nil {
+				return nil, err
+			}
 		}
 	}
-	r.res.State.Sort()
-	return r.res, nil
+	res.State.Sort()
+	return res, nil
+}
+
+// ConcurrentLists is how many kinds are listed at once.
+const ConcurrentLists = 3
+
+// listed is the outcome of listing one kind.
+type listed struct {
+	objects []runtime.Object
+	warning *Warning
 }
 
 func unreachable(cfg *rest.Config, err error) error {
@@ -218,11 +253,10 @@ type reader struct {
 	c      ctrlclient.Client
 	mapper meta.RESTMapper
 	opts   Options
-	res    *Result
 }
 
-// list reads one kind, page by page, and adds every object to the state.
-func (r *reader) list(ctx context.Context, k kind) error {
+// list reads one kind, page by page.
+func (r *reader) list(ctx context.Context, k kind) (listed, error) {
 	ns := ""
 	if k.namespaced {
 		ns = r.opts.Namespace
@@ -237,40 +271,37 @@ func (r *reader) list(ctx context.Context, k kind) error {
 	if k.gvk.Kind == "Namespace" && r.opts.Namespace != "" {
 		listOpts = append(listOpts, ctrlclient.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", r.opts.Namespace)})
 	}
+	var out listed
 	for cont := ""; ; {
 		list := k.newList()
 		err := r.c.List(ctx, list, append(listOpts, ctrlclient.Continue(cont))...)
 		switch {
 		case apierrors.IsForbidden(err):
-			r.res.Warnings = append(r.res.Warnings, Warning{Verb: "list", Resource: r.resourceName(k.gvk), Namespace: ns, Impact: k.impact})
-			return nil
+			out.warning = &Warning{Verb: "list", Resource: r.resourceName(k.gvk), Namespace: ns, Impact: k.impact}
+			return out, nil
 		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 			r.opts.Logger.Debug("kind not found; skipping", "kind", k.gvk.String())
-			return nil
+			return out, nil
 		case err != nil:
-			return fmt.Errorf("listing %s: %w", r.resourceName(k.gvk), err)
+			return out, fmt.Errorf("listing %s: %w", r.resourceName(k.gvk), err)
 		}
 		items, err := meta.ExtractList(list)
 		if err != nil {
-			return err
+			return out, err
 		}
-		for _, item := range items {
-			if err := r.add(k.gvk, item); err != nil {
-				return err
-			}
-		}
+		out.objects = append(out.objects, items...)
 		if cont = list.GetContinue(); cont == "" {
-			return nil
+			return out, nil
 		}
 	}
 }
 
-func (r *reader) add(gvk schema.GroupVersionKind, obj runtime.Object) error {
+func add(st *state.State, gvk schema.GroupVersionKind, obj runtime.Object) error {
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	if u, ok := obj.(*unstructured.Unstructured); ok {
 		obj = u.DeepCopy()
 	}
-	if err := r.res.State.Add(obj); err != nil {
+	if err := st.Add(obj); err != nil {
 		m, _ := meta.Accessor(obj)
 		return fmt.Errorf("%s %s/%s: %w", gvk.Kind, m.GetNamespace(), m.GetName(), err)
 	}

@@ -74,7 +74,7 @@ type workerSet struct {
 	// topology does not own: the topology controller never upgrades them.
 	unmanaged []ObjectRef
 	// missing are topology entries without an object yet (created at the target version).
-	missing []string
+	missing []missingWorker
 	// objects keeps the typed MachineDeployments by reference for the rules that need Machines.
 	objects map[ObjectRef]*clusterv1.MachineDeployment
 	pools   map[ObjectRef]*clusterv1.MachinePool
@@ -118,6 +118,8 @@ func readWorkers(st *state.State, c *clusterv1.Cluster, topology bool) workerSet
 	ws.mps = ws.order(mpObjs, mpEntries, clusterv1.ClusterTopologyMachinePoolNameLabel)
 	return ws
 }
+
+type missingWorker struct{ kind, name string }
 
 type topologyEntry struct {
 	name        string
@@ -175,7 +177,7 @@ func (ws *workerSet) order(objs []workerObject, entries []topologyEntry, nameLab
 			w.deferredBy = "held by " + clusterv1.ClusterTopologyHoldUpgradeSequenceAnnotation + " on an earlier entry"
 		}
 		if !ok {
-			ws.missing = append(ws.missing, e.name)
+			ws.missing = append(ws.missing, missingWorker{kind: kindOf(nameLabel), name: e.name})
 			continue
 		}
 		out = append(out, w)
@@ -188,6 +190,13 @@ func (ws *workerSet) order(objs []workerObject, entries []topologyEntry, nameLab
 	}
 	sort.Slice(extra, func(i, j int) bool { return extra[i].ref.Name < extra[j].ref.Name })
 	return append(out, extra...)
+}
+
+func kindOf(nameLabel string) string {
+	if nameLabel == clusterv1.ClusterTopologyMachinePoolNameLabel {
+		return "MachinePool"
+	}
+	return "MachineDeployment"
 }
 
 func isKubeadmConfigTemplate(ref clusterv1.ContractVersionedObjectReference) bool {

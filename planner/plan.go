@@ -23,6 +23,35 @@ type Metadata struct {
 	PlannerVersion string      `json:"plannerVersion,omitempty"`
 	Request        Request     `json:"request"`
 	Catalog        CatalogInfo `json:"catalog"`
+	// Management describes the CAPI installation, when its controllers were read.
+	Management *Management `json:"management,omitempty"`
+}
+
+// Management is what the management cluster says about its CAPI installation.
+type Management struct {
+	Controllers []Controller `json:"controllers,omitempty"`
+	Providers   []Provider   `json:"providers,omitempty"`
+}
+
+// Controller is one provider's controller Deployment.
+type Controller struct {
+	Object   ObjectRef `json:"object"`
+	Provider string    `json:"provider"`
+	Image    string    `json:"image"`
+	// Version is the image tag.
+	Version string `json:"version,omitempty"`
+	// FeatureGates are the gates its --feature-gates argument sets; others keep their defaults.
+	FeatureGates map[string]bool `json:"featureGates,omitempty"`
+	// FeatureGatesUnparsed holds a --feature-gates value that could not be parsed.
+	FeatureGatesUnparsed string `json:"featureGatesUnparsed,omitempty"`
+}
+
+// Provider is one clusterctl Provider object.
+type Provider struct {
+	Object       ObjectRef `json:"object"`
+	Type         string    `json:"type,omitempty"`
+	ProviderName string    `json:"providerName,omitempty"`
+	Version      string    `json:"version,omitempty"`
 }
 
 // Request is what the user asked for.

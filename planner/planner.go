@@ -40,6 +40,9 @@ type Options struct {
 	Versions []string
 	// PlannerVersion is stamped into the plan.
 	PlannerVersion string
+	// Unread lists the kinds that could not be read (for example forbidden), so the
+	// plan does not take their absence for a fact.
+	Unread []string
 	// RuntimeClient, when set, calls GenerateUpgradePlan extensions (live planning).
 	// Without it, a ClusterClass with an extension needs Versions to stand in.
 	RuntimeClient runtimeclient.Client
@@ -86,6 +89,7 @@ func Plan(st *state.State, sel Selection, opts Options) (*UpgradePlan, error) {
 	if sel.Cluster != nil {
 		doc.Metadata.Request.Cluster = sel.Cluster.String()
 	}
+	doc.Metadata.Management = management(st)
 	// CAPI caches extension answers per Cluster and versions; one cache per run.
 	var extensionCache cache.Cache[desiredstate.GenerateUpgradePlanCacheEntry]
 	if opts.RuntimeClient != nil {
@@ -258,9 +262,16 @@ func (p *clusterPlanner) workerFindings(ws workerSet, target string) {
 		p.finding(Finding{Severity: SeverityWarning, Rule: "NotManagedByTopology", Objects: []ObjectRef{ref},
 			Message: fmt.Sprintf("%s belongs to the Cluster but not to its topology (no %s label): the topology controller never upgrades it; upgrade it yourself to stay within the skew policy", ref, clusterv1.ClusterTopologyOwnedLabel)})
 	}
-	for _, name := range ws.missing {
+	for _, m := range ws.missing {
+		if slices.Contains(p.opts.Unread, m.kind) {
+			continue
+		}
 		p.finding(Finding{Severity: SeverityInfo, Rule: "WorkerPendingCreate",
-			Message: fmt.Sprintf("topology worker %q has no object yet: CAPI creates it at spec.topology.version (%s) once the control plane is stable", name, target)})
+			Message: fmt.Sprintf("topology worker %q has no %s yet: CAPI creates it at spec.topology.version (%s) once the control plane is stable", m.name, m.kind, target)})
+	}
+	for _, kind := range p.opts.Unread {
+		p.finding(Finding{Severity: SeverityWarning, Rule: "KindNotRead",
+			Message: fmt.Sprintf("%s objects could not be read (see the warnings on stderr): the plan leaves them out", kind)})
 	}
 }
 
@@ -366,4 +377,20 @@ var severityOrder = map[Severity]int{SeverityError: 0, SeverityWarning: 1, Sever
 
 func sortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool { return severityOrder[fs[i].Severity] < severityOrder[fs[j].Severity] })
+}
+
+func management(st *state.State) *Management {
+	m := &Management{}
+	for _, c := range st.ControllerInfo() {
+		m.Controllers = append(m.Controllers, Controller{Object: ObjectRef{Kind: "Deployment", Namespace: c.Namespace, Name: c.Name},
+			Provider: c.Provider, Image: c.Image, Version: c.Version, FeatureGates: c.FeatureGates, FeatureGatesUnparsed: c.FeatureGatesArg})
+	}
+	for _, p := range st.ProviderInfos() {
+		m.Providers = append(m.Providers, Provider{Object: ObjectRef{Kind: "Provider", Namespace: p.Namespace, Name: p.Name},
+			Type: p.Type, ProviderName: p.ProviderName, Version: p.Version})
+	}
+	if len(m.Controllers) == 0 && len(m.Providers) == 0 {
+		return nil
+	}
+	return m
 }

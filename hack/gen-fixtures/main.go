@@ -42,6 +42,16 @@ func fixtures() []fixture {
 				Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.33.4", Replicas: 2}}}),
 			"extensions.yaml": {fleet.ExtensionConfig(fleet.ExtensionSpec{Name: "lifecycle", URL: "https://lifecycle.extensions.svc:9443", Hooks: lifecycleHooks,
 				NamespaceSelector: map[string]string{"env": "prod"}})},
+			"management.yaml": {
+				fleet.Namespace("capi-system", nil),
+				fleet.Controller(fleet.ControllerSpec{Namespace: "capi-system", Name: "capi-controller-manager", Provider: "cluster-api",
+					Image: "registry.k8s.io/cluster-api/cluster-api-controller:v1.14.2", FeatureGates: "MachinePool=true,ClusterTopology=true,RuntimeSDK=true,InPlaceUpdates=true"}),
+				fleet.Provider("capi-system", "cluster-api", "CoreProvider", "cluster-api", "v1.14.2"),
+				fleet.Namespace("capi-kubeadm-control-plane-system", nil),
+				fleet.Controller(fleet.ControllerSpec{Namespace: "capi-kubeadm-control-plane-system", Name: "capi-kubeadm-control-plane-controller-manager", Provider: "control-plane-kubeadm",
+					Image: "registry.k8s.io/cluster-api/kubeadm-control-plane-controller:v1.14.2", FeatureGates: "ClusterTopology=true,InPlaceUpdates=true"}),
+				fleet.Provider("capi-kubeadm-control-plane-system", "control-plane-kubeadm", "ControlPlaneProvider", "kubeadm", "v1.14.2"),
+			},
 		}},
 		{dir: "topology-one-minor", files: map[string]fleet.Objects{
 			"snapshot.yaml": append(append(fleet.Objects{fleet.Namespace("staging", nil)},

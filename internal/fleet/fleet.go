@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -350,4 +351,36 @@ func merge(a, b map[string]string) map[string]string {
 
 func suffix(i int32) string {
 	return string([]byte{"abcdefghijklmnopqrstuvwxyz"[i%26], "bcdfghjklmnpqrstvwxz"[(i*7)%20], '0' + byte(i%10), 'k', 'q'})
+}
+
+// ControllerSpec describes a CAPI provider's controller Deployment.
+type ControllerSpec struct {
+	Namespace, Name, Provider, Image string
+	FeatureGates                     string
+}
+
+// Controller returns a provider's controller Deployment, as clusterctl installs it.
+func Controller(s ControllerSpec) *appsv1.Deployment {
+	d := &appsv1.Deployment{TypeMeta: typeMeta("apps/v1", "Deployment")}
+	meta(&d.ObjectMeta, s.Namespace, s.Name, map[string]string{"cluster.x-k8s.io/provider": s.Provider, "control-plane": "controller-manager"})
+	selector := map[string]string{"cluster.x-k8s.io/provider": s.Provider}
+	d.Spec.Selector = &metav1.LabelSelector{MatchLabels: selector}
+	d.Spec.Template.Labels = selector
+	args := []string{"--leader-elect", "--diagnostics-address=:8443"}
+	if s.FeatureGates != "" {
+		args = append(args, "--feature-gates="+s.FeatureGates)
+	}
+	d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "manager", Image: s.Image, Command: []string{"/manager"}, Args: args}}
+	return d
+}
+
+// Provider returns a clusterctl Provider object.
+func Provider(namespace, name, providerType, providerName, version string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{"type": providerType, "providerName": providerName, "version": version}}
+	u.SetAPIVersion("clusterctl.cluster.x-k8s.io/v1alpha3")
+	u.SetKind("Provider")
+	u.SetNamespace(namespace)
+	u.SetName(name)
+	u.SetCreationTimestamp(metav1.NewTime(Epoch))
+	return u
 }

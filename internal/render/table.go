@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -158,6 +159,7 @@ func (t *table) cluster(p *planner.UpgradePlan, c *planner.ClusterPlan) error {
 	if c.Trigger != nil {
 		row("Trigger", fmt.Sprintf("set %s %s to %s", c.Trigger.Object, c.Trigger.Field, c.Trigger.To))
 	}
+	row("CAPI controllers", controllers(p.Metadata.Management))
 	row("Status", fmt.Sprintf("%s (%d %s)", t.status(c.Status), len(c.Steps), plural("step", len(c.Steps))))
 	if err := kv.Flush(); err != nil {
 		return err
@@ -291,6 +293,29 @@ func source(s planner.VersionSource) string {
 		out += ": " + s.Note
 	}
 	return out
+}
+
+// controllers summarises the CAPI controllers: provider, version and the gates they turn on.
+func controllers(m *planner.Management) string {
+	if m == nil {
+		return ""
+	}
+	var parts []string
+	for _, c := range m.Controllers {
+		var on []string
+		for gate, enabled := range c.FeatureGates {
+			if enabled {
+				on = append(on, gate)
+			}
+		}
+		sort.Strings(on)
+		part := strings.TrimSpace(c.Provider + " " + c.Version)
+		if len(on) > 0 {
+			part += " (" + strings.Join(on, ", ") + ")"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func sourceType(s *planner.VersionSource) string {

@@ -88,12 +88,14 @@ func (s *State) Add(obj runtime.Object) error {
 }
 
 // ControllerView keeps what planning reads from a controller Deployment: its
-// identity, labels and each container's name, image and arguments. Everything
-// else (environment, volumes, which may carry secrets) is dropped.
+// identity, labels, selector and each container's name, image and arguments.
+// Everything else (environment, volumes, which may carry secrets) is dropped.
 func ControllerView(d *appsv1.Deployment) *appsv1.Deployment {
 	out := &appsv1.Deployment{TypeMeta: d.TypeMeta}
 	out.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("Deployment"))
 	out.Namespace, out.Name, out.Labels = d.Namespace, d.Name, d.Labels
+	out.Spec.Selector = d.Spec.Selector
+	out.Spec.Template.Labels = d.Spec.Template.Labels
 	for _, c := range d.Spec.Template.Spec.Containers {
 		out.Spec.Template.Spec.Containers = append(out.Spec.Template.Spec.Containers,
 			corev1.Container{Name: c.Name, Image: c.Image, Args: c.Args, Command: c.Command})

@@ -76,7 +76,14 @@ func TestLivePlanEqualsSnapshotPlan(t *testing.T) {
 				if offline.code != live.code {
 					t.Errorf("exit codes differ: offline %d, live %d\n%s", offline.code, live.code, live.stderr)
 				}
-				if off, on := planJSON(t, offline), planJSON(t, live); !reflect.DeepEqual(off, on) {
+				off, on := planJSON(t, offline), planJSON(t, live)
+				// The API server holds the CAPI controllers of one fixture for all
+				// namespaces; the management section is compared where the fixture has it.
+				if fixture != "topology-versions" {
+					delete(off["metadata"].(map[string]any), "management")
+					delete(on["metadata"].(map[string]any), "management")
+				}
+				if !reflect.DeepEqual(off, on) {
 					t.Errorf("plans differ:\noffline: %s\nlive:    %s", offline.stdout, live.stdout)
 				}
 				if live.stderr != offline.stderr {

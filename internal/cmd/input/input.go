@@ -86,6 +86,8 @@ type Loaded struct {
 	REST *rest.Config
 	// Namespace is the namespace the Clusters were read in; "" for all.
 	Namespace string
+	// Unread are the kinds that could not be read.
+	Unread []string
 }
 
 // Load reads the state. Forbidden kinds are logged as warnings.
@@ -118,10 +120,12 @@ func (o Options) Load(ctx context.Context, ios *iostreams.IOStreams, logger *slo
 	if err != nil {
 		return nil, err
 	}
+	loaded := &Loaded{State: res.State, REST: cfg.REST, Namespace: ns}
 	for _, w := range res.Warnings {
 		logger.Warn(w.String())
+		loaded.Unread = append(loaded.Unread, w.Kind)
 	}
-	return &Loaded{State: res.State, REST: cfg.REST, Namespace: ns}, nil
+	return loaded, nil
 }
 
 func filterClusters(st *state.State, sel labels.Selector) []*clusterv1.Cluster {

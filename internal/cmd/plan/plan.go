@@ -185,7 +185,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.Selection.Cluster == nil {
 		opts.Selection.Namespace = loaded.Namespace
 	}
-	popts := planner.Options{Now: opts.Now(), Catalog: opts.Catalog, Versions: opts.Versions, PlannerVersion: opts.Version}
+	popts := planner.Options{Now: opts.Now(), Catalog: opts.Catalog, Versions: opts.Versions, PlannerVersion: opts.Version, Unread: loaded.Unread}
 	if loaded.REST != nil {
 		// Live: GenerateUpgradePlan extensions are called as CAPI calls them.
 		if popts.RuntimeClient, err = runtimeext.New(st, loaded.REST); err != nil {

@@ -51,6 +51,8 @@ type Options struct {
 // Warning is a kind that could not be read: the permission that is missing and
 // what the plan loses without it.
 type Warning struct {
+	// Kind is the kind that could not be read.
+	Kind      string
 	Verb      string
 	Resource  string
 	Namespace string
@@ -277,7 +279,7 @@ func (r *reader) list(ctx context.Context, k kind) (listed, error) {
 		err := r.c.List(ctx, list, append(listOpts, ctrlclient.Continue(cont))...)
 		switch {
 		case apierrors.IsForbidden(err):
-			out.warning = &Warning{Verb: "list", Resource: r.resourceName(k.gvk), Namespace: ns, Impact: k.impact}
+			out.warning = &Warning{Kind: k.gvk.Kind, Verb: "list", Resource: r.resourceName(k.gvk), Namespace: ns, Impact: k.impact}
 			return out, nil
 		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 			r.opts.Logger.Debug("kind not found; skipping", "kind", k.gvk.String())

@@ -16,20 +16,11 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/capi-planner/capi-planner/internal/catalog"
 )
 
 const module = "k8s.io/kubernetes"
-
-type release struct {
-	Version   string    `json:"version"`
-	Published time.Time `json:"published"`
-}
-
-type catalog struct {
-	Generated time.Time `json:"generated"`
-	Source    string    `json:"source"`
-	Releases  []release `json:"releases"`
-}
 
 func main() {
 	out := flag.String("o", "releases.json", "output file")
@@ -62,7 +53,7 @@ func run(out, oldest string) error {
 	if err != nil {
 		return err
 	}
-	c := catalog{Generated: time.Now().UTC().Truncate(time.Second), Source: "module proxy versions of " + module}
+	c := catalog.Catalog{Generated: time.Now().UTC().Truncate(time.Second), Source: "module proxy versions of " + module}
 	dec := json.NewDecoder(bytes.NewReader(infos))
 	for dec.More() {
 		var m struct {
@@ -72,7 +63,7 @@ func run(out, oldest string) error {
 		if err := dec.Decode(&m); err != nil {
 			return err
 		}
-		c.Releases = append(c.Releases, release{Version: m.Version, Published: m.Time.UTC()})
+		c.Releases = append(c.Releases, catalog.Release{Version: m.Version, Published: m.Time.UTC()})
 	}
 	sort.Slice(c.Releases, func(i, j int) bool {
 		return semver.MustParse(c.Releases[i].Version).LessThan(semver.MustParse(c.Releases[j].Version))

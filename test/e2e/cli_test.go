@@ -2,15 +2,14 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/capi-planner/capi-planner/internal/testutil/clitest"
 )
 
 var binary string
@@ -21,11 +20,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "capi-planner")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/capi-planner")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building capi-planner:", err)
+	binary, err = clitest.Build("../..", dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -33,33 +30,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-func run(t *testing.T, stdin string, args ...string) result {
+func run(t *testing.T, stdin string, args ...string) clitest.Result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = "../.."
-	// No kubeconfig from the machine running the tests: without -f, nothing is live.
-	cmd.Env = append(os.Environ(), "KUBECONFIG=", "HOME="+t.TempDir())
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errOut.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
-		t.Fatalf("capi-planner %s panicked:\n%s", strings.Join(args, " "), r.stderr)
-	}
-	return r
+	return clitest.Run(t, binary, "../..", stdin, args...)
 }
 
 const chain = "v1.31.14,v1.32.13,v1.33.4,v1.34.3,v1.35.2,v1.35.4,v1.36.1,v1.36.3,v1.37.2"
@@ -100,12 +73,12 @@ func TestFixtures(t *testing.T) {
 				args = append(args, "--versions", chain)
 			}
 			r := run(t, "", args...)
-			if r.code != tt.code {
-				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
+			if r.Code != tt.code {
+				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.Code, tt.code, r.Stdout, r.Stderr)
 			}
 			for _, w := range tt.want {
-				if !strings.Contains(r.stdout, w) {
-					t.Errorf("stdout does not contain %q:\n%s", w, r.stdout)
+				if !strings.Contains(r.Stdout, w) {
+					t.Errorf("stdout does not contain %q:\n%s", w, r.Stdout)
 				}
 			}
 			// JSON for every fixture, and the same exit code.
@@ -114,11 +87,11 @@ func TestFixtures(t *testing.T) {
 				APIVersion string
 				Clusters   []struct{ Status string }
 			}
-			if err := json.Unmarshal([]byte(j.stdout), &doc); err != nil || doc.APIVersion != "capi-planner.io/v1alpha1" || len(doc.Clusters) == 0 {
-				t.Errorf("-o json: %v %+v\n%s", err, doc, j.stdout)
+			if err := json.Unmarshal([]byte(j.Stdout), &doc); err != nil || doc.APIVersion != "capi-planner.io/v1alpha1" || len(doc.Clusters) == 0 {
+				t.Errorf("-o json: %v %+v\n%s", err, doc, j.Stdout)
 			}
-			if j.code != tt.code {
-				t.Errorf("-o json exit code %d, want %d", j.code, tt.code)
+			if j.Code != tt.code {
+				t.Errorf("-o json exit code %d, want %d", j.Code, tt.code)
 			}
 		})
 	}
@@ -130,11 +103,11 @@ func TestStdinAndYAML(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := run(t, string(data), "plan", "-f", "-", "--cluster", "staging/api", "--to", "v1.36.3", "-o", "yaml", "--versions", chain)
-	if r.code != 0 || !strings.Contains(r.stdout, "kind: UpgradePlan") || !strings.Contains(r.stdout, "status: Planned") {
-		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "kind: UpgradePlan") || !strings.Contains(r.Stdout, "status: Planned") {
+		t.Fatalf("exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
-	if r.stderr != "" {
-		t.Errorf("a successful plan logs nothing on stderr: %s", r.stderr)
+	if r.Stderr != "" {
+		t.Errorf("a successful plan logs nothing on stderr: %s", r.Stderr)
 	}
 }
 
@@ -178,20 +151,20 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(t, "", append([]string{"plan"}, tt.args...)...)
-			if r.code != 1 {
-				t.Fatalf("exit code %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			if r.Code != 1 {
+				t.Fatalf("exit code %d, want 1\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
 			}
-			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			lines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
 			if len(lines) != 1 || !strings.HasPrefix(lines[0], "error: ") {
-				t.Errorf("want one error line on stderr, got:\n%s", r.stderr)
+				t.Errorf("want one error line on stderr, got:\n%s", r.Stderr)
 			}
 			for _, w := range tt.want {
-				if !strings.Contains(r.stderr, w) {
-					t.Errorf("stderr does not contain %q: %s", w, r.stderr)
+				if !strings.Contains(r.Stderr, w) {
+					t.Errorf("stderr does not contain %q: %s", w, r.Stderr)
 				}
 			}
-			if r.stdout != "" {
-				t.Errorf("nothing on stdout for a single failed plan, got:\n%s", r.stdout)
+			if r.Stdout != "" {
+				t.Errorf("nothing on stdout for a single failed plan, got:\n%s", r.Stdout)
 			}
 		})
 	}
@@ -199,7 +172,7 @@ func TestBadInput(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	r := run(t, "", "version")
-	if r.code != 0 || !strings.Contains(r.stdout, "Cluster API code v1.14.2") || !strings.Contains(r.stdout, "release catalog of") {
-		t.Errorf("version: %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "Cluster API code v1.14.2") || !strings.Contains(r.Stdout, "release catalog of") {
+		t.Errorf("version: %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }

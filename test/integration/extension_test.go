@@ -91,8 +91,8 @@ func TestGenerateUpgradePlanExtension(t *testing.T) {
 	}
 
 	r := capiPlanner(t, "plan", "--kubeconfig", adminKubeconfig, "--cluster", "ext/chain", "--to", "v1.36.3", "-o", "json")
-	if r.code != 0 {
-		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
 	}
 	var doc struct {
 		Clusters []struct {
@@ -101,7 +101,7 @@ func TestGenerateUpgradePlanExtension(t *testing.T) {
 			Steps       []struct{ Kind, Version string }
 		}
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
 		t.Fatal(err)
 	}
 	p := doc.Clusters[0]
@@ -122,11 +122,11 @@ func TestGenerateUpgradePlanExtension(t *testing.T) {
 	}
 
 	r = capiPlanner(t, "plan", "--kubeconfig", adminKubeconfig, "--cluster", "ext/failing", "--to", "v1.36.3")
-	if r.code != 1 || !strings.Contains(r.stderr, "[UpgradePlanExtensionFailed]") || !strings.Contains(r.stderr, `"failing.upgrade-plans-tls"`) || !strings.Contains(r.stderr, "upgrades are frozen until the audit ends") {
-		t.Errorf("failing extension: %d\n%s", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "[UpgradePlanExtensionFailed]") || !strings.Contains(r.Stderr, `"failing.upgrade-plans-tls"`) || !strings.Contains(r.Stderr, "upgrades are frozen until the audit ends") {
+		t.Errorf("failing extension: %d\n%s", r.Code, r.Stderr)
 	}
 	r = capiPlanner(t, "plan", "--kubeconfig", adminKubeconfig, "--cluster", "ext/skipping", "--to", "v1.36.3")
-	if r.code != 1 || !strings.Contains(r.stderr, "[InvalidUpgradePlan]") || !strings.Contains(r.stderr, `extension "skipping.upgrade-plans-tls"`) || !strings.Contains(r.stderr, "expecting a version with minor 33 or 34") {
-		t.Errorf("invalid extension answer: %d\n%s", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "[InvalidUpgradePlan]") || !strings.Contains(r.Stderr, `extension "skipping.upgrade-plans-tls"`) || !strings.Contains(r.Stderr, "expecting a version with minor 33 or 34") {
+		t.Errorf("invalid extension answer: %d\n%s", r.Code, r.Stderr)
 	}
 }

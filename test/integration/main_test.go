@@ -24,6 +24,7 @@ import (
 	"github.com/capi-planner/capi-planner/internal/scheme"
 	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/internal/state/snapshot"
+	"github.com/capi-planner/capi-planner/internal/testutil/clitest"
 )
 
 var (
@@ -87,11 +88,8 @@ func run(m *testing.M) (int, error) {
 	if adminKubeconfig, err = writeKubeconfig(tmp, "admin", env.KubeConfig); err != nil {
 		return 0, err
 	}
-	binary = filepath.Join(tmp, "capi-planner")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/capi-planner")
-	build.Dir, build.Stderr = root, os.Stderr
-	if err := build.Run(); err != nil {
-		return 0, fmt.Errorf("building capi-planner: %w", err)
+	if binary, err = clitest.Build(root, tmp); err != nil {
+		return 0, err
 	}
 	if err := loadFixtures(context.Background()); err != nil {
 		return 0, err

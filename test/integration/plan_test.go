@@ -3,50 +3,28 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/capi-planner/capi-planner/internal/testutil/clitest"
 )
 
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-func capiPlanner(t *testing.T, args ...string) result {
+func capiPlanner(t *testing.T, args ...string) clitest.Result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "KUBECONFIG=", "HOME="+t.TempDir())
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errOut.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	if strings.Contains(r.stderr, "panic") {
-		t.Fatalf("capi-planner %v panicked:\n%s", args, r.stderr)
-	}
-	return r
+	return clitest.Run(t, binary, root, "", args...)
 }
 
 // planJSON returns the plan document without the fields that depend on when and
 // how it was made.
-func planJSON(t *testing.T, r result) map[string]any {
+func planJSON(t *testing.T, r clitest.Result) map[string]any {
 	t.Helper()
 	var doc map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
-		t.Fatalf("not a plan document (%v):\n%s\n%s", err, r.stdout, r.stderr)
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
+		t.Fatalf("not a plan document (%v):\n%s\n%s", err, r.Stdout, r.Stderr)
 	}
 	delete(doc["metadata"].(map[string]any), "generatedAt")
 	return doc
@@ -73,8 +51,8 @@ func TestLivePlanEqualsSnapshotPlan(t *testing.T) {
 				common := []string{"plan", "-n", ns, "--versions", versions, "-o", "json"}
 				offline := capiPlanner(t, append(common, "-f", filepath.Join("fixtures", fixture))...)
 				live := capiPlanner(t, append(common, "--kubeconfig", adminKubeconfig)...)
-				if offline.code != live.code {
-					t.Errorf("exit codes differ: offline %d, live %d\n%s", offline.code, live.code, live.stderr)
+				if offline.Code != live.Code {
+					t.Errorf("exit codes differ: offline %d, live %d\n%s", offline.Code, live.Code, live.Stderr)
 				}
 				off, on := planJSON(t, offline), planJSON(t, live)
 				// The API server holds the CAPI controllers of one fixture for all
@@ -84,10 +62,10 @@ func TestLivePlanEqualsSnapshotPlan(t *testing.T) {
 					delete(on["metadata"].(map[string]any), "management")
 				}
 				if !reflect.DeepEqual(off, on) {
-					t.Errorf("plans differ:\noffline: %s\nlive:    %s", offline.stdout, live.stdout)
+					t.Errorf("plans differ:\noffline: %s\nlive:    %s", offline.Stdout, live.Stdout)
 				}
-				if live.stderr != offline.stderr {
-					t.Errorf("stderr differs:\noffline: %s\nlive:    %s", offline.stderr, live.stderr)
+				if live.Stderr != offline.Stderr {
+					t.Errorf("stderr differs:\noffline: %s\nlive:    %s", offline.Stderr, live.Stderr)
 				}
 			})
 		}
@@ -99,8 +77,8 @@ func TestLivePlanEqualsSnapshotPlan(t *testing.T) {
 func TestSnapshotRoundTrip(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "snap.yaml")
 	r := capiPlanner(t, "snapshot", "--kubeconfig", adminKubeconfig, "-A", "-o", file)
-	if r.code != 0 {
-		t.Fatalf("snapshot: %d %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("snapshot: %d %s", r.Code, r.Stderr)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -114,7 +92,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		live := capiPlanner(t, append(common, "--kubeconfig", adminKubeconfig)...)
 		offline := capiPlanner(t, append(common, "-f", file)...)
 		if !reflect.DeepEqual(planJSON(t, live), planJSON(t, offline)) {
-			t.Errorf("%s: the plan of the snapshot differs from the live plan:\n%s\n%s", ns, live.stdout, offline.stdout)
+			t.Errorf("%s: the plan of the snapshot differs from the live plan:\n%s\n%s", ns, live.Stdout, offline.Stdout)
 		}
 	}
 }
@@ -126,12 +104,12 @@ func TestUnreachableServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := capiPlanner(t, "plan", "--kubeconfig", kubeconfig, "-A", "--request-timeout", "5s")
-	if r.code != 1 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "cannot reach the management cluster at https://127.0.0.1:1") {
-		t.Errorf("unreachable server: %d\n%s", r.code, r.stderr)
+	if r.Code != 1 || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 || !strings.Contains(r.Stderr, "cannot reach the management cluster at https://127.0.0.1:1") {
+		t.Errorf("unreachable server: %d\n%s", r.Code, r.Stderr)
 	}
 	r = capiPlanner(t, "plan", "--kubeconfig", adminKubeconfig, "--context", "nope")
-	if r.code != 1 || !strings.Contains(r.stderr, `context "nope" is not in --kubeconfig`) {
-		t.Errorf("bad context: %d\n%s", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, `context "nope" is not in --kubeconfig`) {
+		t.Errorf("bad context: %d\n%s", r.Code, r.Stderr)
 	}
 }
 

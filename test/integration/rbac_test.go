@@ -79,17 +79,17 @@ func TestPlanWithReadOnlyRole(t *testing.T) {
 		args := []string{"plan", "-n", ns, "--versions", versions, "-o", "json"}
 		asUser := capiPlanner(t, append(args, "--kubeconfig", kubeconfig)...)
 		asAdmin := capiPlanner(t, append(args, "--kubeconfig", adminKubeconfig)...)
-		if asUser.code != 0 || asUser.stderr != "" {
-			t.Errorf("%s: exit %d, stderr:\n%s", ns, asUser.code, asUser.stderr)
+		if asUser.Code != 0 || asUser.Stderr != "" {
+			t.Errorf("%s: exit %d, stderr:\n%s", ns, asUser.Code, asUser.Stderr)
 		}
 		if !reflect.DeepEqual(planJSON(t, asUser), planJSON(t, asAdmin)) {
-			t.Errorf("%s: the restricted user's plan differs:\n%s\n%s", ns, asUser.stdout, asAdmin.stdout)
+			t.Errorf("%s: the restricted user's plan differs:\n%s\n%s", ns, asUser.Stdout, asAdmin.Stdout)
 		}
 	}
 	// The role cannot read Secrets.
 	r := capiPlanner(t, "snapshot", "--kubeconfig", kubeconfig, "-A", "-o", filepath.Join(t.TempDir(), "s.yaml"))
-	if r.code != 0 || strings.Contains(r.stderr, "forbidden") {
-		t.Errorf("snapshot as the restricted user: %d %s", r.code, r.stderr)
+	if r.Code != 0 || strings.Contains(r.Stderr, "forbidden") {
+		t.Errorf("snapshot as the restricted user: %d %s", r.Code, r.Stderr)
 	}
 }
 
@@ -103,17 +103,17 @@ func TestForbiddenKindIsAWarning(t *testing.T) {
 	}
 	kubeconfig := userKubeconfig(t, "no-machinepools", role)
 	r := capiPlanner(t, "plan", "--kubeconfig", kubeconfig, "--cluster", "batch/jobs", "--to", "v1.36.3")
-	if r.code != 0 {
-		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
 	}
 	want := "forbidden to list machinepools.cluster.x-k8s.io in namespace batch: MachinePools are missing from the worker steps"
-	if !strings.Contains(r.stderr, want) {
-		t.Errorf("stderr does not contain %q:\n%s", want, r.stderr)
+	if !strings.Contains(r.Stderr, want) {
+		t.Errorf("stderr does not contain %q:\n%s", want, r.Stderr)
 	}
-	if strings.Contains(r.stdout, "MachinePool jobs-") || strings.Contains(r.stdout, "WorkerPendingCreate") {
-		t.Errorf("the plan shows MachinePools it could not read, or takes them for missing:\n%s", r.stdout)
+	if strings.Contains(r.Stdout, "MachinePool jobs-") || strings.Contains(r.Stdout, "WorkerPendingCreate") {
+		t.Errorf("the plan shows MachinePools it could not read, or takes them for missing:\n%s", r.Stdout)
 	}
-	if !strings.Contains(r.stdout, "[KindNotRead] MachinePool objects could not be read") {
-		t.Errorf("the plan does not say it left MachinePools out:\n%s", r.stdout)
+	if !strings.Contains(r.Stdout, "[KindNotRead] MachinePool objects could not be read") {
+		t.Errorf("the plan does not say it left MachinePools out:\n%s", r.Stdout)
 	}
 }

@@ -41,12 +41,18 @@ func Objects(st *state.State) []runtime.Object {
 // The state never holds Secrets; controller Deployments are reduced to their
 // images and arguments when they are read.
 func Write(w io.Writer, st *state.State, header string) error {
+	return WriteObjects(w, Objects(st), header)
+}
+
+// WriteObjects writes objects as a multi-document YAML stream, each with its
+// apiVersion and kind, without managedFields.
+func WriteObjects(w io.Writer, objs []runtime.Object, header string) error {
 	s := scheme.New()
 	var buf bytes.Buffer
 	if header != "" {
 		buf.WriteString("# " + header + "\n")
 	}
-	for _, o := range Objects(st) {
+	for _, o := range objs {
 		if o.GetObjectKind().GroupVersionKind().Empty() {
 			gvks, _, err := s.ObjectKinds(o)
 			if err != nil {

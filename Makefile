@@ -27,11 +27,12 @@ test: lint
 envtest:
 	@hack/envtest.sh
 
-## lint: formatting and go vet.
+## lint: formatting, go vet and staticcheck (built once from hack/tools/staticcheck).
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	"$$(hack/staticcheck.sh)" ./...
 
 ## bench: the scale benchmarks (500 Clusters, 25,000 Machines), each reported as a
 ## ratio to a floor measured in the same run; see docs/performance.md.

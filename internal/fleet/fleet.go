@@ -180,6 +180,7 @@ func controlPlane(s ClusterSpec, owned map[string]string) Objects {
 	kcp.Status.ReadyReplicas = ptr.To(s.Replicas)
 	kcp.Status.AvailableReplicas = ptr.To(s.Replicas)
 	kcp.Status.UpToDateReplicas = ptr.To(s.Replicas)
+	//lint:ignore SA1019 KCP still sets the deprecated status.version; fixtures look like real objects.
 	kcp.Status.Version = observed
 	kcp.Status.Versions = []clusterv1.StatusVersion{{Version: observed, Replicas: s.Replicas}}
 	kcp.Status.Initialization.ControlPlaneInitialized = ptr.To(true)

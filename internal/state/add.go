@@ -58,7 +58,7 @@ func (s *State) Add(obj runtime.Object) error {
 		s.Namespaces = append(s.Namespaces, o)
 	case *appsv1.Deployment:
 		if _, ok := o.Labels[ProviderLabel]; !ok {
-			return fmt.Errorf("Deployment %s/%s is not a CAPI provider's controller (no %s label)", o.Namespace, o.Name, ProviderLabel)
+			return fmt.Errorf("the Deployment %s/%s is not a CAPI provider's controller (no %s label)", o.Namespace, o.Name, ProviderLabel)
 		}
 		s.Controllers = append(s.Controllers, ControllerView(o))
 	case *controlplanev1.KubeadmControlPlane:

@@ -1,8 +1,8 @@
 // Command gen-fixtures writes the snapshots under fixtures/ from the CAPI API
 // types (internal/fleet). Run it with `make fixtures` after changing it.
-//lint:file-ignore SA1019 capi-planner reads (and the fixtures are written in) the deprecated v1beta1 API on purpose.
-
 package main
+
+//lint:file-ignore SA1019 capi-planner reads (and the fixtures are written in) the deprecated v1beta1 API on purpose.
 
 import (
 	"bytes"

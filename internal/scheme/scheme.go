@@ -1,9 +1,9 @@
 // Package scheme builds the runtime.Scheme that capi-planner reads objects with:
-// the CAPI kinds in their served versions (v1beta2, and v1beta1/v1alpha1 with the
-// API module's own conversion functions) and the core Kubernetes kinds it uses.
-//lint:file-ignore SA1019 capi-planner reads (and the fixtures are written in) the deprecated v1beta1 API on purpose.
-
+// the CAPI kinds in their served versions (v1beta2, and v1beta1/v1alpha1, which
+// Converter turns into v1beta2) and the core Kubernetes kinds it uses.
 package scheme
+
+//lint:file-ignore SA1019 capi-planner reads (and the fixtures are written in) the deprecated v1beta1 API on purpose.
 
 import (
 	"k8s.io/apimachinery/pkg/runtime"

@@ -1,8 +1,8 @@
 // Package snapshot reads a management cluster's state from YAML or JSON files,
 // as `kubectl get ... -o yaml` and `capi-planner snapshot` write them.
-//lint:file-ignore SA1019 capi-planner reads (and the fixtures are written in) the deprecated v1beta1 API on purpose.
-
 package snapshot
+
+//lint:file-ignore SA1019 capi-planner reads (and the fixtures are written in) the deprecated v1beta1 API on purpose.
 
 import (
 	"bytes"

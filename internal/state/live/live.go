@@ -154,6 +154,12 @@ type listed struct {
 }
 
 func unreachable(cfg *rest.Config, err error) error {
+	switch {
+	case apierrors.IsUnauthorized(err):
+		return fmt.Errorf("the management cluster at %s rejected the kubeconfig's credentials (401 Unauthorized): check --context, or log in again", cfg.Host)
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("the management cluster at %s forbids reading its API discovery (get /api, /apis): bind the ClusterRole in config/rbac/", cfg.Host)
+	}
 	msg := err.Error()
 	var ue *url.Error
 	if errors.As(err, &ue) {

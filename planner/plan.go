@@ -110,6 +110,8 @@ type ClusterPlan struct {
 	Steps       []Step       `json:"steps"`
 	Rejections  []Rejection  `json:"rejections,omitempty"`
 	Findings    []Finding    `json:"findings,omitempty"`
+	// Machines adds up every step's predictions.
+	Machines *MachineCounts `json:"machines,omitempty"`
 }
 
 // Mode says how the Cluster is upgraded.
@@ -209,6 +211,8 @@ type Step struct {
 	HooksBefore []Hook    `json:"hooksBefore,omitempty"`
 	HooksAfter  []Hook    `json:"hooksAfter,omitempty"`
 	Blockers    []Blocker `json:"blockers,omitempty"`
+	// Machines adds up the step's predictions (peakExtra: the largest of them).
+	Machines *MachineCounts `json:"machines,omitempty"`
 }
 
 // Change is one object moving to a new version in a step.
@@ -226,6 +230,8 @@ type Change struct {
 	Deferred bool `json:"deferred,omitempty"`
 	// Patch is the patch capi-planner makes for this change (unmanaged Clusters).
 	Patch *Patch `json:"patch,omitempty"`
+	// Prediction says whether the Machines are updated in place or replaced.
+	Prediction *Prediction `json:"prediction,omitempty"`
 }
 
 // Patch is a change to one field of one object.
@@ -273,4 +279,60 @@ type Finding struct {
 	Objects  []ObjectRef `json:"objects,omitempty"`
 	// Steps are the step numbers the finding applies to.
 	Steps []int `json:"steps,omitempty"`
+}
+
+// Verdict says how a change reaches its Machines.
+type Verdict string
+
+// Verdict values.
+const (
+	// VerdictInPlace: every Machine is updated in place.
+	VerdictInPlace Verdict = "InPlace"
+	// VerdictRollout: every Machine is replaced (created new, old deleted).
+	VerdictRollout Verdict = "Rollout"
+	// VerdictMixed: some Machines are replaced, the others updated in place.
+	VerdictMixed Verdict = "Mixed"
+	// VerdictUnknown: the input does not say (see the reasons).
+	VerdictUnknown Verdict = "Unknown"
+)
+
+// Basis says how sure a verdict is about what the in-place extension covers.
+type Basis string
+
+// Basis values.
+const (
+	// BasisAssumed: the extension is assumed to cover spec.version and what
+	// --assume-extension-covers names, nothing else.
+	BasisAssumed Basis = "Assumed"
+	// BasisRules: no extension was involved; CAPI's rules decide alone.
+	BasisRules Basis = "Rules"
+)
+
+// Prediction is what a change does to the Machines of one object.
+type Prediction struct {
+	Verdict Verdict       `json:"verdict"`
+	Basis   Basis         `json:"basis"`
+	Rule    string        `json:"rule"`
+	Reasons []string      `json:"reasons"`
+	Counts  MachineCounts `json:"machines"`
+	// Differences are what changes on the Machines at this step, as field paths.
+	Differences []string `json:"differences,omitempty"`
+	// NotCovered are the differences the in-place extension is not assumed to cover.
+	NotCovered []string `json:"notCovered,omitempty"`
+}
+
+// MachineCounts count Machines.
+type MachineCounts struct {
+	Created        int `json:"created"`
+	UpdatedInPlace int `json:"updatedInPlace"`
+	Deleted        int `json:"deleted"`
+	// PeakExtra is the most Machines above the desired replicas at any time.
+	PeakExtra int `json:"peakExtra"`
+}
+
+func (m *MachineCounts) add(o MachineCounts) {
+	m.Created += o.Created
+	m.UpdatedInPlace += o.UpdatedInPlace
+	m.Deleted += o.Deleted
+	m.PeakExtra = max(m.PeakExtra, o.PeakExtra)
 }

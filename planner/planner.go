@@ -40,6 +40,12 @@ type Options struct {
 	Versions []string
 	// PlannerVersion is stamped into the plan.
 	PlannerVersion string
+	// FeatureGates, when not nil, replaces the gates read from the controllers'
+	// Deployments (InPlaceUpdates, RuntimeSDK) for in-place predictions.
+	FeatureGates map[string]bool
+	// AssumeCovered are the differences (field paths, see DiffVersion) the in-place
+	// extension is assumed to cover besides spec.version.
+	AssumeCovered []string
 	// Unread lists the kinds that could not be read (for example forbidden), so the
 	// plan does not take their absence for a fact.
 	Unread []string
@@ -288,15 +294,16 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		concurrency:  1,
 		hooks:        hookRegistry{},
 	}
+	// In-place extensions serve every Cluster; lifecycle hooks only topology Clusters.
+	reg, fs := registeredHooks(p.st, c)
+	p.out.Findings = append(p.out.Findings, fs...)
 	if topology {
 		conc, f := upgradeConcurrency(c)
 		sim.concurrency = conc
 		if f != nil {
 			p.finding(*f)
 		}
-		reg, fs := registeredHooks(p.st, c)
 		sim.hooks = reg
-		p.out.Findings = append(p.out.Findings, fs...)
 		pending := strings.Split(c.Annotations[runtimev1.PendingHooksAnnotation], ",")
 		sim.afterClusterUpgradePending = slices.Contains(pending, hookAfterClusterUpgrade)
 		sim.startBlockers = beforeUpgradeAnnotationBlockers(c)
@@ -325,6 +332,13 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		return p.reject(Rejection{Rule: rule, Message: msg})
 	}
 	p.out.Steps = res.steps
+	if len(res.steps) > 0 {
+		var cc *clusterv1.ClusterClass
+		if topology {
+			cc = p.st.ClusterClass(c)
+		}
+		p.out.Machines = newPredictor(p, cc, reg).predict(p.out.Steps)
+	}
 	p.out.Findings = append(p.out.Findings, skewFindings(ws, res, topology)...)
 	if topology {
 		p.out.Findings = append(p.out.Findings, pitfallFindings(src, res)...)

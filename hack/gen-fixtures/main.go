@@ -43,8 +43,12 @@ func fixtures() []fixture {
 				fleet.ClusterClass(fleet.ClassSpec{Namespace: "prod", Name: "quick-start", Versions: chain})...),
 			"cluster.yaml": fleet.Cluster(fleet.ClusterSpec{Namespace: "prod", Name: "web", Class: "quick-start", ControlPlaneVersion: "v1.33.4", Replicas: 3,
 				Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.33.4", Replicas: 2}}}),
-			"extensions.yaml": {fleet.ExtensionConfig(fleet.ExtensionSpec{Name: "lifecycle", URL: "https://lifecycle.extensions.svc:9443", Hooks: lifecycleHooks,
-				NamespaceSelector: map[string]string{"env": "prod"}})},
+			"extensions.yaml": {
+				fleet.ExtensionConfig(fleet.ExtensionSpec{Name: "lifecycle", URL: "https://lifecycle.extensions.svc:9443", Hooks: lifecycleHooks,
+					NamespaceSelector: map[string]string{"env": "prod"}}),
+				fleet.ExtensionConfig(fleet.ExtensionSpec{Name: "in-place", URL: "https://in-place.extensions.svc:9443",
+					Hooks: []string{"CanUpdateMachine", "CanUpdateMachineSet", "UpdateMachine"}}),
+			},
 			"management.yaml": {
 				fleet.Namespace("capi-system", nil),
 				fleet.Controller(fleet.ControllerSpec{Namespace: "capi-system", Name: "capi-controller-manager", Provider: "cluster-api",

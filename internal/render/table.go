@@ -185,7 +185,7 @@ func (t *table) cluster(p *planner.UpgradePlan, c *planner.ClusterPlan) error {
 func (t *table) steps(c *planner.ClusterPlan) {
 	// Rows are aligned by hand: hook and blocker lines sit between them and must
 	// neither break the columns nor widen them.
-	header := []string{"STEP", "KIND", "OBJECT", "FROM", "TO", "WAVE"}
+	header := []string{"STEP", "KIND", "OBJECT", "FROM", "TO", "WAVE", "MACHINES"}
 	type line struct {
 		cells []string // a step row, or nil for a free line
 		text  string
@@ -216,7 +216,17 @@ func (t *table) steps(c *planner.ClusterPlan) {
 			if ch.Deferred {
 				wave += " deferred"
 			}
-			addRow([]string{num, kind, obj, ch.From, ch.To, strings.TrimSpace(wave)})
+			addRow([]string{num, kind, obj, ch.From, ch.To, strings.TrimSpace(wave), machines(ch.Prediction)})
+		}
+		for _, ch := range s.Changes {
+			if p := ch.Prediction; p != nil && len(p.Reasons) > 0 {
+				// For an in-place update the mechanics come last; otherwise why not comes first.
+				reason := p.Reasons[0]
+				if p.Rule == planner.RuleInPlace {
+					reason = p.Reasons[len(p.Reasons)-1]
+				}
+				lines = append(lines, line{text: fmt.Sprintf("%s: [%s] %s", ch.Object.Name, p.Rule, reason)})
+			}
 		}
 		if h := hookNames(s.HooksBefore); h != "" {
 			lines = append(lines, line{text: "hooks before: " + h})
@@ -248,6 +258,9 @@ func (t *table) steps(c *planner.ClusterPlan) {
 		}
 		t.printf("%s\n", row)
 	}
+	if m := c.Machines; m != nil {
+		t.printf("\nMachines in all: %d created, %d updated in place, %d deleted; at most %d extra at once.\n", m.Created, m.UpdatedInPlace, m.Deleted, m.PeakExtra)
+	}
 	for _, s := range c.Steps {
 		for _, ch := range s.Changes {
 			if ch.Patch != nil {
@@ -267,6 +280,21 @@ func (t *table) patches(c *planner.ClusterPlan) {
 			}
 		}
 	}
+}
+
+// machines renders a prediction as "Mixed: 1 new, 2 in place, 1 deleted (assumed)".
+func machines(p *planner.Prediction) string {
+	if p == nil {
+		return ""
+	}
+	if p.Verdict == planner.VerdictUnknown {
+		return string(p.Verdict)
+	}
+	out := fmt.Sprintf("%s: %d new, %d in place, %d deleted", p.Verdict, p.Counts.Created, p.Counts.UpdatedInPlace, p.Counts.Deleted)
+	if p.Basis == planner.BasisAssumed {
+		out += " (assumed)"
+	}
+	return out
 }
 
 func workers(c *planner.ClusterPlan) string {

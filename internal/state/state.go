@@ -72,6 +72,7 @@ type index struct {
 	mds           map[clusterKey][]*clusterv1.MachineDeployment
 	mps           map[clusterKey][]*clusterv1.MachinePool
 	machines      map[ownerKey][]*clusterv1.Machine
+	cpMachines    map[clusterKey][]*clusterv1.Machine
 	namespaces    map[string]*corev1.Namespace
 }
 
@@ -90,6 +91,7 @@ func (s *State) index() *index {
 		mds:           map[clusterKey][]*clusterv1.MachineDeployment{},
 		mps:           map[clusterKey][]*clusterv1.MachinePool{},
 		machines:      map[ownerKey][]*clusterv1.Machine{},
+		cpMachines:    map[clusterKey][]*clusterv1.Machine{},
 		namespaces:    map[string]*corev1.Namespace{},
 	}
 	for _, cc := range s.ClusterClasses {
@@ -110,6 +112,11 @@ func (s *State) index() *index {
 		x.mps[k] = append(x.mps[k], mp)
 	}
 	for _, m := range s.Machines {
+		if cp, ok := m.Labels[clusterv1.MachineControlPlaneNameLabel]; ok {
+			k := clusterKey{m.Namespace, cp}
+			x.cpMachines[k] = append(x.cpMachines[k], m)
+			continue
+		}
 		k := ownerKey{m.Namespace, m.Labels[clusterv1.ClusterNameLabel], m.Labels[clusterv1.MachineDeploymentNameLabel]}
 		x.machines[k] = append(x.machines[k], m)
 	}
@@ -190,6 +197,11 @@ func (s *State) MachinePoolsOf(c *clusterv1.Cluster) []*clusterv1.MachinePool {
 // MachinesOf returns the Machines selected by the MachineDeployment, by deployment-name label.
 func (s *State) MachinesOf(md *clusterv1.MachineDeployment) []*clusterv1.Machine {
 	return s.index().machines[ownerKey{md.Namespace, md.Spec.ClusterName, md.Name}]
+}
+
+// ControlPlaneMachines returns the Machines of a control plane, by control-plane-name label.
+func (s *State) ControlPlaneMachines(namespace, name string) []*clusterv1.Machine {
+	return s.index().cpMachines[clusterKey{namespace, name}]
 }
 
 // Namespace returns the Namespace object with that name, or nil when the state has none.

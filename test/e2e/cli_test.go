@@ -170,6 +170,43 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// --fail-on=replace exits 3 and lists every step and object that would replace Machines.
+func TestFailOnReplace(t *testing.T) {
+	r := run(t, "", "plan", "-f", "fixtures/topology-versions", "--to", "v1.36.3", "--fail-on", "replace")
+	if r.Code != 3 {
+		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
+	}
+	want := []string{
+		"policy: Cluster prod/web step 1: KubeadmControlPlane prod/web-control-plane replaces Machines (1 created, 1 deleted) [InPlaceUpdate]",
+		"policy: Cluster prod/web step 3: KubeadmControlPlane prod/web-control-plane replaces Machines (3 created, 3 deleted) [ChangeNotCovered]",
+		"policy: Cluster prod/web step 4: MachineDeployment prod/web-md-0 replaces Machines (1 created, 1 deleted) [InPlaceUpdate]",
+	}
+	for _, w := range want {
+		if !strings.Contains(r.Stderr, w) {
+			t.Errorf("stderr does not contain %q:\n%s", w, r.Stderr)
+		}
+	}
+	if !strings.Contains(r.Stdout, "Rollout: 3 new, 0 in place, 3 deleted (assumed)") {
+		t.Errorf("the plan is still written:\n%s", r.Stdout)
+	}
+	// Restricted to an object the plan does not touch: no violation.
+	r = run(t, "", "plan", "-f", "fixtures/topology-versions", "--to", "v1.35.2", "--fail-on", "replace:nothing-by-that-name")
+	if r.Code != 0 {
+		t.Errorf("--fail-on restricted to another object: exit %d\n%s", r.Code, r.Stderr)
+	}
+	// With the gate off on the command line, everything is a rollout.
+	r = run(t, "", "plan", "-f", "fixtures/topology-versions", "--to", "v1.36.3", "--feature-gates", "InPlaceUpdates=false", "-o", "json")
+	if r.Code != 0 || strings.Count(r.Stdout, `"verdict": "Rollout"`) != 4 {
+		t.Errorf("gate off: exit %d\n%s", r.Code, r.Stdout)
+	}
+	for _, bad := range [][]string{{"--fail-on", "delete"}, {"--feature-gates", "InPlaceUpdates"}, {"--assume-extension-covers", "spec.everything"}} {
+		r = run(t, "", append([]string{"plan", "-f", "fixtures/topology-versions"}, bad...)...)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "invalid "+bad[0]) {
+			t.Errorf("%v: exit %d %s", bad, r.Code, r.Stderr)
+		}
+	}
+}
+
 func TestVersion(t *testing.T) {
 	r := run(t, "", "version")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "Cluster API code v1.14.2") || !strings.Contains(r.Stdout, "release catalog of") {

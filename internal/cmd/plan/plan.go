@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/capi-planner/capi-planner/internal/catalog"
 	"github.com/capi-planner/capi-planner/internal/cmd/input"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
+	"github.com/capi-planner/capi-planner/internal/policy"
 	"github.com/capi-planner/capi-planner/internal/render"
 	"github.com/capi-planner/capi-planner/internal/runtimeext"
 	"github.com/capi-planner/capi-planner/planner"
@@ -37,6 +40,12 @@ type Options struct {
 	Format   render.Format
 	Catalog  *catalog.Catalog
 	Version  string
+	// FeatureGates overrides the controllers' gates (nil: read them).
+	FeatureGates map[string]bool
+	// AssumeCovered are the differences the in-place extension is assumed to cover.
+	AssumeCovered []string
+	// FailOn is the CI policy; nil for none.
+	FailOn *policy.Replace
 }
 
 // NewCommand returns the cli command; logger gives the logger configured by global flags.
@@ -59,6 +68,9 @@ source offers and plans to the newest.`,
 			&cli.StringFlag{Name: "versions", Usage: "comma-separated Kubernetes versions that replace the release catalog and stand in for upgrade-plan extensions"},
 			&cli.StringFlag{Name: "versions-file", Usage: "like --versions, read from a file (one version per line or comma-separated; # comments)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output format: table, json or yaml"},
+			&cli.StringFlag{Name: "feature-gates", Usage: "the controllers' gates for in-place predictions, e.g. InPlaceUpdates=true,RuntimeSDK=true (default: read from the controllers' Deployments)"},
+			&cli.StringFlag{Name: "assume-extension-covers", Usage: "differences the in-place extension covers besides spec.version: " + strings.Join(planner.AssumableDifferences, ", ")},
+			&cli.StringFlag{Name: "fail-on", Usage: "exit 3 when Machines would be replaced: replace, or replace:NAME,NAME for some objects"},
 		),
 		Action: func(c *cli.Context) error {
 			opts, err := optionsFrom(c, ios)
@@ -105,10 +117,41 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 	if opts.Selection.To, err = planner.ParseTarget(c.String("to")); err != nil {
 		return nil, err
 	}
+	if v := c.String("feature-gates"); v != "" {
+		if opts.FeatureGates, err = parseGates(v); err != nil {
+			return nil, err
+		}
+	}
+	if v := c.String("assume-extension-covers"); v != "" {
+		for _, d := range strings.Split(v, ",") {
+			if d = strings.TrimSpace(d); !slices.Contains(planner.AssumableDifferences, d) {
+				return nil, fmt.Errorf("invalid --assume-extension-covers %q: expected some of %s", d, strings.Join(planner.AssumableDifferences, ", "))
+			}
+			opts.AssumeCovered = append(opts.AssumeCovered, d)
+		}
+	}
+	if v := c.String("fail-on"); v != "" {
+		if opts.FailOn, err = policy.Parse(v); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Versions, err = readVersions(c.String("versions"), c.String("versions-file"), c.IsSet("versions"), c.IsSet("versions-file")); err != nil {
 		return nil, err
 	}
 	return opts, nil
+}
+
+func parseGates(s string) (map[string]bool, error) {
+	gates := map[string]bool{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		b, err := strconv.ParseBool(v)
+		if !ok || err != nil || k == "" {
+			return nil, fmt.Errorf("invalid --feature-gates %q: expected NAME=true|false pairs, e.g. InPlaceUpdates=true,RuntimeSDK=true", s)
+		}
+		gates[k] = b
+	}
+	return gates, nil
 }
 
 func parseClusterName(s string) (types.NamespacedName, error) {
@@ -185,7 +228,8 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.Selection.Cluster == nil {
 		opts.Selection.Namespace = loaded.Namespace
 	}
-	popts := planner.Options{Now: opts.Now(), Catalog: opts.Catalog, Versions: opts.Versions, PlannerVersion: opts.Version, Unread: loaded.Unread}
+	popts := planner.Options{Now: opts.Now(), Catalog: opts.Catalog, Versions: opts.Versions, PlannerVersion: opts.Version, Unread: loaded.Unread,
+		FeatureGates: opts.FeatureGates, AssumeCovered: opts.AssumeCovered}
 	if loaded.REST != nil {
 		// Live: GenerateUpgradePlan extensions are called as CAPI calls them.
 		if popts.RuntimeClient, err = runtimeext.New(st, loaded.REST); err != nil {
@@ -214,5 +258,21 @@ func Run(ctx context.Context, opts *Options) error {
 	if failed > 0 {
 		return &rejectedError{clusters: failed}
 	}
+	if opts.FailOn != nil {
+		if violations := opts.FailOn.Check(plan); len(violations) > 0 {
+			for _, v := range violations {
+				fmt.Fprintf(opts.IO.ErrOut, "policy: %s\n", v)
+			}
+			return policyError{violations: len(violations)}
+		}
+	}
 	return nil
 }
+
+// policyError is returned when the plan breaks --fail-on; the violations were written to stderr.
+type policyError struct{ violations int }
+
+func (e policyError) Error() string { return fmt.Sprintf("%d policy violations", e.violations) }
+
+// ExitCode is 3: the plan is valid but breaks the CI policy.
+func (e policyError) ExitCode() int { return 3 }

@@ -1,0 +1,488 @@
+package planner
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	kcpdesiredstate "sigs.k8s.io/cluster-api/controlplane/kubeadm/pkg/desiredstate"
+	"sigs.k8s.io/cluster-api/core/reconcilers/machinedeployment/mdutil"
+
+	"github.com/capi-planner/capi-planner/internal/state"
+)
+
+// Field paths of the differences a step makes on Machines; --assume-extension-covers
+// takes them. The in-place extension is always assumed to cover DiffVersion.
+const (
+	DiffVersion = "spec.version"
+	// DiffKubeadmFeatureGates: KubeadmControlPlane's version-dependent kubeadm feature
+	// gates (ControlPlaneKubeletLocalMode for 1.31 <= version < 1.36).
+	DiffKubeadmFeatureGates = "kubeadmConfig.spec.clusterConfiguration.featureGates"
+	// DiffTemplates: what ClusterClass patches change through the version builtins.
+	DiffTemplates = "templates"
+)
+
+// AssumableDifferences are the differences --assume-extension-covers accepts.
+var AssumableDifferences = []string{DiffKubeadmFeatureGates, DiffTemplates}
+
+// Prediction rules.
+const (
+	RuleGatesUnknown        = "FeatureGatesUnknown"
+	RuleGatesOff            = "InPlaceUpdatesDisabled"
+	RuleNoExtension         = "NoInPlaceExtension"
+	RuleManyExtensions      = "MultipleInPlaceExtensions"
+	RuleNotCovered          = "ChangeNotCovered"
+	RulePatchesNotEvaluated = "PatchesNotEvaluated"
+	RuleSingleReplica       = "SingleReplica"
+	RuleOnDelete            = "OnDeleteStrategy"
+	RuleRolloutAfter        = "RolloutAfterExpired"
+	RuleMachinePool         = "MachinePoolProviderManaged"
+	RuleNotKubeadm          = "ControlPlaneNotKubeadm"
+	RuleInPlace             = "InPlaceUpdate"
+)
+
+// In-place hook names.
+const (
+	hookCanUpdateMachine    = "CanUpdateMachine"
+	hookCanUpdateMachineSet = "CanUpdateMachineSet"
+	hookUpdateMachine       = "UpdateMachine"
+)
+
+// gates are the feature gates of the running controllers that in-place updates need.
+type gates struct {
+	source               string
+	coreKnown, kcpKnown  bool
+	coreInPlace, coreSDK bool
+	kcpInPlace           bool
+}
+
+// readGates reads InPlaceUpdates and RuntimeSDK from the core and KubeadmControlPlane
+// controllers' --feature-gates (both alpha, off by default), or takes the override.
+func readGates(st *state.State, override map[string]bool) gates {
+	if override != nil {
+		return gates{source: "--feature-gates", coreKnown: true, kcpKnown: true,
+			coreInPlace: override["InPlaceUpdates"], coreSDK: override["RuntimeSDK"], kcpInPlace: override["InPlaceUpdates"]}
+	}
+	g := gates{source: "the controllers' --feature-gates"}
+	for _, c := range st.ControllerInfo() {
+		if c.FeatureGatesArg != "" {
+			continue // unparsable: unknown
+		}
+		switch c.Provider {
+		case "cluster-api":
+			g.coreKnown, g.coreInPlace, g.coreSDK = true, c.FeatureGates["InPlaceUpdates"], c.FeatureGates["RuntimeSDK"]
+		case "control-plane-kubeadm":
+			g.kcpKnown, g.kcpInPlace = true, c.FeatureGates["InPlaceUpdates"]
+		}
+	}
+	return g
+}
+
+// predictor predicts the Machines of one Cluster's changes.
+type predictor struct {
+	st       *state.State
+	cluster  *clusterv1.Cluster
+	cc       *clusterv1.ClusterClass
+	now      time.Time
+	gates    gates
+	hooks    hookRegistry
+	covered  []string
+	patchUse map[string][]string // version builtin -> patch names using it
+}
+
+func newPredictor(p *clusterPlanner, cc *clusterv1.ClusterClass, hooks hookRegistry) *predictor {
+	covered := append([]string{DiffVersion}, p.opts.AssumeCovered...)
+	return &predictor{st: p.st, cluster: p.cluster, cc: cc, now: p.opts.Now, gates: readGates(p.st, p.opts.FeatureGates),
+		hooks: hooks, covered: covered, patchUse: versionBuiltinPatches(cc)}
+}
+
+// versionBuiltinPatches lists, per version builtin, the ClusterClass patches that use it.
+// External patches are listed under "external": they cannot be evaluated offline.
+func versionBuiltinPatches(cc *clusterv1.ClusterClass) map[string][]string {
+	out := map[string][]string{}
+	if cc == nil {
+		return out
+	}
+	for _, p := range cc.Spec.Patches {
+		if p.External != nil {
+			out["external"] = append(out["external"], p.Name)
+			continue
+		}
+		raw, _ := json.Marshal(p.Definitions)
+		for _, b := range []string{"builtin.controlPlane.version", "builtin.machineDeployment.version", "builtin.machinePool.version", "builtin.cluster.topology.version"} {
+			if strings.Contains(string(raw), b) {
+				out[b] = append(out[b], p.Name)
+			}
+		}
+	}
+	return out
+}
+
+// predict fills in the prediction of every change of the plan.
+func (pr *predictor) predict(steps []Step) *MachineCounts {
+	total := &MachineCounts{}
+	for i := range steps {
+		s := &steps[i]
+		stepTotal := &MachineCounts{}
+		for j := range s.Changes {
+			c := &s.Changes[j]
+			c.Prediction = pr.change(s, c, i == pr.firstStepOf(steps, c.Object))
+			stepTotal.add(c.Prediction.Counts)
+			if c.Prediction.Rule == RuleManyExtensions || c.Prediction.Rule == RuleOnDelete {
+				s.Blockers = append(s.Blockers, Blocker{Rule: c.Prediction.Rule, Objects: []ObjectRef{c.Object}, Message: c.Prediction.Reasons[0]})
+			}
+		}
+		s.Machines = stepTotal
+		total.add(*stepTotal)
+	}
+	return total
+}
+
+func (pr *predictor) firstStepOf(steps []Step, obj ObjectRef) int {
+	for i, s := range steps {
+		for _, c := range s.Changes {
+			if c.Object == obj {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func (pr *predictor) change(s *Step, c *Change, firstStep bool) *Prediction {
+	switch c.Object.Kind {
+	case "MachinePool":
+		n := pr.poolReplicas(c.Object)
+		return &Prediction{Verdict: VerdictRollout, Basis: BasisRules, Rule: RuleMachinePool, Differences: []string{DiffVersion},
+			Reasons: []string{"CAPI has no in-place path for MachinePools: the infrastructure provider replaces the nodes (for example by an instance refresh)"},
+			Counts:  MachineCounts{Created: n, Deleted: n}}
+	case "MachineDeployment":
+		return pr.machineDeployment(c, firstStep)
+	case "KubeadmControlPlane":
+		return pr.controlPlane(c, firstStep)
+	default:
+		return &Prediction{Verdict: VerdictUnknown, Basis: BasisRules, Rule: RuleNotKubeadm, Differences: []string{DiffVersion},
+			Reasons: []string{fmt.Sprintf("%s is not a KubeadmControlPlane: how it updates Machines is up to its provider", c.Object.Kind)}}
+	}
+}
+
+// differences lists what changes on the Machines, and which ClusterClass patches may add to it.
+func (pr *predictor) differences(builtin string, firstStep bool, extra ...string) (diffs []string, patches []string) {
+	diffs = append([]string{DiffVersion}, extra...)
+	patches = append(patches, pr.patchUse[builtin]...)
+	if firstStep {
+		// builtin.cluster.topology.version changed with the trigger; frozen objects pick it up at their first step.
+		patches = append(patches, pr.patchUse["builtin.cluster.topology.version"]...)
+	}
+	patches = append(patches, pr.patchUse["external"]...)
+	if len(patches) > 0 {
+		diffs = append(diffs, DiffTemplates)
+	}
+	return diffs, patches
+}
+
+// inPlaceBlocker says why in-place is impossible whatever the change ("" when possible),
+// with the rule, and whether the answer is unknown rather than no.
+func (pr *predictor) inPlaceBlocker(kcp bool) (rule, reason string, unknown bool) {
+	g := pr.gates
+	switch {
+	case !g.coreKnown || (kcp && !g.kcpKnown):
+		return RuleGatesUnknown, "the controllers' feature gates are unknown (their Deployments were not read): pass --feature-gates or include the capi-system Deployments in the snapshot", true
+	case !g.coreInPlace || !g.coreSDK:
+		return RuleGatesOff, fmt.Sprintf("in-place updates need InPlaceUpdates and RuntimeSDK on the core controller (%s): Machines are replaced", g.source), false
+	case kcp && !g.kcpInPlace:
+		return RuleGatesOff, fmt.Sprintf("in-place updates of control plane Machines need InPlaceUpdates on the KubeadmControlPlane controller too (%s): Machines are replaced", g.source), false
+	}
+	can := hookCanUpdateMachineSet
+	if kcp {
+		can = hookCanUpdateMachine
+	}
+	for _, hook := range []string{can, hookUpdateMachine} {
+		switch n := len(pr.hooks[hook]); {
+		case n == 0:
+			return RuleNoExtension, fmt.Sprintf("no ExtensionConfig registers a %s handler for namespace %s: CAPI falls back to replacing Machines", hook, pr.cluster.Namespace), false
+		case n > 1:
+			return RuleManyExtensions, fmt.Sprintf("%d extensions register %s (%s); CAPI supports exactly one and errors on every reconcile: the rollout is stuck until one is removed", n, hook, strings.Join(pr.hooks[hook], ", ")), true
+		}
+	}
+	return "", "", false
+}
+
+// coverage returns the differences the extension is not assumed to cover.
+func (pr *predictor) coverage(diffs []string) []string {
+	var out []string
+	for _, d := range diffs {
+		if !slices.Contains(pr.covered, d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
+	kcp, machines := pr.kcp(c.Object)
+	if kcp == nil {
+		return &Prediction{Verdict: VerdictUnknown, Basis: BasisRules, Rule: RuleNotKubeadm, Reasons: []string{"the KubeadmControlPlane could not be read"}}
+	}
+	n := int(ptrOr(kcp.Spec.Replicas, 1))
+	surge := 1
+	if ms := kcp.Spec.Rollout.Strategy.RollingUpdate.MaxSurge; ms != nil && ms.IntValue() == 0 {
+		surge = 0
+	}
+	var extra []string
+	gateChange := kubeadmGatesChange(kcp, c.From, c.To)
+	if gateChange != "" {
+		extra = append(extra, DiffKubeadmFeatureGates)
+	}
+	diffs, patches := pr.differences("builtin.controlPlane.version", firstStep, extra...)
+	p := &Prediction{Differences: diffs, Basis: BasisRules}
+	rollout := func(rule string, reasons ...string) *Prediction {
+		p.Verdict, p.Rule, p.Reasons = VerdictRollout, rule, reasons
+		p.Counts = MachineCounts{Created: n, Deleted: n, PeakExtra: surge}
+		return p
+	}
+	if after := kcp.Spec.Rollout.After; !after.IsZero() && pr.now.After(after.Time) {
+		return rollout(RuleRolloutAfter, fmt.Sprintf("spec.rollout.after (%s) has passed: CAPI replaces every Machine created before it, never in place", after.UTC().Format(time.RFC3339)))
+	}
+	if rule, reason, unknown := pr.inPlaceBlocker(true); rule != "" {
+		if unknown {
+			p.Verdict, p.Rule, p.Reasons = VerdictUnknown, rule, []string{reason}
+			return p
+		}
+		return rollout(rule, reason)
+	}
+	if n == 1 {
+		return rollout(RuleSingleReplica, "a single-replica control plane is always replaced: KCP scales up to 2 (maxSurge 1), then the old Machine is no longer needed and is deleted")
+	}
+	p.Basis = BasisAssumed
+	if nc := pr.coverage(diffs); len(nc) > 0 {
+		p.NotCovered = nc
+		if slices.Contains(nc, DiffTemplates) && len(nc) == 1 {
+			p.Verdict, p.Rule = VerdictUnknown, RulePatchesNotEvaluated
+			p.Reasons = []string{fmt.Sprintf("ClusterClass patches %s use version builtins and are not evaluated offline: in place only if the extension covers what they change (--assume-extension-covers=%s says it does)", strings.Join(patches, ", "), DiffTemplates)}
+			return p
+		}
+		why := fmt.Sprintf("the extension is assumed to cover %s only, not %s: CAPI's CanUpdateMachine check fails and KCP replaces the Machines", strings.Join(pr.covered, ", "), strings.Join(nc, ", "))
+		if gateChange != "" && slices.Contains(nc, DiffKubeadmFeatureGates) {
+			why += " (" + gateChange + ")"
+		}
+		return rollout(RuleNotCovered, why)
+	}
+	// Machines KCP will not update in place (filters.go:52-111) are replaced instead.
+	replaced, why := pr.ineligibleKCPMachines(kcp, machines)
+	var counts MachineCounts
+	reasons := []string{"gates on, one in-place extension, every difference assumed covered"}
+	reasons = append(reasons, why...)
+	if surge == 1 {
+		// Scale-up first (always a new Machine), in place while upToDate < replicas, then the last
+		// old one is deleted; the surge Machine stands in for one Machine that must be replaced anyway.
+		renewed := max(1, replaced)
+		counts = MachineCounts{Created: renewed, UpdatedInPlace: n - renewed, Deleted: renewed, PeakExtra: 1}
+		reasons = append(reasons, "maxSurge 1: KCP first creates one new Machine, updates the others in place, and deletes the last old one")
+	} else {
+		counts = MachineCounts{Created: replaced, UpdatedInPlace: n - replaced, Deleted: replaced}
+		reasons = append(reasons, "maxSurge 0: KCP updates the Machines in place one at a time")
+	}
+	p.Counts, p.Reasons, p.Rule = counts, reasons, RuleInPlace
+	p.Verdict = verdictOf(counts)
+	return p
+}
+
+func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
+	md := pr.md(c.Object)
+	if md == nil {
+		return &Prediction{Verdict: VerdictUnknown, Basis: BasisRules, Rule: RuleNotKubeadm, Reasons: []string{"the MachineDeployment could not be read"}}
+	}
+	n := int(ptrOr(md.Spec.Replicas, 1))
+	diffs, patches := pr.differences("builtin.machineDeployment.version", firstStep)
+	p := &Prediction{Differences: diffs, Basis: BasisRules}
+	if md.Spec.Rollout.Strategy.Type == clusterv1.OnDeleteMachineDeploymentStrategyType {
+		p.Verdict, p.Rule = VerdictRollout, RuleOnDelete
+		p.Reasons = []string{fmt.Sprintf("%s uses the OnDelete strategy: never in place; new Machines come only as someone deletes the old ones, and the topology upgrade waits for it", c.Object)}
+		p.Counts = MachineCounts{Created: n, Deleted: n}
+		return p
+	}
+	surge, unavailable := int(mdutil.MaxSurge(*md)), int(mdutil.MaxUnavailable(*md))
+	rollout := func(rule string, reasons ...string) *Prediction {
+		p.Verdict, p.Rule, p.Reasons = VerdictRollout, rule, reasons
+		p.Counts = MachineCounts{Created: n, Deleted: n, PeakExtra: surge}
+		return p
+	}
+	if after := pr.mdRolloutAfter(md); !after.IsZero() && pr.now.After(after) {
+		return rollout(RuleRolloutAfter, fmt.Sprintf("rollout.after (%s) has passed: the old MachineSets are not eligible for in-place, every Machine is replaced", after.UTC().Format(time.RFC3339)))
+	}
+	if rule, reason, unknown := pr.inPlaceBlocker(false); rule != "" {
+		if unknown {
+			p.Verdict, p.Rule, p.Reasons = VerdictUnknown, rule, []string{reason}
+			return p
+		}
+		return rollout(rule, reason)
+	}
+	if n == 1 && unavailable == 0 {
+		return rollout(RuleSingleReplica, "one replica with maxUnavailable 0: the new MachineSet reaches the replica count with the surge Machine, so the old Machine is deleted")
+	}
+	p.Basis = BasisAssumed
+	if nc := pr.coverage(diffs); len(nc) > 0 {
+		p.NotCovered = nc
+		p.Verdict, p.Rule = VerdictUnknown, RulePatchesNotEvaluated
+		p.Reasons = []string{fmt.Sprintf("ClusterClass patches %s use version builtins and are not evaluated offline: in place only if the extension covers what they change (--assume-extension-covers=%s says it does)", strings.Join(patches, ", "), DiffTemplates)}
+		return p
+	}
+	// Machines without a node, or marked for remediation, are not moved but replaced.
+	replaced, why := pr.unmovableMachines(md)
+	reasons := append([]string{"gates on, one in-place extension, every difference assumed covered"}, why...)
+	var counts MachineCounts
+	if surge >= 1 && unavailable == 0 {
+		renewed := max(1, replaced)
+		counts = MachineCounts{Created: renewed, UpdatedInPlace: n - renewed, Deleted: renewed, PeakExtra: 1}
+		reasons = append(reasons, fmt.Sprintf("maxSurge %d, maxUnavailable 0: one surge Machine is created for availability, the others move to the new MachineSet and are updated in place, and the last old one is deleted", surge))
+	} else {
+		counts = MachineCounts{Created: replaced, UpdatedInPlace: n - replaced, Deleted: replaced}
+		reasons = append(reasons, fmt.Sprintf("maxSurge %d, maxUnavailable %d: the Machines move to the new MachineSet and are updated in place, %d at a time", surge, unavailable, max(1, unavailable)))
+	}
+	p.Counts, p.Reasons, p.Rule = counts, reasons, RuleInPlace
+	p.Verdict = verdictOf(counts)
+	return p
+}
+
+func verdictOf(c MachineCounts) Verdict {
+	switch {
+	case c.UpdatedInPlace == 0:
+		return VerdictRollout
+	case c.Created == 0 && c.Deleted == 0:
+		return VerdictInPlace
+	default:
+		return VerdictMixed
+	}
+}
+
+// kubeadmGatesChange describes how KCP's desired KubeadmConfig feature gates differ
+// between two versions, with CAPI's own defaulting (DefaultFeatureGates); "" when not.
+func kubeadmGatesChange(kcp *controlplanev1.KubeadmControlPlane, from, to string) string {
+	gatesAt := func(v string) map[string]bool {
+		spec := kcp.Spec.KubeadmConfigSpec.DeepCopy()
+		if sv, err := parseVersion(v); err == nil {
+			kcpdesiredstate.DefaultFeatureGates(spec, sv)
+		}
+		return spec.ClusterConfiguration.FeatureGates
+	}
+	before, after := gatesAt(from), gatesAt(to)
+	var changes []string
+	for g := range before {
+		if _, ok := after[g]; !ok {
+			changes = append(changes, fmt.Sprintf("the KubeadmConfig loses the %s kubeadm feature gate at %s", g, to))
+		}
+	}
+	for g, v := range after {
+		if old, ok := before[g]; !ok || old != v {
+			changes = append(changes, fmt.Sprintf("the KubeadmConfig gets %s=%t at %s", g, v, to))
+		}
+	}
+	sort.Strings(changes)
+	return strings.Join(changes, "; ")
+}
+
+// ineligibleKCPMachines counts the control plane Machines KCP replaces rather than
+// updates in place: delete or remediate annotations, certificates expiring.
+func (pr *predictor) ineligibleKCPMachines(kcp *controlplanev1.KubeadmControlPlane, machines []*clusterv1.Machine) (int, []string) {
+	var names []string
+	days := kcp.Spec.Rollout.Before.CertificatesExpiryDays
+	for _, m := range machines {
+		switch {
+		case hasAnnotation(m, clusterv1.DeleteMachineAnnotation):
+			names = append(names, m.Name+" (delete-machine annotation)")
+		case hasAnnotation(m, clusterv1.RemediateMachineAnnotation):
+			names = append(names, m.Name+" (marked for remediation)")
+		case days > 0 && !m.Status.CertificatesExpiryDate.IsZero() && pr.now.AddDate(0, 0, int(days)).After(m.Status.CertificatesExpiryDate.Time):
+			names = append(names, fmt.Sprintf("%s (certificates expire %s, within rollout.before.certificatesExpiryDays %d)", m.Name, m.Status.CertificatesExpiryDate.UTC().Format("2006-01-02"), days))
+		}
+	}
+	if len(names) == 0 {
+		return 0, nil
+	}
+	sort.Strings(names)
+	return len(names), []string{"replaced, not updated in place: " + strings.Join(names, ", ")}
+}
+
+// unmovableMachines counts the MachineDeployment's Machines that an in-place move deletes instead.
+func (pr *predictor) unmovableMachines(md *clusterv1.MachineDeployment) (int, []string) {
+	var names []string
+	for _, m := range pr.st.MachinesOf(md) {
+		switch {
+		case !m.Status.NodeRef.IsDefined():
+			names = append(names, m.Name+" (no node)")
+		case hasAnnotation(m, clusterv1.RemediateMachineAnnotation):
+			names = append(names, m.Name+" (marked for remediation)")
+		}
+	}
+	if len(names) == 0 {
+		return 0, nil
+	}
+	sort.Strings(names)
+	return len(names), []string{"replaced, not moved: " + strings.Join(names, ", ")}
+}
+
+func (pr *predictor) mdRolloutAfter(md *clusterv1.MachineDeployment) time.Time {
+	if !md.Spec.Rollout.After.IsZero() {
+		return md.Spec.Rollout.After.Time
+	}
+	name := md.Labels[clusterv1.ClusterTopologyMachineDeploymentNameLabel]
+	for _, e := range pr.cluster.Spec.Topology.Workers.MachineDeployments {
+		if e.Name == name && !e.Rollout.After.IsZero() {
+			return e.Rollout.After.Time
+		}
+	}
+	return time.Time{}
+}
+
+func (pr *predictor) kcp(ref ObjectRef) (*controlplanev1.KubeadmControlPlane, []*clusterv1.Machine) {
+	u := pr.st.ControlPlane(pr.cluster)
+	if u == nil {
+		return nil, nil
+	}
+	kcp := &controlplanev1.KubeadmControlPlane{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, kcp); err != nil {
+		return nil, nil
+	}
+	if topo := pr.cluster.Spec.Topology.ControlPlane.Rollout.After; kcp.Spec.Rollout.After.IsZero() && !topo.IsZero() {
+		kcp.Spec.Rollout.After = topo
+	}
+	return kcp, pr.st.ControlPlaneMachines(kcp.Namespace, kcp.Name)
+}
+
+func (pr *predictor) md(ref ObjectRef) *clusterv1.MachineDeployment {
+	for _, md := range pr.st.MachineDeploymentsOf(pr.cluster) {
+		if md.Name == ref.Name {
+			return md
+		}
+	}
+	return nil
+}
+
+func (pr *predictor) poolReplicas(ref ObjectRef) int {
+	for _, mp := range pr.st.MachinePoolsOf(pr.cluster) {
+		if mp.Name == ref.Name {
+			return int(ptrOr(mp.Spec.Replicas, 1))
+		}
+	}
+	return 0
+}
+
+func hasAnnotation(m *clusterv1.Machine, key string) bool {
+	_, ok := m.Annotations[key]
+	return ok
+}
+
+func ptrOr(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -1,0 +1,213 @@
+package planner
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/capi-planner/capi-planner/internal/fleet"
+)
+
+var inPlaceHooks = []string{hookCanUpdateMachine, hookCanUpdateMachineSet, hookUpdateMachine}
+
+// scenario is the Done-when example of the in-place issue: a topology Cluster at
+// v1.33.4, 3 control plane replicas (maxSurge 1), one MachineDeployment of 2
+// (maxSurge 1, maxUnavailable 0), gates on, one in-place extension.
+type scenario struct {
+	gates      string
+	extensions [][]string
+	cpReplicas int32
+	mutate     func(objs fleet.Objects)
+	class      fleet.ClassSpec
+	opts       func(*Options)
+}
+
+func (sc scenario) plan(t *testing.T) ClusterPlan {
+	t.Helper()
+	if sc.gates == "" {
+		sc.gates = "InPlaceUpdates=true,RuntimeSDK=true"
+	}
+	if sc.extensions == nil {
+		sc.extensions = [][]string{inPlaceHooks}
+	}
+	if sc.cpReplicas == 0 {
+		sc.cpReplicas = 3
+	}
+	if sc.class.Versions == nil {
+		sc.class.Versions = chain
+	}
+	sc.class.Namespace, sc.class.Name = "ns", "class"
+	objs := fleet.Cluster(fleet.ClusterSpec{Namespace: "ns", Name: "c", Class: "class", ControlPlaneVersion: "v1.33.4", Replicas: sc.cpReplicas,
+		Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.33.4", Replicas: 2}}})
+	objs = append(objs, fleet.ClusterClass(sc.class)...)
+	if sc.gates != "none" {
+		objs = append(objs,
+			fleet.Controller(fleet.ControllerSpec{Namespace: "capi-system", Name: "capi", Provider: "cluster-api", Image: "capi:v1.14.2", FeatureGates: sc.gates}),
+			fleet.Controller(fleet.ControllerSpec{Namespace: "capi-kubeadm-control-plane-system", Name: "kcp", Provider: "control-plane-kubeadm", Image: "kcp:v1.14.2", FeatureGates: sc.gates}))
+	}
+	for i, hooks := range sc.extensions {
+		objs = append(objs, fleet.ExtensionConfig(fleet.ExtensionSpec{Name: "ext-" + string(rune('a'+i)), Hooks: hooks}))
+	}
+	if sc.mutate != nil {
+		sc.mutate(objs)
+	}
+	opts := Options{Now: testNow, Catalog: testCatalog}
+	if sc.opts != nil {
+		sc.opts(&opts)
+	}
+	target, _ := ParseTarget("v1.36.3")
+	doc, err := Plan(buildState(t, objs), Selection{Cluster: &types.NamespacedName{Namespace: "ns", Name: "c"}, To: target}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc.Clusters[0]
+}
+
+// predictions renders every change's prediction: "InPlaceUpdate Mixed 1/2/1".
+func predictions(p ClusterPlan) []string {
+	var out []string
+	for _, s := range p.Steps {
+		for _, c := range s.Changes {
+			pr := c.Prediction
+			out = append(out, strings.Join([]string{pr.Rule, string(pr.Verdict), countsString(pr.Counts)}, " "))
+		}
+	}
+	return out
+}
+
+func countsString(c MachineCounts) string {
+	return strings.Join([]string{itoa(c.Created), itoa(c.UpdatedInPlace), itoa(c.Deleted)}, "/")
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func kcpOf(objs fleet.Objects) *controlplanev1.KubeadmControlPlane {
+	for _, o := range objs {
+		if k, ok := o.(*controlplanev1.KubeadmControlPlane); ok {
+			return k
+		}
+	}
+	return nil
+}
+
+func mdOf(objs fleet.Objects) *clusterv1.MachineDeployment {
+	for _, o := range objs {
+		if m, ok := o.(*clusterv1.MachineDeployment); ok {
+			return m
+		}
+	}
+	return nil
+}
+
+func TestPredictions(t *testing.T) {
+	tests := []struct {
+		name string
+		sc   scenario
+		want []string // control plane v1.34.3, v1.35.2, v1.36.3, then md-0 v1.36.3
+	}{
+		{"the Done-when example: in place but for the v1.36 KubeadmConfig gate change", scenario{},
+			[]string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "ChangeNotCovered Rollout 3/0/3", "InPlaceUpdate Mixed 1/1/1"}},
+		{"the extension is assumed to cover the kubeadm feature gates too", scenario{opts: func(o *Options) { o.AssumeCovered = []string{DiffKubeadmFeatureGates} }},
+			[]string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/1/1"}},
+		{"gate off: everything is replaced", scenario{gates: "InPlaceUpdates=false,RuntimeSDK=true"},
+			[]string{"InPlaceUpdatesDisabled Rollout 3/0/3", "InPlaceUpdatesDisabled Rollout 3/0/3", "InPlaceUpdatesDisabled Rollout 3/0/3", "InPlaceUpdatesDisabled Rollout 2/0/2"}},
+		{"gates unknown", scenario{gates: "none"},
+			[]string{"FeatureGatesUnknown Unknown 0/0/0", "FeatureGatesUnknown Unknown 0/0/0", "FeatureGatesUnknown Unknown 0/0/0", "FeatureGatesUnknown Unknown 0/0/0"}},
+		{"gates given on the command line", scenario{gates: "none", opts: func(o *Options) { o.FeatureGates = map[string]bool{"InPlaceUpdates": true, "RuntimeSDK": true} }},
+			[]string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "ChangeNotCovered Rollout 3/0/3", "InPlaceUpdate Mixed 1/1/1"}},
+		{"no in-place extension", scenario{extensions: [][]string{}},
+			[]string{"NoInPlaceExtension Rollout 3/0/3", "NoInPlaceExtension Rollout 3/0/3", "NoInPlaceExtension Rollout 3/0/3", "NoInPlaceExtension Rollout 2/0/2"}},
+		{"two in-place extensions: CAPI errors, the rollout is stuck", scenario{extensions: [][]string{inPlaceHooks, inPlaceHooks}},
+			[]string{"MultipleInPlaceExtensions Unknown 0/0/0", "MultipleInPlaceExtensions Unknown 0/0/0", "MultipleInPlaceExtensions Unknown 0/0/0", "MultipleInPlaceExtensions Unknown 0/0/0"}},
+		{"KCP maxSurge 0 updates all in place", scenario{mutate: func(objs fleet.Objects) {
+			kcpOf(objs).Spec.Rollout.Strategy.RollingUpdate.MaxSurge = ptr.To(intstr.FromInt32(0))
+		}}, []string{"InPlaceUpdate InPlace 0/3/0", "InPlaceUpdate InPlace 0/3/0", "ChangeNotCovered Rollout 3/0/3", "InPlaceUpdate Mixed 1/1/1"}},
+		{"a single control plane replica is always replaced", scenario{cpReplicas: 1},
+			[]string{"SingleReplica Rollout 1/0/1", "SingleReplica Rollout 1/0/1", "SingleReplica Rollout 1/0/1", "InPlaceUpdate Mixed 1/1/1"}},
+		{"MachineDeployment maxSurge 0, maxUnavailable 1", scenario{mutate: func(objs fleet.Objects) {
+			md := mdOf(objs)
+			md.Spec.Rollout.Strategy.RollingUpdate.MaxSurge = ptr.To(intstr.FromInt32(0))
+			md.Spec.Rollout.Strategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromInt32(1))
+		}}, []string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "ChangeNotCovered Rollout 3/0/3", "InPlaceUpdate InPlace 0/2/0"}},
+		{"OnDelete is never in place", scenario{mutate: func(objs fleet.Objects) {
+			mdOf(objs).Spec.Rollout.Strategy = clusterv1.MachineDeploymentRolloutStrategy{Type: clusterv1.OnDeleteMachineDeploymentStrategyType}
+		}}, []string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "ChangeNotCovered Rollout 3/0/3", "OnDeleteStrategy Rollout 2/0/2"}},
+		{"rollout.after passed", scenario{mutate: func(objs fleet.Objects) {
+			kcpOf(objs).Spec.Rollout.After = metav1.NewTime(testNow.Add(-time.Hour))
+		}}, []string{"RolloutAfterExpired Rollout 3/0/3", "RolloutAfterExpired Rollout 3/0/3", "RolloutAfterExpired Rollout 3/0/3", "InPlaceUpdate Mixed 1/1/1"}},
+		{"a control plane Machine with expiring certificates and one marked for deletion", scenario{mutate: func(objs fleet.Objects) {
+			kcpOf(objs).Spec.Rollout.Before.CertificatesExpiryDays = 30
+			n := 0
+			for _, o := range objs {
+				if m, ok := o.(*clusterv1.Machine); ok && m.Labels[clusterv1.MachineControlPlaneNameLabel] != "" {
+					switch n {
+					case 0:
+						m.Status.CertificatesExpiryDate = metav1.NewTime(testNow.AddDate(0, 0, 10))
+					case 1:
+						m.Annotations = map[string]string{clusterv1.DeleteMachineAnnotation: ""}
+					}
+					n++
+				}
+			}
+		}}, []string{"InPlaceUpdate Mixed 2/1/2", "InPlaceUpdate Mixed 2/1/2", "ChangeNotCovered Rollout 3/0/3", "InPlaceUpdate Mixed 1/1/1"}},
+		{"worker Machines without a node are replaced, not moved", scenario{mutate: func(objs fleet.Objects) {
+			for _, o := range objs {
+				if m, ok := o.(*clusterv1.Machine); ok && m.Labels[clusterv1.MachineDeploymentNameLabel] != "" {
+					m.Status.NodeRef = clusterv1.MachineNodeReference{}
+				}
+			}
+		}}, []string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "ChangeNotCovered Rollout 3/0/3", "InPlaceUpdate Rollout 2/0/2"}},
+		{"ClusterClass patches on version builtins are not evaluated", scenario{mutate: func(objs fleet.Objects) {
+			for _, o := range objs {
+				if cc, ok := o.(*clusterv1.ClusterClass); ok {
+					cc.Spec.Patches = []clusterv1.ClusterClassPatch{{Name: "image", Definitions: []clusterv1.PatchDefinition{{
+						Selector:    clusterv1.PatchSelector{APIVersion: "infrastructure.cluster.x-k8s.io/v1beta2", Kind: "DockerMachineTemplate"},
+						JSONPatches: []clusterv1.JSONPatch{{Op: "add", Path: "/spec/template/spec/customImage", ValueFrom: &clusterv1.JSONPatchValue{Template: "kindest/node:{{ .builtin.controlPlane.version }}"}}},
+					}}}}
+				}
+			}
+		}}, []string{"PatchesNotEvaluated Unknown 0/0/0", "PatchesNotEvaluated Unknown 0/0/0", "ChangeNotCovered Rollout 3/0/3", "InPlaceUpdate Mixed 1/1/1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.sc.plan(t)
+			if got := predictions(p); !slices.Equal(got, tt.want) {
+				t.Errorf("predictions:\n got  %q\n want %q", got, tt.want)
+			}
+			for _, s := range p.Steps {
+				for _, c := range s.Changes {
+					if len(c.Prediction.Reasons) == 0 {
+						t.Errorf("step %d %s: no reason", s.Number, c.Object.Name)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestPredictionTotalsAndBlockers(t *testing.T) {
+	p := scenario{}.plan(t)
+	if p.Machines == nil || *p.Machines != (MachineCounts{Created: 6, UpdatedInPlace: 5, Deleted: 6, PeakExtra: 1}) {
+		t.Errorf("totals %+v", p.Machines)
+	}
+	if m := p.Steps[2].Machines; m == nil || m.Created != 3 {
+		t.Errorf("step 3 totals %+v", m)
+	}
+	if pr := p.Steps[2].Changes[0].Prediction; pr.Basis != BasisAssumed || !slices.Equal(pr.NotCovered, []string{DiffKubeadmFeatureGates}) || !strings.Contains(pr.Reasons[0], "ControlPlaneKubeletLocalMode") {
+		t.Errorf("step 3 prediction %+v", pr)
+	}
+	stuck := scenario{extensions: [][]string{inPlaceHooks, inPlaceHooks}}.plan(t)
+	if stuck.Status != StatusBlocked || stuck.Steps[0].Blockers[0].Rule != RuleManyExtensions {
+		t.Errorf("two extensions: status %s, blockers %+v", stuck.Status, stuck.Steps[0].Blockers)
+	}
+}

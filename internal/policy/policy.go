@@ -29,7 +29,7 @@ func Parse(s string) (*Replace, error) {
 			}
 		}
 		if len(r.Objects) == 0 {
-			return nil, fmt.Errorf("invalid --fail-on %q: no object name after replace:", s)
+			return nil, fmt.Errorf("invalid --fail-on %q: name the objects after replace, e.g. replace:md-0", s)
 		}
 	}
 	return r, nil

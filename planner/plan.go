@@ -112,6 +112,8 @@ type ClusterPlan struct {
 	Findings    []Finding    `json:"findings,omitempty"`
 	// Machines adds up every step's predictions.
 	Machines *MachineCounts `json:"machines,omitempty"`
+	// Duration is the whole upgrade's estimated duration; absent without history.
+	Duration *Estimate `json:"duration,omitempty"`
 }
 
 // Mode says how the Cluster is upgraded.
@@ -213,6 +215,8 @@ type Step struct {
 	Blockers    []Blocker `json:"blockers,omitempty"`
 	// Machines adds up the step's predictions (peakExtra: the largest of them).
 	Machines *MachineCounts `json:"machines,omitempty"`
+	// Duration is the step's estimated duration; absent without history.
+	Duration *Estimate `json:"duration,omitempty"`
 }
 
 // Change is one object moving to a new version in a step.
@@ -319,6 +323,10 @@ type Prediction struct {
 	Differences []string `json:"differences,omitempty"`
 	// NotCovered are the differences the in-place extension is not assumed to cover.
 	NotCovered []string `json:"notCovered,omitempty"`
+	// Duration is estimated from the Cluster's own history; absent without history.
+	Duration *Estimate `json:"duration,omitempty"`
+	// parallel is how many Machines the controller works on at once.
+	parallel int
 }
 
 // MachineCounts count Machines.

@@ -125,24 +125,45 @@ func versionBuiltinPatches(cc *clusterv1.ClusterClass) map[string][]string {
 	return out
 }
 
-// predict fills in the prediction of every change of the plan.
-func (pr *predictor) predict(steps []Step) *MachineCounts {
+// predict fills in the prediction of every change of the plan, and the totals.
+func (pr *predictor) predict(steps []Step) (*MachineCounts, *Estimate) {
 	total := &MachineCounts{}
+	cpHistory, workerHistory := pr.histories()
 	for i := range steps {
 		s := &steps[i]
 		stepTotal := &MachineCounts{}
 		for j := range s.Changes {
 			c := &s.Changes[j]
 			c.Prediction = pr.change(s, c, i == pr.firstStepOf(steps, c.Object))
+			ops := c.Prediction.Counts.Created + c.Prediction.Counts.UpdatedInPlace
+			switch c.Object.Kind {
+			case "KubeadmControlPlane":
+				c.Prediction.Duration = cpHistory.estimate(ops, c.Prediction.parallel)
+			case "MachineDeployment":
+				c.Prediction.Duration = workerHistory.estimate(ops, c.Prediction.parallel)
+			}
 			stepTotal.add(c.Prediction.Counts)
 			if c.Prediction.Rule == RuleManyExtensions || c.Prediction.Rule == RuleOnDelete {
 				s.Blockers = append(s.Blockers, Blocker{Rule: c.Prediction.Rule, Objects: []ObjectRef{c.Object}, Message: c.Prediction.Reasons[0]})
 			}
 		}
 		s.Machines = stepTotal
+		s.Duration = stepEstimate(s)
 		total.add(*stepTotal)
 	}
-	return total
+	return total, totalEstimate(steps)
+}
+
+// histories are the Cluster's control plane and worker Machines' creation-to-ready times.
+func (pr *predictor) histories() (controlPlane, workers *history) {
+	var cp, w []*clusterv1.Machine
+	if u := pr.st.ControlPlane(pr.cluster); u != nil {
+		cp = pr.st.ControlPlaneMachines(u.GetNamespace(), u.GetName())
+	}
+	for _, md := range pr.st.MachineDeploymentsOf(pr.cluster) {
+		w = append(w, pr.st.MachinesOf(md)...)
+	}
+	return machineHistory(cp), machineHistory(w)
 }
 
 func (pr *predictor) firstStepOf(steps []Step, obj ObjectRef) int {
@@ -243,6 +264,7 @@ func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
 	}
 	diffs, patches := pr.differences("builtin.controlPlane.version", firstStep, extra...)
 	p := &Prediction{Differences: diffs, Basis: BasisRules}
+	p.parallel = 1 // KCP works on one Machine at a time
 	rollout := func(rule string, reasons ...string) *Prediction {
 		p.Verdict, p.Rule, p.Reasons = VerdictRollout, rule, reasons
 		p.Counts = MachineCounts{Created: n, Deleted: n, PeakExtra: surge}
@@ -310,6 +332,7 @@ func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
 		return p
 	}
 	surge, unavailable := int(mdutil.MaxSurge(*md)), int(mdutil.MaxUnavailable(*md))
+	p.parallel = surge + unavailable
 	rollout := func(rule string, reasons ...string) *Prediction {
 		p.Verdict, p.Rule, p.Reasons = VerdictRollout, rule, reasons
 		p.Counts = MachineCounts{Created: n, Deleted: n, PeakExtra: surge}

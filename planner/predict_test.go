@@ -211,3 +211,36 @@ func TestPredictionTotalsAndBlockers(t *testing.T) {
 		t.Errorf("two extensions: status %s, blockers %+v", stuck.Status, stuck.Steps[0].Blockers)
 	}
 }
+
+func TestDurationFromHistory(t *testing.T) {
+	p := scenario{}.plan(t)
+	// The fleet's Machines got their node ready 4m20s-6m after creation.
+	cp, md := p.Steps[0].Duration, p.Steps[3].Duration
+	if cp == nil || md == nil || p.Duration == nil {
+		t.Fatalf("estimates missing: %+v %+v %+v", cp, md, p.Duration)
+	}
+	// 3 control plane Machines one at a time; 2 worker Machines one at a time (maxSurge 1 + maxUnavailable 0).
+	if cp.Seconds < 3*4*60 || cp.Seconds > 3*6*60 || md.Seconds < 2*4*60 || md.Seconds > 2*6*60 {
+		t.Errorf("step estimates %ds, %ds", cp.Seconds, md.Seconds)
+	}
+	var sum int64
+	for _, s := range p.Steps {
+		sum += s.Duration.Seconds
+	}
+	if p.Duration.Seconds != sum || !strings.Contains(cp.Basis, "median") {
+		t.Errorf("total %d, steps %d, basis %q", p.Duration.Seconds, sum, cp.Basis)
+	}
+	noHistory := scenario{mutate: func(objs fleet.Objects) {
+		for _, o := range objs {
+			if m, ok := o.(*clusterv1.Machine); ok {
+				m.Status.Conditions = nil
+			}
+		}
+	}}.plan(t)
+	if noHistory.Duration != nil || noHistory.Steps[0].Duration != nil || (*Estimate)(nil).String() != "no history" {
+		t.Errorf("without history: %+v", noHistory.Duration)
+	}
+	if got := (&Estimate{Seconds: 3725}).String(); got != "about 1h02m" {
+		t.Errorf("String() = %q", got)
+	}
+}

@@ -263,6 +263,9 @@ func machine(s ClusterSpec, name, version string, labels map[string]string, boot
 	m.Status.NodeRef.Name = name
 	m.Status.NodeInfo = &corev1.NodeSystemInfo{KubeletVersion: version, KernelVersion: "6.8.0", OSImage: "Ubuntu 24.04 LTS", ContainerRuntimeVersion: "containerd://2.1.4", Architecture: "amd64", OperatingSystem: "linux"}
 	m.Status.Phase = string(clusterv1.MachinePhaseRunning)
+	// The node got ready a few minutes after the Machine was created (varies by Machine).
+	ready := Epoch.Add(4*time.Minute + time.Duration(len(name)%7)*20*time.Second)
+	m.Status.Conditions = []metav1.Condition{{Type: clusterv1.MachineNodeReadyCondition, Status: metav1.ConditionTrue, Reason: "NodeReady", LastTransitionTime: metav1.NewTime(ready)}}
 	m.Status.CertificatesExpiryDate = metav1.NewTime(Epoch.AddDate(1, 0, 0))
 	return m
 }

@@ -228,6 +228,9 @@ func (t *table) steps(c *planner.ClusterPlan) {
 				lines = append(lines, line{text: fmt.Sprintf("%s: [%s] %s", ch.Object.Name, p.Rule, reason)})
 			}
 		}
+		if s.Duration != nil {
+			lines = append(lines, line{text: "duration: " + s.Duration.String()})
+		}
 		if h := hookNames(s.HooksBefore); h != "" {
 			lines = append(lines, line{text: "hooks before: " + h})
 		}
@@ -260,6 +263,11 @@ func (t *table) steps(c *planner.ClusterPlan) {
 	}
 	if m := c.Machines; m != nil {
 		t.printf("\nMachines in all: %d created, %d updated in place, %d deleted; at most %d extra at once.\n", m.Created, m.UpdatedInPlace, m.Deleted, m.PeakExtra)
+		if c.Duration != nil {
+			t.printf("Estimated duration: %s (%s; from the Cluster's own Machines).\n", c.Duration, c.Duration.Basis)
+		} else {
+			t.printf("Estimated duration: unknown (no history: no Machine reports when its node got ready).\n")
+		}
 	}
 	for _, s := range c.Steps {
 		for _, ch := range s.Changes {

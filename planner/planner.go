@@ -337,7 +337,9 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		if topology {
 			cc = p.st.ClusterClass(c)
 		}
-		p.out.Machines, p.out.Duration = newPredictor(p, cc, reg).predict(p.out.Steps)
+		pr := newPredictor(p, cc, reg)
+		p.out.Machines, p.out.Duration = pr.predict(p.out.Steps)
+		p.out.Findings = append(p.out.Findings, pr.pendingRollouts(p.out.Steps)...)
 	}
 	p.out.Findings = append(p.out.Findings, skewFindings(ws, res, topology)...)
 	if topology {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
@@ -508,4 +509,34 @@ func ptrOr(p *int32, def int32) int32 {
 		return def
 	}
 	return *p
+}
+
+// pendingRollouts finds MachineDeployments whose template already differs from
+// every MachineSet's (CAPI's own mdutil.FindNewAndOldMachineSets), or that are
+// paused: the pending change lands together with their version step, and the
+// in-place extension must cover it too (double-rollout risk).
+func (pr *predictor) pendingRollouts(steps []Step) []Finding {
+	var out []Finding
+	for _, md := range pr.st.MachineDeploymentsOf(pr.cluster) {
+		ref := ObjectRef{Kind: "MachineDeployment", Namespace: md.Namespace, Name: md.Name}
+		first := pr.firstStepOf(steps, ref)
+		if first < 0 {
+			continue
+		}
+		step := []int{steps[first].Number}
+		if md.Spec.Paused != nil && *md.Spec.Paused {
+			out = append(out, Finding{Severity: SeverityWarning, Rule: "PausedMachineDeployment", Objects: []ObjectRef{ref}, Steps: step,
+				Message: fmt.Sprintf("%s is paused (spec.paused): it does not roll out until unpaused, and every change made meanwhile lands at once", ref)})
+		}
+		msList := pr.st.MachineSetsOf(md)
+		if len(msList) == 0 {
+			continue
+		}
+		newMS, _, _, reason := mdutil.FindNewAndOldMachineSets(md, msList, metav1.NewTime(pr.now))
+		if newMS == nil {
+			out = append(out, Finding{Severity: SeverityWarning, Rule: "PendingRollout", Objects: []ObjectRef{ref}, Steps: step,
+				Message: fmt.Sprintf("%s already differs from its MachineSets (%s): that rollout lands together with its version step %d, and an in-place extension must cover it too", ref, strings.TrimSpace(reason), step[0])})
+		}
+	}
+	return out
 }

@@ -244,3 +244,27 @@ func TestDurationFromHistory(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
+
+func TestPendingRollout(t *testing.T) {
+	p := scenario{mutate: func(objs fleet.Objects) {
+		md := mdOf(objs)
+		md.Spec.Template.Spec.InfrastructureRef.Name = "rotated-template"
+		md.Spec.Paused = ptr.To(true)
+	}}.plan(t)
+	var rules []string
+	for _, f := range p.Findings {
+		if f.Rule == "PendingRollout" || f.Rule == "PausedMachineDeployment" {
+			rules = append(rules, f.Rule)
+			if !slices.Equal(f.Steps, []int{4}) {
+				t.Errorf("%s steps %v", f.Rule, f.Steps)
+			}
+		}
+	}
+	slices.Sort(rules)
+	if !slices.Equal(rules, []string{"PausedMachineDeployment", "PendingRollout"}) {
+		t.Errorf("findings %v", findingRules(p))
+	}
+	if slices.Contains(findingRules(scenario{}.plan(t)), "PendingRollout") {
+		t.Error("an up-to-date MachineDeployment has a pending rollout")
+	}
+}

@@ -73,6 +73,7 @@ type index struct {
 	mps           map[clusterKey][]*clusterv1.MachinePool
 	machines      map[ownerKey][]*clusterv1.Machine
 	cpMachines    map[clusterKey][]*clusterv1.Machine
+	machineSets   map[ownerKey][]*clusterv1.MachineSet
 	namespaces    map[string]*corev1.Namespace
 }
 
@@ -92,6 +93,7 @@ func (s *State) index() *index {
 		mps:           map[clusterKey][]*clusterv1.MachinePool{},
 		machines:      map[ownerKey][]*clusterv1.Machine{},
 		cpMachines:    map[clusterKey][]*clusterv1.Machine{},
+		machineSets:   map[ownerKey][]*clusterv1.MachineSet{},
 		namespaces:    map[string]*corev1.Namespace{},
 	}
 	for _, cc := range s.ClusterClasses {
@@ -119,6 +121,10 @@ func (s *State) index() *index {
 		}
 		k := ownerKey{m.Namespace, m.Labels[clusterv1.ClusterNameLabel], m.Labels[clusterv1.MachineDeploymentNameLabel]}
 		x.machines[k] = append(x.machines[k], m)
+	}
+	for _, ms := range s.MachineSets {
+		k := ownerKey{ms.Namespace, ms.Spec.ClusterName, ms.Labels[clusterv1.MachineDeploymentNameLabel]}
+		x.machineSets[k] = append(x.machineSets[k], ms)
 	}
 	for _, ns := range s.Namespaces {
 		x.namespaces[ns.Name] = ns
@@ -197,6 +203,11 @@ func (s *State) MachinePoolsOf(c *clusterv1.Cluster) []*clusterv1.MachinePool {
 // MachinesOf returns the Machines selected by the MachineDeployment, by deployment-name label.
 func (s *State) MachinesOf(md *clusterv1.MachineDeployment) []*clusterv1.Machine {
 	return s.index().machines[ownerKey{md.Namespace, md.Spec.ClusterName, md.Name}]
+}
+
+// MachineSetsOf returns the MachineSets of a MachineDeployment, by deployment-name label.
+func (s *State) MachineSetsOf(md *clusterv1.MachineDeployment) []*clusterv1.MachineSet {
+	return s.index().machineSets[ownerKey{md.Namespace, md.Spec.ClusterName, md.Name}]
 }
 
 // ControlPlaneMachines returns the Machines of a control plane, by control-plane-name label.

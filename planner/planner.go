@@ -206,7 +206,8 @@ func (p *clusterPlanner) plan() ClusterPlan {
 	}
 
 	src, needs := p.versionSource(cc)
-	p.out.VersionSource = &src
+	reported := src
+	p.out.VersionSource = &reported
 	if needs != "" {
 		return p.needsInput(RuleExtensionNeedsLiveMode, needs)
 	}
@@ -241,6 +242,7 @@ func (p *clusterPlanner) plan() ClusterPlan {
 		}
 		if !slices.Contains(src.Versions, target) {
 			p.finding(Finding{Severity: SeverityInfo, Rule: "TargetNotInCatalog", Message: fmt.Sprintf("%s is not in the version source (%s); it is planned as given", target, src.Note)})
+			// Plan with the target added; the plan still reports the source as it is.
 			src.Versions = withVersion(src.Versions, target)
 		}
 	}

@@ -492,3 +492,11 @@ func TestStepRanges(t *testing.T) {
 		}
 	}
 }
+
+func TestTargetOutsideTheCatalogIsNotReportedAsPartOfIt(t *testing.T) {
+	st := buildState(t, fleet.Cluster(fleet.ClusterSpec{Namespace: "ns", Name: "c", ControlPlaneVersion: "v1.33.4", Replicas: 3}))
+	p := planOne(t, st, "ns", "c", "v1.34.9", nil)
+	if slices.Contains(p.VersionSource.Versions, "v1.34.9") || p.Target != "v1.34.9" || len(p.Steps) != 1 {
+		t.Errorf("source %v, target %s, steps %d", p.VersionSource.Versions, p.Target, len(p.Steps))
+	}
+}

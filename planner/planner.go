@@ -328,8 +328,13 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 			rule = RuleExtensionFailed
 		}
 		msg := fmt.Sprintf("Cluster %s/%s: CAPI cannot compute the upgrade plan from %s to %s%s: %v", c.Namespace, c.Name, cp.version, target, from, err)
-		if src.Type == SourceClusterClass && rule == RuleInvalidUpgradePlan {
-			msg += "; check that ClusterClass spec.kubernetesVersions lists every minor in between"
+		if rule == RuleInvalidUpgradePlan {
+			switch src.Type {
+			case SourceClusterClass:
+				msg += "; check that ClusterClass spec.kubernetesVersions lists every minor in between"
+			case SourceCatalog, SourceUserVersions:
+				msg += "; the version source needs a version of every minor in between: list them with --versions"
+			}
 		}
 		return p.reject(Rejection{Rule: rule, Message: msg})
 	}

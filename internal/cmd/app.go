@@ -50,9 +50,7 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 		// Errors are reported once, by Main, with the documented exit codes.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log debug messages on stderr"},
-		},
+		Flags:          []cli.Flag{verboseFlag()},
 		Commands: []*cli.Command{
 			plan.NewCommand(ios, logger(ios), Version),
 			snapshot.NewCommand(ios, logger(ios), Version),
@@ -67,16 +65,24 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError
+		// -v works after the command name too, as in kubectl.
+		c.Flags = append(c.Flags, verboseFlag())
 	}
 	return app
+}
+
+func verboseFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log debug messages on stderr"}
 }
 
 // logger returns a function giving the logger for a command, at debug level with --verbose.
 func logger(ios *iostreams.IOStreams) func(*cli.Context) *slog.Logger {
 	return func(c *cli.Context) *slog.Logger {
 		level := slog.LevelInfo
-		if c.Bool("verbose") {
-			level = slog.LevelDebug
+		for _, ctx := range c.Lineage() {
+			if ctx.Bool("verbose") {
+				level = slog.LevelDebug
+			}
 		}
 		return slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: level}))
 	}

@@ -310,6 +310,8 @@ const (
 	BasisAssumed Basis = "Assumed"
 	// BasisRules: no extension was involved; CAPI's rules decide alone.
 	BasisRules Basis = "Rules"
+	// BasisConfirmed: the extension was asked (--ask-extensions) and answered.
+	BasisConfirmed Basis = "Confirmed"
 )
 
 // Prediction is what a change does to the Machines of one object.

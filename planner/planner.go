@@ -46,12 +46,22 @@ type Options struct {
 	// AssumeCovered are the differences (field paths, see DiffVersion) the in-place
 	// extension is assumed to cover besides spec.version.
 	AssumeCovered []string
+	// InPlaceAsker, when set, asks the in-place extension about MachineDeployments
+	// (live, --ask-extensions); verdicts it answers are Confirmed.
+	InPlaceAsker InPlaceAsker
 	// Unread lists the kinds that could not be read (for example forbidden), so the
 	// plan does not take their absence for a fact.
 	Unread []string
 	// RuntimeClient, when set, calls GenerateUpgradePlan extensions (live planning).
 	// Without it, a ClusterClass with an extension needs Versions to stand in.
 	RuntimeClient runtimeclient.Client
+}
+
+// InPlaceAsker asks a management cluster's in-place update extension.
+type InPlaceAsker interface {
+	// CanUpdateMachineSet asks whether the MachineDeployment's Machines can be updated
+	// in place to version, and returns the differences the extension does not cover.
+	CanUpdateMachineSet(ctx context.Context, handler string, md *clusterv1.MachineDeployment, version string) ([]string, error)
 }
 
 // Selection says which Clusters to plan and to what.

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -88,6 +89,7 @@ func readGates(st *state.State, override map[string]bool) gates {
 
 // predictor predicts the Machines of one Cluster's changes.
 type predictor struct {
+	asker    InPlaceAsker
 	st       *state.State
 	cluster  *clusterv1.Cluster
 	cc       *clusterv1.ClusterClass
@@ -100,7 +102,7 @@ type predictor struct {
 
 func newPredictor(p *clusterPlanner, cc *clusterv1.ClusterClass, hooks hookRegistry) *predictor {
 	covered := append([]string{DiffVersion}, p.opts.AssumeCovered...)
-	return &predictor{st: p.st, cluster: p.cluster, cc: cc, now: p.opts.Now, gates: readGates(p.st, p.opts.FeatureGates),
+	return &predictor{asker: p.opts.InPlaceAsker, st: p.st, cluster: p.cluster, cc: cc, now: p.opts.Now, gates: readGates(p.st, p.opts.FeatureGates),
 		hooks: hooks, covered: covered, patchUse: versionBuiltinPatches(cc)}
 }
 
@@ -353,7 +355,21 @@ func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
 		return rollout(RuleSingleReplica, "one replica with maxUnavailable 0: the new MachineSet reaches the replica count with the surge Machine, so the old Machine is deleted")
 	}
 	p.Basis = BasisAssumed
-	if nc := pr.coverage(diffs); len(nc) > 0 {
+	var asked []string
+	if pr.asker != nil && len(patches) == 0 {
+		notCovered, err := pr.asker.CanUpdateMachineSet(context.Background(), pr.hooks[hookCanUpdateMachineSet][0], md, c.To)
+		if err != nil {
+			asked = append(asked, fmt.Sprintf("asking the extension failed (%v): the verdict rests on the assumption that it covers %s", err, strings.Join(pr.covered, ", ")))
+		} else {
+			p.Basis = BasisConfirmed
+			if len(notCovered) > 0 {
+				p.NotCovered = notCovered
+				return rollout(RuleNotCovered, fmt.Sprintf("asked with CanUpdateMachineSet, the extension %s does not cover %s: Machines are replaced", pr.hooks[hookCanUpdateMachineSet][0], strings.Join(notCovered, ", ")))
+			}
+			asked = append(asked, fmt.Sprintf("asked with CanUpdateMachineSet, the extension %s covers every difference", pr.hooks[hookCanUpdateMachineSet][0]))
+		}
+	}
+	if nc := pr.coverage(diffs); len(nc) > 0 && p.Basis != BasisConfirmed {
 		p.NotCovered = nc
 		p.Verdict, p.Rule = VerdictUnknown, RulePatchesNotEvaluated
 		p.Reasons = []string{fmt.Sprintf("ClusterClass patches %s use version builtins and are not evaluated offline: in place only if the extension covers what they change (--assume-extension-covers=%s says it does)", strings.Join(patches, ", "), DiffTemplates)}
@@ -361,7 +377,11 @@ func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
 	}
 	// Machines without a node, or marked for remediation, are not moved but replaced.
 	replaced, why := pr.unmovableMachines(md)
-	reasons := append([]string{"gates on, one in-place extension, every difference assumed covered"}, why...)
+	reasons := []string{"gates on, one in-place extension, every difference assumed covered"}
+	if p.Basis == BasisConfirmed {
+		reasons = nil
+	}
+	reasons = append(append(reasons, asked...), why...)
 	var counts MachineCounts
 	if surge >= 1 && unavailable == 0 {
 		renewed := max(1, replaced)

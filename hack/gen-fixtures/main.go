@@ -47,7 +47,7 @@ func fixtures() []fixture {
 				fleet.ExtensionConfig(fleet.ExtensionSpec{Name: "lifecycle", URL: "https://lifecycle.extensions.svc:9443", Hooks: lifecycleHooks,
 					NamespaceSelector: map[string]string{"env": "prod"}}),
 				fleet.ExtensionConfig(fleet.ExtensionSpec{Name: "in-place", URL: "https://in-place.extensions.svc:9443",
-					Hooks: []string{"CanUpdateMachine", "CanUpdateMachineSet", "UpdateMachine"}}),
+					Hooks: []string{"CanUpdateMachine", "CanUpdateMachineSet", "UpdateMachine"}, NamespaceSelector: map[string]string{"env": "prod"}}),
 			},
 			"management.yaml": {
 				fleet.Namespace("capi-system", nil),

@@ -184,7 +184,8 @@ func controlPlane(s ClusterSpec, owned map[string]string) Objects {
 	kcp.Status.Version = observed
 	kcp.Status.Versions = []clusterv1.StatusVersion{{Version: observed, Replicas: s.Replicas}}
 	kcp.Status.Initialization.ControlPlaneInitialized = ptr.To(true)
-	out := Objects{kcp}
+	// The templates the control plane's Machines are cloned from, as the topology controller (or a user) created them.
+	out := Objects{kcp, template(infraAPI, "DockerMachineTemplate", s.Namespace, name, dockerMachine())}
 	cpLabels := merge(owned, map[string]string{clusterv1.MachineControlPlaneLabel: "", clusterv1.MachineControlPlaneNameLabel: name})
 	for i := range s.Replicas {
 		out = append(out, machine(s, fmt.Sprintf("%s-%s", name, suffix(i)), observed, cpLabels, "KubeadmConfig"))
@@ -225,7 +226,12 @@ func machineDeployment(s ClusterSpec, w WorkerSpec, owned map[string]string) Obj
 	ms.Spec.Selector = md.Spec.Selector
 	ms.Spec.Template = md.Spec.Template
 	ms.Status.Replicas = ptr.To(w.Replicas)
-	out := Objects{md, ms}
+	out := Objects{md, ms,
+		template(infraAPI, "DockerMachineTemplate", s.Namespace, name, dockerMachine()),
+		template(bootstrapAPI, "KubeadmConfigTemplate", s.Namespace, name, map[string]any{"template": map[string]any{"spec": map[string]any{
+			"joinConfiguration": map[string]any{"nodeRegistration": map[string]any{"kubeletExtraArgs": []any{map[string]any{"name": "eviction-hard", "value": "nodefs.available<0%"}}}},
+		}}}),
+	}
 	mLabels := merge(md.Spec.Selector.MatchLabels, map[string]string{clusterv1.MachineSetNameLabel: msName})
 	for i := range w.Replicas {
 		out = append(out, machine(s, fmt.Sprintf("%s-%s", msName, suffix(i)), w.Version, mLabels, "KubeadmConfig"))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/capi-planner/capi-planner/internal/catalog"
 	"github.com/capi-planner/capi-planner/internal/cmd/input"
+	"github.com/capi-planner/capi-planner/internal/inplace"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
 	"github.com/capi-planner/capi-planner/internal/policy"
 	"github.com/capi-planner/capi-planner/internal/render"
@@ -46,6 +47,8 @@ type Options struct {
 	AssumeCovered []string
 	// FailOn is the CI policy; nil for none.
 	FailOn *policy.Replace
+	// AskExtensions asks the in-place extension instead of assuming (live only).
+	AskExtensions bool
 }
 
 // NewCommand returns the cli command; logger gives the logger configured by global flags.
@@ -71,6 +74,7 @@ source offers and plans to the newest.`,
 			&cli.StringFlag{Name: "feature-gates", Usage: "the controllers' gates for in-place predictions, e.g. InPlaceUpdates=true,RuntimeSDK=true (default: read from the controllers' Deployments)"},
 			&cli.StringFlag{Name: "assume-extension-covers", Usage: "differences the in-place extension covers besides spec.version: " + strings.Join(planner.AssumableDifferences, ", ")},
 			&cli.StringFlag{Name: "fail-on", Usage: "exit 3 when Machines would be replaced: replace, or replace:NAME,NAME for some objects"},
+			&cli.BoolFlag{Name: "ask-extensions", Usage: "live: ask the in-place extension (CanUpdateMachineSet) what it covers instead of assuming"},
 		),
 		Action: func(c *cli.Context) error {
 			opts, err := optionsFrom(c, ios)
@@ -129,6 +133,9 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 			}
 			opts.AssumeCovered = append(opts.AssumeCovered, d)
 		}
+	}
+	if opts.AskExtensions = c.Bool("ask-extensions"); opts.AskExtensions && !in.Live() {
+		return nil, errors.New("--ask-extensions calls the extensions of a live management cluster: it does not go with -f")
 	}
 	if v := c.String("fail-on"); v != "" {
 		if opts.FailOn, err = policy.Parse(v); err != nil {
@@ -232,8 +239,13 @@ func Run(ctx context.Context, opts *Options) error {
 		FeatureGates: opts.FeatureGates, AssumeCovered: opts.AssumeCovered}
 	if loaded.REST != nil {
 		// Live: GenerateUpgradePlan extensions are called as CAPI calls them.
-		if popts.RuntimeClient, err = runtimeext.New(st, loaded.REST); err != nil {
+		rc, err := runtimeext.New(st, loaded.REST)
+		if err != nil {
 			return err
+		}
+		popts.RuntimeClient = rc
+		if opts.AskExtensions {
+			popts.InPlaceAsker = &inplace.Checker{State: st, Runtime: rc, Now: popts.Now}
 		}
 	}
 	plan, err := planner.Plan(st, opts.Selection, popts)

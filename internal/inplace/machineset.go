@@ -1,0 +1,273 @@
+// Package inplace asks a management cluster's in-place update extension whether it
+// can update Machines in place, building the requests the way CAPI's controllers
+// build them and judging the answers the way they judge them.
+package inplace
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
+	"sigs.k8s.io/cluster-api/core/reconcilers/machinedeployment/mdutil"
+	runtimeclient "sigs.k8s.io/cluster-api/exp/runtime/client"
+
+	"github.com/capi-planner/capi-planner/internal/state"
+)
+
+// Checker asks extensions through a runtime client.
+type Checker struct {
+	State   *state.State
+	Runtime runtimeclient.Client
+	Now     time.Time
+}
+
+// specPath is where extensions may patch (spec.template.spec), as CAPI restricts it.
+var specPath = []string{"spec", "template", "spec"}
+
+// CanUpdateMachineSet asks the handler whether the MachineDeployment's current
+// MachineSet can be updated in place to version, as the MachineDeployment
+// controller asks it (machinedeployment_canupdatemachineset.go): the current
+// MachineSet and templates, and the desired ones (the MachineDeployment's template,
+// with any change pending in it, at the new version), cleaned the same way; the
+// answer's patches are applied to the current objects, which must then equal the
+// desired ones. It returns the differences that remain (none: all covered).
+func (c *Checker) CanUpdateMachineSet(ctx context.Context, handler string, md *clusterv1.MachineDeployment, version string) ([]string, error) {
+	// The current MachineSet is the one holding the Machines: the up-to-date one, or,
+	// when a change is pending in the MachineDeployment, the active old one.
+	upToDate, old, _, _ := mdutil.FindNewAndOldMachineSets(md, c.State.MachineSetsOf(md), metav1.NewTime(c.Now))
+	oldMS := mdutil.FindOneActiveOrLatest(upToDate, old)
+	if oldMS == nil {
+		return nil, fmt.Errorf("%s/%s has no MachineSet to ask about", md.Namespace, md.Name)
+	}
+	newMS := oldMS.DeepCopy()
+	newMS.Name = md.Name + "-" + strings.NewReplacer(".", "-", "+", "-").Replace(version)
+	newMS.Spec.Template = *md.Spec.Template.DeepCopy()
+	newMS.Spec.Template.Spec.Version = version
+
+	req := &runtimehooksv1.CanUpdateMachineSetRequest{
+		Current: runtimehooksv1.CanUpdateMachineSetRequestObjects{MachineSet: *cleanMachineSet(oldMS)},
+		Desired: runtimehooksv1.CanUpdateMachineSetRequestObjects{MachineSet: *cleanMachineSet(newMS)},
+	}
+	var err error
+	for _, t := range []struct {
+		ref    clusterv1.ContractVersionedObjectReference
+		target *runtime.RawExtension
+	}{
+		{oldMS.Spec.Template.Spec.InfrastructureRef, &req.Current.InfrastructureMachineTemplate},
+		{newMS.Spec.Template.Spec.InfrastructureRef, &req.Desired.InfrastructureMachineTemplate},
+		{oldMS.Spec.Template.Spec.Bootstrap.ConfigRef, &req.Current.BootstrapConfigTemplate},
+		{newMS.Spec.Template.Spec.Bootstrap.ConfigRef, &req.Desired.BootstrapConfigTemplate},
+	} {
+		if !t.ref.IsDefined() {
+			continue
+		}
+		tmpl, err := c.template(oldMS.Namespace, t.ref)
+		if err != nil {
+			return nil, err
+		}
+		if *t.target, err = rawExtension(cleanUnstructured(tmpl)); err != nil {
+			return nil, err
+		}
+	}
+	if (req.Current.BootstrapConfigTemplate.Raw == nil) != (req.Desired.BootstrapConfigTemplate.Raw == nil) {
+		return []string{"machineSet spec.template.spec.bootstrap"}, nil // CAPI: a bootstrap template added or removed is never in place
+	}
+
+	resp := &runtimehooksv1.CanUpdateMachineSetResponse{}
+	if err = c.Runtime.CallExtension(ctx, runtimehooksv1.CanUpdateMachineSet, oldMS, handler, req, resp); err != nil {
+		return nil, err
+	}
+	current, err := toMap(req.Current.MachineSet)
+	if err != nil {
+		return nil, err
+	}
+	if current, err = applyPatch(current, resp.MachineSetPatch); err != nil {
+		return nil, fmt.Errorf("applying the machineSetPatch of %s: %w", handler, err)
+	}
+	desired, err := toMap(req.Desired.MachineSet)
+	if err != nil {
+		return nil, err
+	}
+	diffs := diffMachineSpecs(current, desired)
+	for _, t := range []struct {
+		name             string
+		current, desired runtime.RawExtension
+		patch            runtimehooksv1.Patch
+	}{
+		{"infrastructureMachineTemplate", req.Current.InfrastructureMachineTemplate, req.Desired.InfrastructureMachineTemplate, resp.InfrastructureMachineTemplatePatch},
+		{"bootstrapConfigTemplate", req.Current.BootstrapConfigTemplate, req.Desired.BootstrapConfigTemplate, resp.BootstrapConfigTemplatePatch},
+	} {
+		if t.current.Raw == nil {
+			continue
+		}
+		cur, des := map[string]any{}, map[string]any{}
+		if err := json.Unmarshal(t.current.Raw, &cur); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(t.desired.Raw, &des); err != nil {
+			return nil, err
+		}
+		if cur, err = applyPatch(cur, t.patch); err != nil {
+			return nil, fmt.Errorf("applying the %s patch of %s: %w", t.name, handler, err)
+		}
+		diffs = append(diffs, prefixed(t.name, diffFields(specOf(cur), specOf(des), "spec.template.spec"))...)
+	}
+	sort.Strings(diffs)
+	return diffs, nil
+}
+
+func (c *Checker) template(ns string, ref clusterv1.ContractVersionedObjectReference) (*unstructured.Unstructured, error) {
+	t := c.State.Template(ref.GroupKind(), ns, ref.Name)
+	if t == nil {
+		return nil, fmt.Errorf("%s %s/%s was not read, so the request cannot be built", ref.Kind, ns, ref.Name)
+	}
+	return t, nil
+}
+
+// cleanMachineSet keeps what CAPI sends: name, namespace, labels, annotations and spec.
+func cleanMachineSet(ms *clusterv1.MachineSet) *clusterv1.MachineSet {
+	return &clusterv1.MachineSet{
+		TypeMeta:   metav1.TypeMeta{APIVersion: clusterv1.GroupVersion.String(), Kind: "MachineSet"},
+		ObjectMeta: metav1.ObjectMeta{Name: ms.Name, Namespace: ms.Namespace, Labels: ms.Labels, Annotations: ms.Annotations},
+		Spec:       *ms.Spec.DeepCopy(),
+	}
+}
+
+// cleanUnstructured keeps apiVersion, kind, name, namespace, labels, annotations and spec.
+func cleanUnstructured(u *unstructured.Unstructured) *unstructured.Unstructured {
+	out := &unstructured.Unstructured{Object: map[string]any{"apiVersion": u.GetAPIVersion(), "kind": u.GetKind(), "spec": u.Object["spec"]}}
+	out.SetName(u.GetName())
+	out.SetNamespace(u.GetNamespace())
+	out.SetLabels(u.GetLabels())
+	out.SetAnnotations(u.GetAnnotations())
+	return out
+}
+
+func rawExtension(u *unstructured.Unstructured) (runtime.RawExtension, error) {
+	raw, err := u.MarshalJSON()
+	return runtime.RawExtension{Raw: raw, Object: u}, err
+}
+
+func toMap(v any) (map[string]any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any{}
+	return m, json.Unmarshal(raw, &m)
+}
+
+// applyPatch applies an extension's patch and keeps only its changes under
+// spec.template.spec, as CAPI does.
+func applyPatch(obj map[string]any, p runtimehooksv1.Patch) (map[string]any, error) {
+	if !p.IsDefined() {
+		return obj, nil
+	}
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var patched []byte
+	switch p.PatchType {
+	case runtimehooksv1.JSONPatchType:
+		jp, err := jsonpatch.DecodePatch(p.Patch)
+		if err != nil {
+			return nil, fmt.Errorf("decoding a JSON patch (RFC 6902): %w", err)
+		}
+		if patched, err = jp.Apply(raw); err != nil {
+			return nil, fmt.Errorf("applying a JSON patch (RFC 6902): %w", err)
+		}
+	case runtimehooksv1.JSONMergePatchType:
+		if patched, err = jsonpatch.MergePatch(raw, p.Patch); err != nil {
+			return nil, fmt.Errorf("applying a JSON merge patch (RFC 7386): %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("unknown patchType %q", p.PatchType)
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(patched, &out); err != nil {
+		return nil, err
+	}
+	spec, found, err := unstructured.NestedFieldCopy(out, specPath...)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		unstructured.RemoveNestedField(obj, specPath...)
+		return obj, nil
+	}
+	return obj, unstructured.SetNestedField(obj, spec, specPath...)
+}
+
+// diffMachineSpecs compares MachineSet spec.template.spec the way CAPI does
+// (inplace.CleanupMachineSpecForDiff): fields that never cause an in-place
+// update are left out.
+func diffMachineSpecs(current, desired map[string]any) []string {
+	clean := func(m map[string]any) map[string]any {
+		spec, _, _ := unstructured.NestedMap(m, specPath...)
+		if spec == nil {
+			spec = map[string]any{}
+		}
+		for _, f := range []string{"clusterName", "bootstrap", "infrastructureRef", "providerID", "minReadySeconds", "readinessGates", "taints"} {
+			delete(spec, f)
+		}
+		if del, ok := spec["deletion"].(map[string]any); ok {
+			for _, f := range []string{"nodeDrainTimeoutSeconds", "nodeVolumeDetachTimeoutSeconds", "nodeDeletionTimeoutSeconds"} {
+				delete(del, f)
+			}
+			if len(del) == 0 {
+				delete(spec, "deletion")
+			}
+		}
+		return spec
+	}
+	return prefixed("machineSet", diffFields(clean(current), clean(desired), "spec.template.spec"))
+}
+
+func specOf(m map[string]any) map[string]any {
+	spec, _, _ := unstructured.NestedMap(m, specPath...)
+	return spec
+}
+
+// diffFields lists the paths at which two decoded JSON values differ.
+func diffFields(a, b any, path string) []string {
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if !aok || !bok {
+		if reflect.DeepEqual(a, b) {
+			return nil
+		}
+		return []string{path}
+	}
+	var out []string
+	keys := map[string]bool{}
+	for k := range am {
+		keys[k] = true
+	}
+	for k := range bm {
+		keys[k] = true
+	}
+	for k := range keys {
+		out = append(out, diffFields(am[k], bm[k], path+"."+k)...)
+	}
+	return out
+}
+
+func prefixed(prefix string, paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = prefix + " " + p
+	}
+	return out
+}

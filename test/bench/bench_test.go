@@ -18,6 +18,7 @@ import (
 
 	"github.com/capi-planner/capi-planner/internal/catalog"
 	"github.com/capi-planner/capi-planner/internal/fleet"
+	"github.com/capi-planner/capi-planner/internal/gctune"
 	"github.com/capi-planner/capi-planner/internal/state/snapshot"
 	"github.com/capi-planner/capi-planner/planner"
 )
@@ -102,6 +103,7 @@ func planAll(b *testing.B, path string) *planner.UpgradePlan {
 // 25,000-Machine snapshot and reports the time against the decode-only floor
 // of the same file (x-floor), measured in the same loop.
 func BenchmarkOfflinePlanAll(b *testing.B) {
+	gctune.Apply() // as the capi-planner binary runs
 	path := writeFleet(b)
 	var floor, plan time.Duration
 	for b.Loop() {

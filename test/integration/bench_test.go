@@ -19,6 +19,7 @@ import (
 
 	"github.com/capi-planner/capi-planner/internal/catalog"
 	"github.com/capi-planner/capi-planner/internal/fleet"
+	"github.com/capi-planner/capi-planner/internal/gctune"
 	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/internal/state/live"
 	"github.com/capi-planner/capi-planner/internal/state/snapshot"
@@ -131,6 +132,7 @@ func (t recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // and plans every Cluster, against the floor of the bare LIST calls it needs.
 func BenchmarkLivePlanAll(b *testing.B) {
 	loadFleet(b)
+	gctune.Apply() // as the capi-planner binary runs
 	var mu sync.Mutex
 	var paths []string
 	recording := rest.CopyConfig(cfg)

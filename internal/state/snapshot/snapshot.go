@@ -24,6 +24,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -174,16 +175,15 @@ func (r *reader) readStream(name string, in io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	// YAML parsing dominates reading: convert the documents to JSON on every
-	// core, then decode them in order so errors and duplicates are found in order.
-	raws := make([][]byte, len(docs))
-	errs := make([]error, len(docs))
+	// Parsing and decoding dominate reading: documents are decoded on every core,
+	// then kept in order, so errors and duplicates are found in file order.
+	decoded := make([]decodedDocument, len(docs))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range goruntime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range next {
-				raws[i], errs[i] = yaml.YAMLToJSON(docs[i].data)
+				decoded[i] = r.decodeDocument(name, docs[i])
 			}
 		})
 	}
@@ -192,12 +192,31 @@ func (r *reader) readStream(name string, in io.Reader) error {
 	}
 	close(next)
 	wg.Wait()
-	for i, d := range docs {
-		if err := r.readDocument(name, d, raws[i], errs[i]); err != nil {
-			return err
+	for _, d := range decoded {
+		if d.err != nil {
+			return d.err
+		}
+		for _, o := range d.objects {
+			if err := r.keep(o); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// decodedDocument is one document decoded: its objects, or the error that stops the read.
+type decodedDocument struct {
+	objects []decodedObject
+	err     error
+}
+
+// decodedObject is one object of a document (obj is nil for a kind planning does not use).
+type decodedObject struct {
+	h     header
+	obj   runtime.Object
+	where string
+	fail  func(format string, args ...any) error
 }
 
 var yamlLineRE = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: line (\d+): (.*)$`)
@@ -233,10 +252,11 @@ func (h header) describe() string {
 	}
 }
 
-func (r *reader) readDocument(file string, d document, raw []byte, yamlErr error) error {
+func (r *reader) decodeDocument(file string, d document) decodedDocument {
 	fail := func(item int, obj, format string, args ...any) error {
 		return &Error{File: file, Line: d.startLine, Document: d.index, Item: item, Object: obj, Msg: fmt.Sprintf(format, args...)}
 	}
+	raw, yamlErr := yaml.YAMLToJSON(d.data)
 	if yamlErr != nil {
 		e := fail(0, "", "malformed YAML: %v", yamlErr).(*Error)
 		if m := yamlLineRE.FindStringSubmatch(yamlErr.Error()); m != nil {
@@ -244,30 +264,42 @@ func (r *reader) readDocument(file string, d document, raw []byte, yamlErr error
 			e.Line = d.startLine + n - 1
 			e.Msg = "malformed YAML: " + m[2]
 		}
-		return e
+		return decodedDocument{err: e}
 	}
-	var h header
-	if err := json.Unmarshal(raw, &h); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return fail(0, "", "expected a Kubernetes object (a mapping with apiVersion and kind), found %s", describeJSON(raw))
+	h, ok := peekHeader(d.data)
+	if !ok {
+		// Lists, JSON documents and unusual layouts: read the header from the JSON.
+		h = header{}
+		if err := json.Unmarshal(raw, &h); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			return decodedDocument{err: fail(0, "", "expected a Kubernetes object (a mapping with apiVersion and kind), found %s", describeJSON(raw))}
+		}
+	}
+	var out decodedDocument
+	decodeOne := func(item int, h header, raw []byte, where string) bool {
+		obj, err := r.decodeObject(&h, raw)
+		failHere := func(format string, args ...any) error { return fail(item, h.describe(), format, args...) }
+		if err != nil {
+			out.err = failHere("%v", err)
+			return false
+		}
+		out.objects = append(out.objects, decodedObject{h: h, obj: obj, where: where, fail: failHere})
+		return true
 	}
 	if h.Items != nil && strings.HasSuffix(h.Kind, "List") {
 		for i, item := range h.Items {
 			var ih header
 			if err := json.Unmarshal(item, &ih); err != nil {
-				return fail(i+1, "", "expected a Kubernetes object, found %s", describeJSON(item))
+				out.err = fail(i+1, "", "expected a Kubernetes object, found %s", describeJSON(item))
+				return out
 			}
-			if err := r.readObject(ih, item); err != nil {
-				return fail(i+1, ih.describe(), "%v", err)
+			if !decodeOne(i+1, ih, item, fmt.Sprintf("%s (document %d, item %d)", file, d.index, i+1)) {
+				return out
 			}
-			r.recordSeen(ih, fmt.Sprintf("%s (document %d, item %d)", file, d.index, i+1))
 		}
-		return nil
+		return out
 	}
-	if err := r.readObject(h, raw); err != nil {
-		return fail(0, h.describe(), "%v", err)
-	}
-	r.recordSeen(h, fmt.Sprintf("%s (document %d)", file, d.index))
-	return nil
+	decodeOne(0, h, raw, fmt.Sprintf("%s (document %d)", file, d.index))
+	return out
 }
 
 func describeJSON(raw []byte) string {
@@ -282,33 +314,74 @@ func describeJSON(raw []byte) string {
 	}
 }
 
-// recordSeen remembers where an object was read (only objects that were kept).
-func (r *reader) recordSeen(h header, where string) {
-	if _, ok := r.seen[h.key()]; !ok {
-		r.seen[h.key()] = where
+// peekHeader reads apiVersion and kind from a document's top-level YAML lines, so
+// that most documents are parsed once; ok is false for Lists and anything unusual.
+func peekHeader(doc []byte) (h header, ok bool) {
+	for len(doc) > 0 {
+		line := doc
+		if i := bytes.IndexByte(doc, '\n'); i >= 0 {
+			line, doc = doc[:i], doc[i+1:]
+		} else {
+			doc = nil
+		}
+		switch {
+		case bytes.HasPrefix(line, []byte("apiVersion: ")):
+			h.APIVersion = string(bytes.TrimSpace(line[len("apiVersion: "):]))
+		case bytes.HasPrefix(line, []byte("kind: ")):
+			h.Kind = string(bytes.TrimSpace(line[len("kind: "):]))
+		}
 	}
+	plain := func(s string) bool { return s != "" && !strings.ContainsAny(s, "\"'#{}[]&*!|>%@`") }
+	return h, plain(h.APIVersion) && plain(h.Kind) && !strings.HasSuffix(h.Kind, "List")
 }
 
-func (r *reader) readObject(h header, raw []byte) error {
+// keep adds a decoded object to the state, unless it was already read.
+func (r *reader) keep(o decodedObject) error {
+	if where, dup := r.seen[o.h.key()]; dup {
+		return o.fail("the same object was already read from %s; pass each object once", where)
+	}
+	r.seen[o.h.key()] = o.where
+	if o.obj == nil {
+		return nil
+	}
+	if err := r.st.Add(o.obj); err != nil {
+		return o.fail("%v", err)
+	}
+	return nil
+}
+
+// decodeObject checks an object's identity and decodes it (nil for a kind planning
+// does not use). A header peeked from the YAML gets its name and namespace here.
+func (r *reader) decodeObject(h *header, raw []byte) (runtime.Object, error) {
 	if h.APIVersion == "" || h.Kind == "" {
-		return errors.New("field apiVersion and kind: every object needs both; is this a Kubernetes manifest?")
+		return nil, errors.New("field apiVersion and kind: every object needs both; is this a Kubernetes manifest?")
 	}
-	if h.Metadata.Name == "" {
-		return errors.New("field metadata.name: missing")
+	obj, err := r.decode(*h, raw)
+	switch {
+	case obj != nil:
+		if m, merr := meta.Accessor(obj); merr == nil {
+			h.Metadata.Name, h.Metadata.Namespace = m.GetName(), m.GetNamespace()
+		}
+	case err == nil && h.Metadata.Name == "":
+		// A kind planning skips: its name only matters for duplicates.
+		var full header
+		_ = json.Unmarshal(raw, &full)
+		h.Metadata = full.Metadata
 	}
-	if where, dup := r.seen[h.key()]; dup {
-		return fmt.Errorf("the same object was already read from %s; pass each object once", where)
-	}
-	obj, err := r.decode(h, raw)
-	if err != nil || obj == nil {
-		return err
+	switch {
+	case err != nil:
+		return nil, err
+	case h.Metadata.Name == "":
+		return nil, errors.New("field metadata.name: missing")
+	case obj == nil:
+		return nil, nil
 	}
 	if cp, ok := obj.(*unstructured.Unstructured); ok && state.IsControlPlaneKind(cp.GroupVersionKind().Group, h.Kind) {
 		if err := checkContractVersion(cp); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return r.st.Add(obj)
+	return obj, nil
 }
 
 // hubKinds are the kinds read as typed v1beta2 objects, with the Go types of

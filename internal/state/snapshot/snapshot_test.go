@@ -147,3 +147,27 @@ func TestSplitDocumentsKeepsLines(t *testing.T) {
 		t.Errorf("documents start at %v", got)
 	}
 }
+
+func TestPeekHeader(t *testing.T) {
+	for _, tc := range []struct {
+		doc  string
+		want header
+		ok   bool
+	}{
+		{cluster, header{APIVersion: "cluster.x-k8s.io/v1beta2", Kind: "Cluster"}, true},
+		{"kind: List\napiVersion: v1\nitems: []\n", header{}, false},
+		{"apiVersion: \"v1\"\nkind: Namespace\n", header{}, false},
+		{"{\"apiVersion\": \"v1\", \"kind\": \"Namespace\"}", header{}, false},
+		{"metadata:\n  kind: Nested\napiVersion: v1\n", header{}, false},
+	} {
+		got, ok := peekHeader([]byte(tc.doc))
+		if ok != tc.ok || (ok && (got.APIVersion != tc.want.APIVersion || got.Kind != tc.want.Kind)) {
+			t.Errorf("peekHeader(%q) = %+v, %v", tc.doc, got, ok)
+		}
+	}
+	// Quoted values fall back to the JSON header and read the same.
+	st, err := Read([]string{Stdin}, Options{Stdin: strings.NewReader("apiVersion: \"cluster.x-k8s.io/v1beta2\"\nkind: 'Cluster'\nmetadata: {name: c, namespace: ns}\n")})
+	if err != nil || len(st.Clusters) != 1 {
+		t.Errorf("quoted header: %v", err)
+	}
+}

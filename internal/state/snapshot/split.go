@@ -1,10 +1,8 @@
 package snapshot
 
 import (
-	"bufio"
 	"bytes"
 	"io"
-	"strings"
 )
 
 // document is one YAML document of a file, with the line it starts on so that
@@ -15,49 +13,52 @@ type document struct {
 	data      []byte
 }
 
-// splitDocuments splits a YAML stream on "---" separator lines, keeping line numbers.
-// Documents that hold nothing but comments and blank lines are dropped.
+// splitDocuments splits a YAML stream on "---" separator lines (and "..." end
+// markers), keeping line numbers. Documents that hold nothing but comments and
+// blank lines are dropped. The documents share the buffer the stream is read into.
 func splitDocuments(r io.Reader) ([]document, error) {
+	all, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		docs    []document
-		cur     bytes.Buffer
-		start   = 1
+		start   = -1 // offset of the current document's first content line
+		first   = 1  // its line number
 		line    = 0
 		content = false
 	)
-	flush := func() {
+	flush := func(end int) {
 		if content {
-			docs = append(docs, document{index: len(docs) + 1, startLine: start, data: bytes.Clone(cur.Bytes())})
+			docs = append(docs, document{index: len(docs) + 1, startLine: first, data: all[start:end]})
 		}
-		cur.Reset()
 		content = false
 	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 64*1024*1024)
-	for sc.Scan() {
+	for off := 0; off < len(all); {
 		line++
-		text := sc.Text()
-		if text == "---" || strings.HasPrefix(text, "--- ") || strings.HasPrefix(text, "---\t") || text == "..." {
-			flush()
-			start = line + 1
-			continue
+		eol := bytes.IndexByte(all[off:], '\n')
+		next := len(all)
+		if eol >= 0 {
+			next = off + eol + 1
 		}
-		if !content {
-			trimmed := strings.TrimSpace(text)
-			if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-				// Leading blank and comment lines: keep line numbers right by
-				// starting the document after them.
-				start = line + 1
-				continue
+		text := bytes.TrimRight(all[off:next], "\r\n")
+		switch {
+		case isSeparator(text):
+			flush(off)
+		case !content:
+			trimmed := bytes.TrimSpace(text)
+			if len(trimmed) > 0 && trimmed[0] != '#' {
+				// Leading blank and comment lines are left out, so line numbers
+				// count from the document's first content line.
+				content, start, first = true, off, line
 			}
-			content = true
 		}
-		cur.WriteString(text)
-		cur.WriteByte('\n')
+		off = next
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	flush()
+	flush(len(all))
 	return docs, nil
+}
+
+func isSeparator(line []byte) bool {
+	return bytes.Equal(line, []byte("---")) || bytes.HasPrefix(line, []byte("--- ")) || bytes.HasPrefix(line, []byte("---\t")) || bytes.Equal(line, []byte("..."))
 }

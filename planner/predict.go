@@ -92,7 +92,6 @@ type predictor struct {
 	asker    InPlaceAsker
 	st       *state.State
 	cluster  *clusterv1.Cluster
-	cc       *clusterv1.ClusterClass
 	now      time.Time
 	gates    gates
 	hooks    hookRegistry
@@ -102,7 +101,7 @@ type predictor struct {
 
 func newPredictor(p *clusterPlanner, cc *clusterv1.ClusterClass, hooks hookRegistry) *predictor {
 	covered := append([]string{DiffVersion}, p.opts.AssumeCovered...)
-	return &predictor{asker: p.opts.InPlaceAsker, st: p.st, cluster: p.cluster, cc: cc, now: p.opts.Now, gates: readGates(p.st, p.opts.FeatureGates),
+	return &predictor{asker: p.opts.InPlaceAsker, st: p.st, cluster: p.cluster, now: p.opts.Now, gates: readGates(p.st, p.opts.FeatureGates),
 		hooks: hooks, covered: covered, patchUse: versionBuiltinPatches(cc)}
 }
 
@@ -137,7 +136,7 @@ func (pr *predictor) predict(steps []Step) (*MachineCounts, *Estimate) {
 		stepTotal := &MachineCounts{}
 		for j := range s.Changes {
 			c := &s.Changes[j]
-			c.Prediction = pr.change(s, c, i == pr.firstStepOf(steps, c.Object))
+			c.Prediction = pr.change(c, i == pr.firstStepOf(steps, c.Object))
 			ops := c.Prediction.Counts.Created + c.Prediction.Counts.UpdatedInPlace
 			switch c.Object.Kind {
 			case "KubeadmControlPlane":
@@ -180,7 +179,7 @@ func (pr *predictor) firstStepOf(steps []Step, obj ObjectRef) int {
 	return -1
 }
 
-func (pr *predictor) change(s *Step, c *Change, firstStep bool) *Prediction {
+func (pr *predictor) change(c *Change, firstStep bool) *Prediction {
 	switch c.Object.Kind {
 	case "MachinePool":
 		n := pr.poolReplicas(c.Object)
@@ -251,7 +250,7 @@ func (pr *predictor) coverage(diffs []string) []string {
 }
 
 func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
-	kcp, machines := pr.kcp(c.Object)
+	kcp, machines := pr.kcp()
 	if kcp == nil {
 		return &Prediction{Verdict: VerdictUnknown, Basis: BasisRules, Rule: RuleNotKubeadm, Reasons: []string{"the KubeadmControlPlane could not be read"}}
 	}
@@ -486,7 +485,8 @@ func (pr *predictor) mdRolloutAfter(md *clusterv1.MachineDeployment) time.Time {
 	return time.Time{}
 }
 
-func (pr *predictor) kcp(ref ObjectRef) (*controlplanev1.KubeadmControlPlane, []*clusterv1.Machine) {
+// kcp reads the Cluster's KubeadmControlPlane (with its topology's rollout.after) and its Machines.
+func (pr *predictor) kcp() (*controlplanev1.KubeadmControlPlane, []*clusterv1.Machine) {
 	u := pr.st.ControlPlane(pr.cluster)
 	if u == nil {
 		return nil, nil

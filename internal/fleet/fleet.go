@@ -71,9 +71,7 @@ func ClusterClass(s ClassSpec) Objects {
 			"kubeadmConfigSpec": map[string]any{"clusterConfiguration": map[string]any{"apiServer": map[string]any{"certSANs": []any{"localhost", "127.0.0.1"}}}},
 		}}}),
 		template(infraAPI, "DockerMachineTemplate", s.Namespace, s.Name+"-control-plane", dockerMachine()),
-		template(bootstrapAPI, "KubeadmConfigTemplate", s.Namespace, s.Name+"-default-worker", map[string]any{"template": map[string]any{"spec": map[string]any{
-			"joinConfiguration": map[string]any{"nodeRegistration": map[string]any{"kubeletExtraArgs": []any{map[string]any{"name": "eviction-hard", "value": "nodefs.available<0%"}}}},
-		}}}),
+		template(bootstrapAPI, "KubeadmConfigTemplate", s.Namespace, s.Name+"-default-worker", kubeadmConfig()),
 		template(infraAPI, "DockerMachineTemplate", s.Namespace, s.Name+"-default-worker", dockerMachine()),
 	}
 	if s.MachinePools {
@@ -85,6 +83,12 @@ func ClusterClass(s ClassSpec) Objects {
 		out = append(out, template(infraAPI, "DockerMachinePoolTemplate", s.Namespace, s.Name+"-default-pool", map[string]any{"template": map[string]any{"spec": map[string]any{}}}))
 	}
 	return out
+}
+
+func kubeadmConfig() map[string]any {
+	return map[string]any{"template": map[string]any{"spec": map[string]any{
+		"joinConfiguration": map[string]any{"nodeRegistration": map[string]any{"kubeletExtraArgs": []any{map[string]any{"name": "eviction-hard", "value": "nodefs.available<0%"}}}},
+	}}}
 }
 
 func dockerMachine() map[string]any {
@@ -228,9 +232,7 @@ func machineDeployment(s ClusterSpec, w WorkerSpec, owned map[string]string) Obj
 	ms.Status.Replicas = ptr.To(w.Replicas)
 	out := Objects{md, ms,
 		template(infraAPI, "DockerMachineTemplate", s.Namespace, name, dockerMachine()),
-		template(bootstrapAPI, "KubeadmConfigTemplate", s.Namespace, name, map[string]any{"template": map[string]any{"spec": map[string]any{
-			"joinConfiguration": map[string]any{"nodeRegistration": map[string]any{"kubeletExtraArgs": []any{map[string]any{"name": "eviction-hard", "value": "nodefs.available<0%"}}}},
-		}}}),
+		template(bootstrapAPI, "KubeadmConfigTemplate", s.Namespace, name, kubeadmConfig()),
 	}
 	mLabels := merge(md.Spec.Selector.MatchLabels, map[string]string{clusterv1.MachineSetNameLabel: msName})
 	for i := range w.Replicas {

@@ -64,11 +64,11 @@ func (t *table) severity(s planner.Severity) string {
 // summary writes one line per Cluster.
 func (t *table) summary(p *planner.UpgradePlan) error {
 	tw := tabwriter.NewWriter(t.w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, t.paint(ansiBold, "CLUSTER\tMODE\tCURRENT\tTARGET\tSOURCE\tSTEPS\tSTATUS\tNOTE"))
+	fmt.Fprintln(tw, t.paint(ansiBold, "CLUSTER\tMODE\tCURRENT\tTARGET\tSOURCE\tSTEPS\tMACHINES\tSTATUS\tNOTE"))
 	for i := range p.Clusters {
 		c := &p.Clusters[i]
-		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Cluster.Namespace, c.Cluster.Name, c.Mode,
-			dash(currentVersion(c)), dash(c.Target), dash(sourceType(c.VersionSource)), len(c.Steps), t.status(c.Status), note(c))
+		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Cluster.Namespace, c.Cluster.Name, c.Mode,
+			dash(currentVersion(c)), dash(c.Target), dash(sourceType(c.VersionSource)), len(c.Steps), dash(clusterMachines(c)), t.status(c.Status), note(c))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -263,6 +263,12 @@ func (t *table) steps(c *planner.ClusterPlan) {
 	}
 	if m := c.Machines; m != nil {
 		t.printf("\nMachines in all: %d created, %d updated in place, %d deleted; at most %d extra at once.\n", m.Created, m.UpdatedInPlace, m.Deleted, m.PeakExtra)
+		switch n := unknownPredictions(c); {
+		case n == 1:
+			t.printf("(1 change is Unknown and not counted: see its reason.)\n")
+		case n > 1:
+			t.printf("(%d changes are Unknown and not counted: see their reasons.)\n", n)
+		}
 		if c.Duration != nil {
 			t.printf("Estimated duration: %s (%s; from the Cluster's own Machines).\n", c.Duration, c.Duration.Basis)
 		} else {
@@ -290,6 +296,34 @@ func (t *table) patches(c *planner.ClusterPlan) {
 	}
 }
 
+// clusterMachines is a Cluster's totals, or "unknown" when some prediction is.
+func clusterMachines(c *planner.ClusterPlan) string {
+	if unknownPredictions(c) > 0 {
+		return "unknown"
+	}
+	return machineTotals(c.Machines)
+}
+
+func unknownPredictions(c *planner.ClusterPlan) int {
+	n := 0
+	for _, s := range c.Steps {
+		for _, ch := range s.Changes {
+			if ch.Prediction != nil && ch.Prediction.Verdict == planner.VerdictUnknown {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// machineTotals renders a Cluster's totals as "6 new, 5 in place, 6 deleted".
+func machineTotals(m *planner.MachineCounts) string {
+	if m == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d new, %d in place, %d deleted", m.Created, m.UpdatedInPlace, m.Deleted)
+}
+
 // machines renders a prediction as "Mixed: 1 new, 2 in place, 1 deleted (assumed)".
 func machines(p *planner.Prediction) string {
 	if p == nil {
@@ -298,7 +332,7 @@ func machines(p *planner.Prediction) string {
 	if p.Verdict == planner.VerdictUnknown {
 		return string(p.Verdict)
 	}
-	out := fmt.Sprintf("%s: %d new, %d in place, %d deleted", p.Verdict, p.Counts.Created, p.Counts.UpdatedInPlace, p.Counts.Deleted)
+	out := fmt.Sprintf("%s: %s", p.Verdict, machineTotals(&p.Counts))
 	if p.Basis == planner.BasisAssumed {
 		out += " (assumed)"
 	}

@@ -21,6 +21,8 @@ const (
 	FormatTable Format = "table"
 	FormatJSON  Format = "json"
 	FormatYAML  Format = "yaml"
+	// FormatMarkdown is for CI job summaries and pull-request comments.
+	FormatMarkdown Format = "markdown"
 )
 
 // ParseFormat validates an -o value.
@@ -28,10 +30,12 @@ func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(s)); f {
 	case "", FormatTable:
 		return FormatTable, nil
-	case FormatJSON, FormatYAML:
+	case FormatJSON, FormatYAML, FormatMarkdown:
 		return f, nil
+	case "md":
+		return FormatMarkdown, nil
 	}
-	return "", fmt.Errorf("invalid -o %q: expected table, json or yaml", s)
+	return "", fmt.Errorf("invalid -o %q: expected table, json, yaml or markdown", s)
 }
 
 // Options configure rendering.
@@ -62,6 +66,8 @@ func Plan(w io.Writer, p *planner.UpgradePlan, opts Options) error {
 		}
 		_, err = w.Write(out)
 		return err
+	case FormatMarkdown:
+		return (&markdown{w: w}).plan(p)
 	default:
 		t := &table{w: w, color: opts.Color}
 		if len(p.Clusters) == 1 {

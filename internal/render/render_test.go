@@ -79,7 +79,7 @@ func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := planFixture(t, tc.fixture, tc.to)
-			for _, f := range []Format{FormatTable, FormatJSON} {
+			for _, f := range []Format{FormatTable, FormatJSON, FormatMarkdown} {
 				var buf bytes.Buffer
 				if err := Plan(&buf, p, Options{Format: f}); err != nil {
 					t.Fatal(err)
@@ -145,7 +145,7 @@ func TestColorAndSummary(t *testing.T) {
 }
 
 func TestParseFormat(t *testing.T) {
-	for in, want := range map[string]Format{"": FormatTable, "table": FormatTable, "JSON": FormatJSON, "yaml": FormatYAML} {
+	for in, want := range map[string]Format{"": FormatTable, "table": FormatTable, "JSON": FormatJSON, "yaml": FormatYAML, "markdown": FormatMarkdown, "md": FormatMarkdown} {
 		if got, err := ParseFormat(in); err != nil || got != want {
 			t.Errorf("ParseFormat(%q) = %v, %v", in, got, err)
 		}

@@ -219,13 +219,8 @@ func (t *table) steps(c *planner.ClusterPlan) {
 			addRow([]string{num, kind, obj, ch.From, ch.To, strings.TrimSpace(wave), machines(ch.Prediction)})
 		}
 		for _, ch := range s.Changes {
-			if p := ch.Prediction; p != nil && len(p.Reasons) > 0 {
-				// For an in-place update the mechanics come last; otherwise why not comes first.
-				reason := p.Reasons[0]
-				if p.Rule == planner.RuleInPlace {
-					reason = p.Reasons[len(p.Reasons)-1]
-				}
-				lines = append(lines, line{text: fmt.Sprintf("%s: [%s] %s", ch.Object.Name, p.Rule, reason)})
+			if why := why(ch.Prediction); why != "" {
+				lines = append(lines, line{text: ch.Object.Name + ": " + why})
 			}
 		}
 		if s.Duration != nil {
@@ -294,6 +289,19 @@ func (t *table) patches(c *planner.ClusterPlan) {
 			}
 		}
 	}
+}
+
+// why is a prediction's rule and main reason: for an in-place update the
+// mechanics (its last reason), otherwise why not (its first).
+func why(p *planner.Prediction) string {
+	if p == nil || len(p.Reasons) == 0 {
+		return ""
+	}
+	reason := p.Reasons[0]
+	if p.Rule == planner.RuleInPlace {
+		reason = p.Reasons[len(p.Reasons)-1]
+	}
+	return "[" + p.Rule + "] " + reason
 }
 
 // clusterMachines is a Cluster's totals, or "unknown" when some prediction is.

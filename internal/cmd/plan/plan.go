@@ -70,7 +70,7 @@ source offers and plans to the newest.`,
 			&cli.StringFlag{Name: "to", Usage: "target: v1.36.3, v1.36 or latest (default: the newest version the source offers)"},
 			&cli.StringFlag{Name: "versions", Usage: "comma-separated Kubernetes versions that replace the release catalog and stand in for upgrade-plan extensions"},
 			&cli.StringFlag{Name: "versions-file", Usage: "like --versions, read from a file (one version per line or comma-separated; # comments)"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output format: table, json or yaml"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output format: table, json, yaml or markdown"},
 			&cli.StringFlag{Name: "feature-gates", Usage: "the controllers' gates for in-place predictions, e.g. InPlaceUpdates=true,RuntimeSDK=true (default: read from the controllers' Deployments)"},
 			&cli.StringFlag{Name: "assume-extension-covers", Usage: "differences the in-place extension covers besides spec.version: " + strings.Join(planner.AssumableDifferences, ", ")},
 			&cli.StringFlag{Name: "fail-on", Usage: "exit 3 when Machines would be replaced: replace, or replace:NAME,NAME for some objects"},
@@ -262,6 +262,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	// A single Cluster that cannot be planned has nothing else to show in a table.
+	// (JSON, YAML and Markdown still carry the document, for CI.)
 	if !(opts.Format == render.FormatTable && len(plan.Clusters) == 1 && failed == 1) {
 		if err := render.Plan(opts.IO.Out, plan, render.Options{Format: opts.Format, Color: opts.IO.Color}); err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
 	runtimeclient "sigs.k8s.io/cluster-api/exp/runtime/client"
@@ -46,8 +47,8 @@ type Options struct {
 	// AssumeCovered are the differences (field paths, see DiffVersion) the in-place
 	// extension is assumed to cover besides spec.version.
 	AssumeCovered []string
-	// InPlaceAsker, when set, asks the in-place extension about MachineDeployments
-	// (live, --ask-extensions); verdicts it answers are Confirmed.
+	// InPlaceAsker, when set, asks the in-place extension (live, --ask-extensions);
+	// verdicts it answers are Confirmed.
 	InPlaceAsker InPlaceAsker
 	// Unread lists the kinds that could not be read (for example forbidden), so the
 	// plan does not take their absence for a fact.
@@ -62,6 +63,8 @@ type InPlaceAsker interface {
 	// CanUpdateMachineSet asks whether the MachineDeployment's Machines can be updated
 	// in place to version, and returns the differences the extension does not cover.
 	CanUpdateMachineSet(ctx context.Context, handler string, md *clusterv1.MachineDeployment, version string) ([]string, error)
+	// CanUpdateMachine asks the same of the KubeadmControlPlane's Machines.
+	CanUpdateMachine(ctx context.Context, handler string, cluster *clusterv1.Cluster, kcp *controlplanev1.KubeadmControlPlane, version string) ([]string, error)
 }
 
 // Selection says which Clusters to plan and to what.

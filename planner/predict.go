@@ -286,7 +286,22 @@ func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
 		return rollout(RuleSingleReplica, "a single-replica control plane is always replaced: KCP scales up to 2 (maxSurge 1), then the old Machine is no longer needed and is deleted")
 	}
 	p.Basis = BasisAssumed
-	if nc := pr.coverage(diffs); len(nc) > 0 {
+	var asked []string
+	if pr.asker != nil && len(patches) == 0 {
+		handler := pr.hooks[hookCanUpdateMachine][0]
+		notCovered, err := pr.asker.CanUpdateMachine(context.Background(), handler, pr.cluster, kcp, c.To)
+		if err != nil {
+			asked = append(asked, fmt.Sprintf("asking the extension failed (%v): the verdict rests on the assumption that it covers %s", err, strings.Join(pr.covered, ", ")))
+		} else {
+			p.Basis = BasisConfirmed
+			if len(notCovered) > 0 {
+				p.NotCovered = notCovered
+				return rollout(RuleNotCovered, fmt.Sprintf("asked with CanUpdateMachine, the extension %s does not cover %s: KCP replaces the Machines", handler, strings.Join(notCovered, ", ")))
+			}
+			asked = append(asked, fmt.Sprintf("asked with CanUpdateMachine, the extension %s covers every difference", handler))
+		}
+	}
+	if nc := pr.coverage(diffs); len(nc) > 0 && p.Basis != BasisConfirmed {
 		p.NotCovered = nc
 		if slices.Contains(nc, DiffTemplates) && len(nc) == 1 {
 			p.Verdict, p.Rule = VerdictUnknown, RulePatchesNotEvaluated
@@ -297,13 +312,16 @@ func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
 		if gateChange != "" && slices.Contains(nc, DiffKubeadmFeatureGates) {
 			why += " (" + gateChange + ")"
 		}
-		return rollout(RuleNotCovered, why)
+		return rollout(RuleNotCovered, append([]string{why}, asked...)...)
 	}
 	// Machines KCP will not update in place (filters.go:52-111) are replaced instead.
 	replaced, why := pr.ineligibleKCPMachines(kcp, machines)
 	var counts MachineCounts
 	reasons := []string{"gates on, one in-place extension, every difference assumed covered"}
-	reasons = append(reasons, why...)
+	if p.Basis == BasisConfirmed {
+		reasons = nil
+	}
+	reasons = append(append(reasons, asked...), why...)
 	if surge == 1 {
 		// Scale-up first (always a new Machine), in place while upToDate < replicas, then the last
 		// old one is deleted; the surge Machine stands in for one Machine that must be replaced anyway.

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
@@ -29,7 +30,9 @@ import (
 type Checker struct {
 	State   *state.State
 	Runtime runtimeclient.Client
-	Now     time.Time
+	// Client reads and dry-runs objects of the live management cluster (CanUpdateMachine).
+	Client ctrlclient.Client
+	Now    time.Time
 }
 
 // specPath is where extensions may patch (spec.template.spec), as CAPI restricts it.
@@ -92,7 +95,7 @@ func (c *Checker) CanUpdateMachineSet(ctx context.Context, handler string, md *c
 	if err != nil {
 		return nil, err
 	}
-	if current, err = applyPatch(current, resp.MachineSetPatch); err != nil {
+	if current, err = applyPatch(current, resp.MachineSetPatch, specPath...); err != nil {
 		return nil, fmt.Errorf("applying the machineSetPatch of %s: %w", handler, err)
 	}
 	desired, err := toMap(req.Desired.MachineSet)
@@ -118,7 +121,7 @@ func (c *Checker) CanUpdateMachineSet(ctx context.Context, handler string, md *c
 		if err := json.Unmarshal(t.desired.Raw, &des); err != nil {
 			return nil, err
 		}
-		if cur, err = applyPatch(cur, t.patch); err != nil {
+		if cur, err = applyPatch(cur, t.patch, specPath...); err != nil {
 			return nil, fmt.Errorf("applying the %s patch of %s: %w", t.name, handler, err)
 		}
 		diffs = append(diffs, prefixed(t.name, diffFields(specOf(cur), specOf(des), "spec.template.spec"))...)
@@ -168,9 +171,9 @@ func toMap(v any) (map[string]any, error) {
 	return m, json.Unmarshal(raw, &m)
 }
 
-// applyPatch applies an extension's patch and keeps only its changes under
-// spec.template.spec, as CAPI does.
-func applyPatch(obj map[string]any, p runtimehooksv1.Patch) (map[string]any, error) {
+// applyPatch applies an extension's patch and keeps only its changes under path
+// (spec.template.spec for MachineSets and templates, spec for Machines), as CAPI does.
+func applyPatch(obj map[string]any, p runtimehooksv1.Patch, path ...string) (map[string]any, error) {
 	if !p.IsDefined() {
 		return obj, nil
 	}
@@ -199,40 +202,44 @@ func applyPatch(obj map[string]any, p runtimehooksv1.Patch) (map[string]any, err
 	if err := json.Unmarshal(patched, &out); err != nil {
 		return nil, err
 	}
-	spec, found, err := unstructured.NestedFieldCopy(out, specPath...)
+	spec, found, err := unstructured.NestedFieldCopy(out, path...)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
-		unstructured.RemoveNestedField(obj, specPath...)
+		unstructured.RemoveNestedField(obj, path...)
 		return obj, nil
 	}
-	return obj, unstructured.SetNestedField(obj, spec, specPath...)
+	return obj, unstructured.SetNestedField(obj, spec, path...)
 }
 
-// diffMachineSpecs compares MachineSet spec.template.spec the way CAPI does
-// (inplace.CleanupMachineSpecForDiff): fields that never cause an in-place
-// update are left out.
+// diffMachineSpecs compares MachineSet spec.template.spec the way CAPI does.
 func diffMachineSpecs(current, desired map[string]any) []string {
-	clean := func(m map[string]any) map[string]any {
-		spec, _, _ := unstructured.NestedMap(m, specPath...)
-		if spec == nil {
-			spec = map[string]any{}
-		}
-		for _, f := range []string{"clusterName", "bootstrap", "infrastructureRef", "providerID", "minReadySeconds", "readinessGates", "taints"} {
-			delete(spec, f)
-		}
-		if del, ok := spec["deletion"].(map[string]any); ok {
-			for _, f := range []string{"nodeDrainTimeoutSeconds", "nodeVolumeDetachTimeoutSeconds", "nodeDeletionTimeoutSeconds"} {
-				delete(del, f)
-			}
-			if len(del) == 0 {
-				delete(spec, "deletion")
-			}
-		}
-		return spec
+	cur, _, _ := unstructured.NestedMap(current, specPath...)
+	des, _, _ := unstructured.NestedMap(desired, specPath...)
+	return prefixed("machineSet", diffFields(cleanMachineSpec(cur), cleanMachineSpec(des), "spec.template.spec"))
+}
+
+// cleanMachineSpec leaves out of a Machine spec the fields that never cause an
+// in-place update, as CAPI's inplace.CleanupMachineSpecForDiff does.
+func cleanMachineSpec(v any) map[string]any {
+	spec, _ := v.(map[string]any)
+	if spec == nil {
+		return map[string]any{}
 	}
-	return prefixed("machineSet", diffFields(clean(current), clean(desired), "spec.template.spec"))
+	spec = runtime.DeepCopyJSON(spec)
+	for _, f := range []string{"clusterName", "bootstrap", "infrastructureRef", "providerID", "minReadySeconds", "readinessGates", "taints"} {
+		delete(spec, f)
+	}
+	if del, ok := spec["deletion"].(map[string]any); ok {
+		for _, f := range []string{"nodeDrainTimeoutSeconds", "nodeVolumeDetachTimeoutSeconds", "nodeDeletionTimeoutSeconds"} {
+			delete(del, f)
+		}
+		if len(del) == 0 {
+			delete(spec, "deletion")
+		}
+	}
+	return spec
 }
 
 func specOf(m map[string]any) map[string]any {

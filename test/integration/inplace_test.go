@@ -7,12 +7,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
-	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
+	kcpdesiredstate "sigs.k8s.io/cluster-api/controlplane/kubeadm/pkg/desiredstate"
 
 	"github.com/capi-planner/capi-planner/internal/fleet"
 	"github.com/capi-planner/capi-planner/internal/state"
@@ -21,6 +26,10 @@ import (
 // inPlaceExtension answers CanUpdateMachineSet over real TLS: "version-only"
 // covers spec.version only, "everything" covers every difference, "failing" fails.
 func inPlaceExtension(w http.ResponseWriter, r *http.Request) {
+	if strings.Contains(r.URL.Path, "/canupdatemachine/") {
+		canUpdateMachine(w, r)
+		return
+	}
 	req := runtimehooksv1.CanUpdateMachineSetRequest{}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -42,13 +51,91 @@ func inPlaceExtension(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(&resp)
 }
 
-// With --ask-extensions, MachineDeployment verdicts are confirmed by the extension.
+// canUpdateMachine answers CanUpdateMachine like inPlaceExtension answers CanUpdateMachineSet.
+func canUpdateMachine(w http.ResponseWriter, r *http.Request) {
+	req := runtimehooksv1.CanUpdateMachineRequest{}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	resp := runtimehooksv1.CanUpdateMachineResponse{}
+	resp.Status = runtimehooksv1.ResponseStatusSuccess
+	// replaceSpec makes the current object's spec the desired one (fields removed included).
+	replaceSpec := func(raw []byte) runtimehooksv1.Patch {
+		var obj map[string]any
+		_ = json.Unmarshal(raw, &obj)
+		patch, _ := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec", "value": obj["spec"]}})
+		return runtimehooksv1.Patch{PatchType: runtimehooksv1.JSONPatchType, Patch: patch}
+	}
+	switch strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")[0] {
+	case "version-only":
+		resp.MachinePatch = runtimehooksv1.Patch{PatchType: runtimehooksv1.JSONPatchType,
+			Patch: fmt.Appendf(nil, `[{"op":"replace","path":"/spec/version","value":%q}]`, req.Desired.Machine.Spec.Version)}
+	case "everything":
+		machine, _ := json.Marshal(req.Desired.Machine)
+		resp.MachinePatch = replaceSpec(machine)
+		resp.BootstrapConfigPatch = replaceSpec(req.Desired.BootstrapConfig.Raw)
+		resp.InfrastructureMachinePatch = replaceSpec(req.Desired.InfrastructureMachine.Raw)
+	case "failing":
+		resp.Status, resp.Message = runtimehooksv1.ResponseStatusFailure, "cannot tell"
+	}
+	_ = json.NewEncoder(w).Encode(&resp)
+}
+
+// controlPlaneMachineObjects are the KubeadmConfigs and DockerMachines of a
+// Cluster's control plane Machines, computed with CAPI's own desired-state code
+// as KubeadmControlPlane would have created them.
+func controlPlaneMachineObjects(t *testing.T, objs fleet.Objects) []ctrlclient.Object {
+	t.Helper()
+	var cluster *clusterv1.Cluster
+	var kcp *controlplanev1.KubeadmControlPlane
+	var template *unstructured.Unstructured
+	for _, o := range objs {
+		switch x := o.(type) {
+		case *clusterv1.Cluster:
+			cluster = x
+		case *controlplanev1.KubeadmControlPlane:
+			kcp = x
+		case *unstructured.Unstructured:
+			if x.GetKind() == "DockerMachineTemplate" && x.GetName() == kcp.Spec.MachineTemplate.Spec.InfrastructureRef.Name {
+				template = x
+			}
+		}
+	}
+	var out []ctrlclient.Object
+	for _, o := range objs {
+		m, ok := o.(*clusterv1.Machine)
+		if !ok || m.Labels[clusterv1.MachineControlPlaneNameLabel] == "" {
+			continue
+		}
+		kc, err := kcpdesiredstate.ComputeDesiredKubeadmConfig(kcp, cluster, true, m.Name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kc.OwnerReferences = nil
+		dm := &unstructured.Unstructured{Object: map[string]any{"spec": template.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"]}}
+		dm.SetAPIVersion("infrastructure.cluster.x-k8s.io/v1beta2")
+		dm.SetKind("DockerMachine")
+		dm.SetNamespace(m.Namespace)
+		dm.SetName(m.Name)
+		dm.SetLabels(map[string]string{clusterv1.ClusterNameLabel: cluster.Name, clusterv1.MachineControlPlaneLabel: ""})
+		dm.SetAnnotations(map[string]string{
+			clusterv1.TemplateClonedFromNameAnnotation:      template.GetName(),
+			clusterv1.TemplateClonedFromGroupKindAnnotation: "DockerMachineTemplate.infrastructure.cluster.x-k8s.io",
+		})
+		out = append(out, kc, dm)
+	}
+	return out
+}
+
+// With --ask-extensions, verdicts are confirmed by the extension.
 func TestAskInPlaceExtensions(t *testing.T) {
 	server := httptest.NewTLSServer(http.HandlerFunc(inPlaceExtension))
 	defer server.Close()
 	caBundle := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: server.Certificate().Raw})
 	st := &state.State{}
 	var objs fleet.Objects
+	var machineObjects []ctrlclient.Object
 	for _, h := range []string{"version-only", "everything", "failing"} {
 		ns := "ip-" + h
 		// Each ExtensionConfig has its own path on the server, which tells the handlers apart.
@@ -66,6 +153,7 @@ func TestAskInPlaceExtensions(t *testing.T) {
 			}
 		}
 		objs = append(objs, cluster...)
+		machineObjects = append(machineObjects, controlPlaneMachineObjects(t, cluster)...)
 	}
 	for _, o := range objs {
 		if err := st.Add(o); err != nil {
@@ -75,25 +163,60 @@ func TestAskInPlaceExtensions(t *testing.T) {
 	if err := create(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
-	prediction := func(ns string) map[string]any {
+	for _, o := range machineObjects {
+		if err := client.Create(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	predictions := func(ns string) (controlPlane, workers map[string]any) {
 		r := capiPlanner(t, "plan", "--kubeconfig", adminKubeconfig, "--cluster", ns+"/c", "--to", "v1.36.3", "--ask-extensions", "-o", "json")
 		if r.Code != 0 {
 			t.Fatalf("%s: exit %d\n%s", ns, r.Code, r.Stderr)
 		}
 		doc := planJSON(t, r)
 		steps := doc["clusters"].([]any)[0].(map[string]any)["steps"].([]any)
-		last := steps[len(steps)-1].(map[string]any)["changes"].([]any)[0].(map[string]any)
-		return last["prediction"].(map[string]any)
+		change := func(i int) map[string]any {
+			return steps[i].(map[string]any)["changes"].([]any)[0].(map[string]any)["prediction"].(map[string]any)
+		}
+		return change(0), change(len(steps) - 1)
 	}
-	if p := prediction("ip-version-only"); p["basis"] != "Confirmed" || p["verdict"] != "Rollout" || !strings.Contains(fmt.Sprint(p["notCovered"]), "machineSet spec.template.spec.failureDomain") {
-		t.Errorf("version-only extension: %v", p)
+	// v1.35.2 -> v1.36.3: the KubeadmConfig loses ControlPlaneKubeletLocalMode; the
+	// MachineDeployment also carries a pending failureDomain change.
+	cp, md := predictions("ip-version-only")
+	if cp["basis"] != "Confirmed" || cp["verdict"] != "Rollout" || !strings.Contains(fmt.Sprint(cp["notCovered"]), "kubeadmConfig spec.clusterConfiguration.featureGates") {
+		t.Errorf("version-only extension, control plane: %v", cp)
 	}
-	if p := prediction("ip-everything"); p["basis"] != "Confirmed" || p["verdict"] != "Mixed" || p["rule"] != "InPlaceUpdate" {
-		t.Errorf("everything extension: %v", p)
+	if md["basis"] != "Confirmed" || md["verdict"] != "Rollout" || !strings.Contains(fmt.Sprint(md["notCovered"]), "machineSet spec.template.spec.failureDomain") {
+		t.Errorf("version-only extension, workers: %v", md)
 	}
-	if p := prediction("ip-failing"); p["basis"] != "Assumed" || !strings.Contains(fmt.Sprint(p["reasons"]), "asking the extension failed") || !strings.Contains(fmt.Sprint(p["reasons"]), "cannot tell") {
-		t.Errorf("failing extension: %v", p)
+	cp, md = predictions("ip-everything")
+	if cp["basis"] != "Confirmed" || cp["verdict"] != "Mixed" || cp["rule"] != "InPlaceUpdate" {
+		t.Errorf("everything extension, control plane: %v", cp)
 	}
+	if md["basis"] != "Confirmed" || md["verdict"] != "Mixed" || md["rule"] != "InPlaceUpdate" {
+		t.Errorf("everything extension, workers: %v", md)
+	}
+	cp, md = predictions("ip-failing")
+	for _, p := range []map[string]any{cp, md} {
+		if p["basis"] != "Assumed" || !strings.Contains(fmt.Sprint(p["reasons"]), "asking the extension failed") || !strings.Contains(fmt.Sprint(p["reasons"]), "cannot tell") {
+			t.Errorf("failing extension: %v", p)
+		}
+	}
+	// As a user with the reader role only, asking about the control plane is forbidden:
+	// the verdict falls back to the assumption; with config/rbac/ask-extensions.yaml it is confirmed.
+	reader := userKubeconfig(t, "reader-only", readerRole(t))
+	both := readerRole(t)
+	both.Rules = append(both.Rules, readRole(t, "ask-extensions.yaml").Rules...)
+	asker := userKubeconfig(t, "asker", both)
+	for kubeconfig, want := range map[string]string{reader: "Assumed", asker: "Confirmed"} {
+		r := capiPlanner(t, "plan", "--kubeconfig", kubeconfig, "--cluster", "ip-everything/c", "--to", "v1.36.3", "--ask-extensions", "-o", "json")
+		steps := planJSON(t, r)["clusters"].([]any)[0].(map[string]any)["steps"].([]any)
+		p := steps[0].(map[string]any)["changes"].([]any)[0].(map[string]any)["prediction"].(map[string]any)
+		if p["basis"] != want {
+			t.Errorf("control plane asked as %s: %v", filepath.Base(kubeconfig), p)
+		}
+	}
+
 	// Offline, --ask-extensions is refused.
 	if r := capiPlanner(t, "plan", "-f", "fixtures", "--ask-extensions"); r.Code != 1 || !strings.Contains(r.Stderr, "--ask-extensions calls the extensions of a live management cluster") {
 		t.Errorf("offline: %d %s", r.Code, r.Stderr)

@@ -102,15 +102,16 @@ func writeKubeconfig(dir, name string, data []byte) (string, error) {
 	return p, os.WriteFile(p, data, 0o600)
 }
 
-// infrastructureCRDs are minimal CRDs for the Docker provider kinds the fixtures
+// infrastructureCRDs are minimal CRDs for the Docker provider kinds the tests
 // use (its real CRDs are in the CAPI test module, which this project does not import).
 func infrastructureCRDs() []*apiextensionsv1.CustomResourceDefinition {
 	var out []*apiextensionsv1.CustomResourceDefinition
-	for _, kind := range []string{"DockerClusterTemplate", "DockerMachineTemplate", "DockerMachinePoolTemplate"} {
+	for _, kind := range []string{"DockerClusterTemplate", "DockerMachineTemplate", "DockerMachinePoolTemplate", "DockerMachine"} {
 		plural := strings.ToLower(kind) + "s"
 		preserve := true
 		out = append(out, &apiextensionsv1.CustomResourceDefinition{
-			ObjectMeta: metav1.ObjectMeta{Name: plural + ".infrastructure.cluster.x-k8s.io"},
+			// The contract label tells CAPI's code which version implements the v1beta2 contract.
+			ObjectMeta: metav1.ObjectMeta{Name: plural + ".infrastructure.cluster.x-k8s.io", Labels: map[string]string{"cluster.x-k8s.io/v1beta2": "v1beta2"}},
 			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
 				Group: "infrastructure.cluster.x-k8s.io",
 				Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: kind, ListKind: kind + "List", Plural: plural, Singular: strings.ToLower(kind)},

@@ -46,9 +46,9 @@ func userKubeconfig(t *testing.T, name string, role *rbacv1.ClusterRole) string 
 	return path
 }
 
-func readerRole(t *testing.T) *rbacv1.ClusterRole {
+func readRole(t *testing.T, file string) *rbacv1.ClusterRole {
 	t.Helper()
-	f, err := os.Open(filepath.Join(root, "config", "rbac", "role.yaml"))
+	f, err := os.Open(filepath.Join(root, "config", "rbac", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +57,12 @@ func readerRole(t *testing.T) *rbacv1.ClusterRole {
 	if err := yaml.NewYAMLOrJSONDecoder(f, 4096).Decode(role); err != nil {
 		t.Fatal(err)
 	}
+	return role
+}
+
+func readerRole(t *testing.T) *rbacv1.ClusterRole {
+	t.Helper()
+	role := readRole(t, "role.yaml")
 	for _, r := range role.Rules {
 		for _, v := range r.Verbs {
 			if v != "get" && v != "list" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"k8s.io/apimachinery/pkg/types"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/capi-planner/capi-planner/internal/catalog"
 	"github.com/capi-planner/capi-planner/internal/cmd/input"
@@ -24,6 +25,7 @@ import (
 	"github.com/capi-planner/capi-planner/internal/policy"
 	"github.com/capi-planner/capi-planner/internal/render"
 	"github.com/capi-planner/capi-planner/internal/runtimeext"
+	"github.com/capi-planner/capi-planner/internal/scheme"
 	"github.com/capi-planner/capi-planner/planner"
 )
 
@@ -74,7 +76,7 @@ source offers and plans to the newest.`,
 			&cli.StringFlag{Name: "feature-gates", Usage: "the controllers' gates for in-place predictions, e.g. InPlaceUpdates=true,RuntimeSDK=true (default: read from the controllers' Deployments)"},
 			&cli.StringFlag{Name: "assume-extension-covers", Usage: "differences the in-place extension covers besides spec.version: " + strings.Join(planner.AssumableDifferences, ", ")},
 			&cli.StringFlag{Name: "fail-on", Usage: "exit 3 when Machines would be replaced: replace, or replace:NAME,NAME for some objects"},
-			&cli.BoolFlag{Name: "ask-extensions", Usage: "live: ask the in-place extension (CanUpdateMachineSet) what it covers instead of assuming"},
+			&cli.BoolFlag{Name: "ask-extensions", Usage: "live: ask the in-place extension (CanUpdateMachine, CanUpdateMachineSet) what it covers instead of assuming"},
 		),
 		Action: func(c *cli.Context) error {
 			opts, err := optionsFrom(c, ios)
@@ -245,7 +247,11 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		popts.RuntimeClient = rc
 		if opts.AskExtensions {
-			popts.InPlaceAsker = &inplace.Checker{State: st, Runtime: rc, Now: popts.Now}
+			c, err := ctrlclient.New(loaded.REST, ctrlclient.Options{Scheme: scheme.New()})
+			if err != nil {
+				return err
+			}
+			popts.InPlaceAsker = &inplace.Checker{State: st, Runtime: rc, Client: c, Now: popts.Now}
 		}
 	}
 	plan, err := planner.Plan(st, opts.Selection, popts)

@@ -1,0 +1,206 @@
+package inplace
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
+	"sigs.k8s.io/cluster-api/controllers/external"
+	kcppkg "sigs.k8s.io/cluster-api/controlplane/kubeadm/pkg"
+)
+
+// kcpManager is the field manager KubeadmControlPlane applies Machines with.
+const kcpManager = "capi-kubeadmcontrolplane"
+
+// CanUpdateMachine asks the handler whether a control plane Machine can be updated
+// in place to version, as KubeadmControlPlane asks it (inplace_canupdatemachine.go):
+// CAPI's own pkg.UpToDate computes the desired Machine, KubeadmConfig and
+// InfraMachine for the KubeadmControlPlane at the new version; the Machine and
+// InfraMachines are defaulted by server-side-apply dry runs, the KubeadmConfigs
+// normalised by PrepareKubeadmConfigsForDiff; the answer's patches are applied to
+// the current objects, which must then equal the desired ones. One Machine stands
+// for all (KCP asks for each, about the same difference). It needs Client.
+func (c *Checker) CanUpdateMachine(ctx context.Context, handler string, cluster *clusterv1.Cluster, kcp *controlplanev1.KubeadmControlPlane, version string) ([]string, error) {
+	if c.Client == nil {
+		return nil, errors.New("asking CanUpdateMachine needs a live management cluster")
+	}
+	machine := c.representative(kcp)
+	if machine == nil {
+		return nil, fmt.Errorf("%s/%s has no Machine to ask about", kcp.Namespace, kcp.Name)
+	}
+	kubeadmConfig := &bootstrapv1.KubeadmConfig{}
+	if err := c.Client.Get(ctx, ctrlclient.ObjectKey{Namespace: machine.Namespace, Name: machine.Spec.Bootstrap.ConfigRef.Name}, kubeadmConfig); err != nil {
+		return nil, fmt.Errorf("reading the KubeadmConfig of Machine %s: %w", machine.Name, err)
+	}
+	infraMachine, err := external.GetObjectFromContractVersionedRef(ctx, c.Client, machine.Spec.InfrastructureRef, machine.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s of Machine %s: %w", machine.Spec.InfrastructureRef.Kind, machine.Name, err)
+	}
+	desiredKCP := kcp.DeepCopy()
+	desiredKCP.Spec.Version = version
+	now := metav1.NewTime(c.Now)
+	_, res, err := kcppkg.UpToDate(ctx, c.Client, cluster, machine, desiredKCP, &now,
+		map[string]*unstructured.Unstructured{machine.Name: infraMachine}, map[string]*bootstrapv1.KubeadmConfig{machine.Name: kubeadmConfig})
+	if err != nil {
+		return nil, err
+	}
+	if res.DesiredMachine == nil || res.CurrentInfraMachine == nil || res.DesiredInfraMachine == nil || res.CurrentKubeadmConfig == nil || res.DesiredKubeadmConfig == nil {
+		// KCP cannot compare such a Machine, so it never updates it in place.
+		return []string{"KCP cannot compute the current and desired objects of Machine " + machine.Name + " (for example its InfraMachine lacks the cloned-from annotations)"}, nil
+	}
+
+	currentKC, desiredKC := res.CurrentKubeadmConfig.DeepCopy(), res.DesiredKubeadmConfig.DeepCopy()
+	currentInfra, desiredInfra := res.CurrentInfraMachine.DeepCopy(), res.DesiredInfraMachine.DeepCopy()
+	desiredMachine := res.DesiredMachine.DeepCopy()
+	// In-place mutable metadata is synced by KCP, not by the in-place update.
+	currentKC.SetLabels(desiredKC.GetLabels())
+	currentKC.SetAnnotations(desiredKC.GetAnnotations())
+	currentInfra.SetLabels(desiredInfra.GetLabels())
+	currentInfra.SetAnnotations(desiredInfra.GetAnnotations())
+	desiredMachineU, err := c.dryRunApply(ctx, desiredMachine)
+	if err != nil {
+		return nil, fmt.Errorf("server-side apply dry run of the desired Machine: %w", err)
+	}
+	for _, u := range []*unstructured.Unstructured{currentInfra, desiredInfra} {
+		applied, err := c.dryRunApply(ctx, u)
+		if err != nil {
+			// As KCP: an InfraMachine the API server refuses cannot be updated in place.
+			return []string{fmt.Sprintf("server-side apply dry run of the %s failed: %v", u.GetKind(), err)}, nil
+		}
+		*u = *applied
+	}
+	desiredKC, currentKC = kcppkg.PrepareKubeadmConfigsForDiff(desiredKC, currentKC, true)
+
+	req := &runtimehooksv1.CanUpdateMachineRequest{}
+	req.Current.Machine = *cleanMachine(machine)
+	desiredTyped := &clusterv1.Machine{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(desiredMachineU.Object, desiredTyped); err != nil {
+		return nil, err
+	}
+	req.Desired.Machine = *cleanMachine(desiredTyped)
+	for _, o := range []struct {
+		obj    any
+		target *runtime.RawExtension
+	}{
+		{cleanKubeadmConfig(currentKC), &req.Current.BootstrapConfig},
+		{cleanKubeadmConfig(desiredKC), &req.Desired.BootstrapConfig},
+		{cleanUnstructured(currentInfra), &req.Current.InfrastructureMachine},
+		{cleanUnstructured(desiredInfra), &req.Desired.InfrastructureMachine},
+	} {
+		raw, err := json.Marshal(o.obj)
+		if err != nil {
+			return nil, err
+		}
+		*o.target = runtime.RawExtension{Raw: raw}
+	}
+
+	resp := &runtimehooksv1.CanUpdateMachineResponse{}
+	if err := c.Runtime.CallExtension(ctx, runtimehooksv1.CanUpdateMachine, machine, handler, req, resp); err != nil {
+		return nil, err
+	}
+	current, err := toMap(req.Current.Machine)
+	if err != nil {
+		return nil, err
+	}
+	if current, err = applyPatch(current, resp.MachinePatch, "spec"); err != nil {
+		return nil, fmt.Errorf("applying the machinePatch of %s: %w", handler, err)
+	}
+	desired, err := toMap(req.Desired.Machine)
+	if err != nil {
+		return nil, err
+	}
+	diffs := prefixed("machine", diffFields(cleanMachineSpec(current["spec"]), cleanMachineSpec(desired["spec"]), "spec"))
+	for _, t := range []struct {
+		name             string
+		current, desired runtime.RawExtension
+		patch            runtimehooksv1.Patch
+	}{
+		{"kubeadmConfig", req.Current.BootstrapConfig, req.Desired.BootstrapConfig, resp.BootstrapConfigPatch},
+		{"infrastructureMachine", req.Current.InfrastructureMachine, req.Desired.InfrastructureMachine, resp.InfrastructureMachinePatch},
+	} {
+		cur, des := map[string]any{}, map[string]any{}
+		if err := json.Unmarshal(t.current.Raw, &cur); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(t.desired.Raw, &des); err != nil {
+			return nil, err
+		}
+		if cur, err = applyPatch(cur, t.patch, "spec"); err != nil {
+			return nil, fmt.Errorf("applying the %s patch of %s: %w", t.name, handler, err)
+		}
+		diffs = append(diffs, prefixed(t.name, diffFields(cur["spec"], des["spec"], "spec"))...)
+	}
+	sort.Strings(diffs)
+	return diffs, nil
+}
+
+// representative is the control plane Machine KCP would pick first for an
+// in-place update: not marked for deletion or remediation, oldest name first.
+func (c *Checker) representative(kcp *controlplanev1.KubeadmControlPlane) *clusterv1.Machine {
+	var candidates []*clusterv1.Machine
+	for _, m := range c.State.ControlPlaneMachines(kcp.Namespace, kcp.Name) {
+		_, del := m.Annotations[clusterv1.DeleteMachineAnnotation]
+		_, rem := m.Annotations[clusterv1.RemediateMachineAnnotation]
+		if !del && !rem {
+			candidates = append(candidates, m)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil
+	}
+	sort.Slice(candidates, func(i, j int) bool { return candidates[i].Name < candidates[j].Name })
+	return candidates[0]
+}
+
+// dryRunApply applies obj as KubeadmControlPlane would, without persisting it, and
+// returns what the API server made of it (defaults, fields others own).
+func (c *Checker) dryRunApply(ctx context.Context, obj runtime.Object) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	if err := c.Client.Scheme().Convert(obj, u, nil); err != nil {
+		if uo, ok := obj.(*unstructured.Unstructured); ok {
+			u = uo.DeepCopy()
+		} else {
+			return nil, err
+		}
+	}
+	// Keep what KCP has opinions on, as CAPI's ssa.PrepareModified does.
+	kept := &unstructured.Unstructured{Object: map[string]any{"apiVersion": u.GetAPIVersion(), "kind": u.GetKind(), "spec": u.Object["spec"]}}
+	kept.SetName(u.GetName())
+	kept.SetNamespace(u.GetNamespace())
+	kept.SetUID(u.GetUID())
+	kept.SetLabels(u.GetLabels())
+	kept.SetAnnotations(u.GetAnnotations())
+	kept.SetFinalizers(u.GetFinalizers())
+	kept.SetOwnerReferences(u.GetOwnerReferences())
+	if err := c.Client.Apply(ctx, ctrlclient.ApplyConfigurationFromUnstructured(kept), ctrlclient.ForceOwnership, ctrlclient.FieldOwner(kcpManager), ctrlclient.DryRunAll); err != nil {
+		return nil, err
+	}
+	return kept, nil
+}
+
+func cleanMachine(m *clusterv1.Machine) *clusterv1.Machine {
+	return &clusterv1.Machine{
+		TypeMeta:   metav1.TypeMeta{APIVersion: clusterv1.GroupVersion.String(), Kind: "Machine"},
+		ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, Labels: m.Labels, Annotations: m.Annotations},
+		Spec:       *m.Spec.DeepCopy(),
+	}
+}
+
+func cleanKubeadmConfig(kc *bootstrapv1.KubeadmConfig) *bootstrapv1.KubeadmConfig {
+	return &bootstrapv1.KubeadmConfig{
+		TypeMeta:   metav1.TypeMeta{APIVersion: bootstrapv1.GroupVersion.String(), Kind: "KubeadmConfig"},
+		ObjectMeta: metav1.ObjectMeta{Name: kc.Name, Namespace: kc.Namespace, Labels: kc.Labels, Annotations: kc.Annotations},
+		Spec:       *kc.Spec.DeepCopy(),
+	}
+}

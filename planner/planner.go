@@ -116,8 +116,10 @@ func Plan(st *state.State, sel Selection, opts Options) (*UpgradePlan, error) {
 		defer cancel()
 		extensionCache = cache.New[desiredstate.GenerateUpgradePlanCacheEntry](ctx, time.Hour)
 	}
+	// The controllers' gates are the management cluster's: read them once.
+	controllerGates := readGates(st, opts.FeatureGates)
 	for _, c := range clusters {
-		p := &clusterPlanner{st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache}
+		p := &clusterPlanner{st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates}
 		doc.Clusters = append(doc.Clusters, p.plan())
 	}
 	return doc, nil
@@ -158,6 +160,7 @@ type clusterPlanner struct {
 	opts           Options
 	target         Target
 	extensionCache cache.Cache[desiredstate.GenerateUpgradePlanCacheEntry]
+	gates          gates
 	out            ClusterPlan
 }
 

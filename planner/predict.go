@@ -101,7 +101,7 @@ type predictor struct {
 
 func newPredictor(p *clusterPlanner, cc *clusterv1.ClusterClass, hooks hookRegistry) *predictor {
 	covered := append([]string{DiffVersion}, p.opts.AssumeCovered...)
-	return &predictor{asker: p.opts.InPlaceAsker, st: p.st, cluster: p.cluster, now: p.opts.Now, gates: readGates(p.st, p.opts.FeatureGates),
+	return &predictor{asker: p.opts.InPlaceAsker, st: p.st, cluster: p.cluster, now: p.opts.Now, gates: p.gates,
 		hooks: hooks, covered: covered, patchUse: versionBuiltinPatches(cc)}
 }
 
@@ -238,6 +238,25 @@ func (pr *predictor) inPlaceBlocker(kcp bool) (rule, reason string, unknown bool
 	return "", "", false
 }
 
+// ask asks the one registered handler of hook (--ask-extensions). When it answers,
+// the prediction's basis becomes Confirmed and its notCovered what the extension
+// does not cover; when the call fails, the prediction keeps its assumption. The
+// reasons say which.
+func (pr *predictor) ask(p *Prediction, hook string, call func(handler string) ([]string, error)) (notCovered, reasons []string) {
+	handler := pr.hooks[hook][0]
+	notCovered, err := call(handler)
+	switch {
+	case err != nil:
+		return nil, []string{fmt.Sprintf("asking the extension failed (%v): the verdict rests on the assumption that it covers %s", err, strings.Join(pr.covered, ", "))}
+	case len(notCovered) > 0:
+		p.Basis, p.NotCovered = BasisConfirmed, notCovered
+		return notCovered, []string{fmt.Sprintf("asked with %s, the extension %s does not cover %s: the Machines are replaced", hook, handler, strings.Join(notCovered, ", "))}
+	default:
+		p.Basis = BasisConfirmed
+		return nil, []string{fmt.Sprintf("asked with %s, the extension %s covers every difference", hook, handler)}
+	}
+}
+
 // coverage returns the differences the extension is not assumed to cover.
 func (pr *predictor) coverage(diffs []string) []string {
 	var out []string
@@ -288,17 +307,12 @@ func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
 	p.Basis = BasisAssumed
 	var asked []string
 	if pr.asker != nil && len(patches) == 0 {
-		handler := pr.hooks[hookCanUpdateMachine][0]
-		notCovered, err := pr.asker.CanUpdateMachine(context.Background(), handler, pr.cluster, kcp, c.To)
-		if err != nil {
-			asked = append(asked, fmt.Sprintf("asking the extension failed (%v): the verdict rests on the assumption that it covers %s", err, strings.Join(pr.covered, ", ")))
-		} else {
-			p.Basis = BasisConfirmed
-			if len(notCovered) > 0 {
-				p.NotCovered = notCovered
-				return rollout(RuleNotCovered, fmt.Sprintf("asked with CanUpdateMachine, the extension %s does not cover %s: KCP replaces the Machines", handler, strings.Join(notCovered, ", ")))
-			}
-			asked = append(asked, fmt.Sprintf("asked with CanUpdateMachine, the extension %s covers every difference", handler))
+		var notCovered []string
+		notCovered, asked = pr.ask(p, hookCanUpdateMachine, func(handler string) ([]string, error) {
+			return pr.asker.CanUpdateMachine(context.Background(), handler, pr.cluster, kcp, c.To)
+		})
+		if len(notCovered) > 0 {
+			return rollout(RuleNotCovered, asked...)
 		}
 	}
 	if nc := pr.coverage(diffs); len(nc) > 0 && p.Basis != BasisConfirmed {
@@ -374,16 +388,12 @@ func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
 	p.Basis = BasisAssumed
 	var asked []string
 	if pr.asker != nil && len(patches) == 0 {
-		notCovered, err := pr.asker.CanUpdateMachineSet(context.Background(), pr.hooks[hookCanUpdateMachineSet][0], md, c.To)
-		if err != nil {
-			asked = append(asked, fmt.Sprintf("asking the extension failed (%v): the verdict rests on the assumption that it covers %s", err, strings.Join(pr.covered, ", ")))
-		} else {
-			p.Basis = BasisConfirmed
-			if len(notCovered) > 0 {
-				p.NotCovered = notCovered
-				return rollout(RuleNotCovered, fmt.Sprintf("asked with CanUpdateMachineSet, the extension %s does not cover %s: Machines are replaced", pr.hooks[hookCanUpdateMachineSet][0], strings.Join(notCovered, ", ")))
-			}
-			asked = append(asked, fmt.Sprintf("asked with CanUpdateMachineSet, the extension %s covers every difference", pr.hooks[hookCanUpdateMachineSet][0]))
+		var notCovered []string
+		notCovered, asked = pr.ask(p, hookCanUpdateMachineSet, func(handler string) ([]string, error) {
+			return pr.asker.CanUpdateMachineSet(context.Background(), handler, md, c.To)
+		})
+		if len(notCovered) > 0 {
+			return rollout(RuleNotCovered, asked...)
 		}
 	}
 	if nc := pr.coverage(diffs); len(nc) > 0 && p.Basis != BasisConfirmed {

@@ -121,25 +121,15 @@ func (c *Checker) CanUpdateMachine(ctx context.Context, handler string, cluster 
 		return nil, err
 	}
 	diffs := prefixed("machine", diffFields(cleanMachineSpec(current["spec"]), cleanMachineSpec(desired["spec"]), "spec"))
-	for _, t := range []struct {
-		name             string
-		current, desired runtime.RawExtension
-		patch            runtimehooksv1.Patch
-	}{
+	for _, t := range []patchedObject{
 		{"kubeadmConfig", req.Current.BootstrapConfig, req.Desired.BootstrapConfig, resp.BootstrapConfigPatch},
 		{"infrastructureMachine", req.Current.InfrastructureMachine, req.Desired.InfrastructureMachine, resp.InfrastructureMachinePatch},
 	} {
-		cur, des := map[string]any{}, map[string]any{}
-		if err := json.Unmarshal(t.current.Raw, &cur); err != nil {
+		d, err := t.diff(handler, "spec")
+		if err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(t.desired.Raw, &des); err != nil {
-			return nil, err
-		}
-		if cur, err = applyPatch(cur, t.patch, "spec"); err != nil {
-			return nil, fmt.Errorf("applying the %s patch of %s: %w", t.name, handler, err)
-		}
-		diffs = append(diffs, prefixed(t.name, diffFields(cur["spec"], des["spec"], "spec"))...)
+		diffs = append(diffs, d...)
 	}
 	sort.Strings(diffs)
 	return diffs, nil
@@ -166,11 +156,10 @@ func (c *Checker) representative(kcp *controlplanev1.KubeadmControlPlane) *clust
 // dryRunApply applies obj as KubeadmControlPlane would, without persisting it, and
 // returns what the API server made of it (defaults, fields others own).
 func (c *Checker) dryRunApply(ctx context.Context, obj runtime.Object) (*unstructured.Unstructured, error) {
-	u := &unstructured.Unstructured{}
-	if err := c.Client.Scheme().Convert(obj, u, nil); err != nil {
-		if uo, ok := obj.(*unstructured.Unstructured); ok {
-			u = uo.DeepCopy()
-		} else {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		u = &unstructured.Unstructured{}
+		if err := c.Client.Scheme().Convert(obj, u, nil); err != nil {
 			return nil, err
 		}
 	}

@@ -103,28 +103,18 @@ func (c *Checker) CanUpdateMachineSet(ctx context.Context, handler string, md *c
 		return nil, err
 	}
 	diffs := diffMachineSpecs(current, desired)
-	for _, t := range []struct {
-		name             string
-		current, desired runtime.RawExtension
-		patch            runtimehooksv1.Patch
-	}{
+	for _, t := range []patchedObject{
 		{"infrastructureMachineTemplate", req.Current.InfrastructureMachineTemplate, req.Desired.InfrastructureMachineTemplate, resp.InfrastructureMachineTemplatePatch},
 		{"bootstrapConfigTemplate", req.Current.BootstrapConfigTemplate, req.Desired.BootstrapConfigTemplate, resp.BootstrapConfigTemplatePatch},
 	} {
 		if t.current.Raw == nil {
 			continue
 		}
-		cur, des := map[string]any{}, map[string]any{}
-		if err := json.Unmarshal(t.current.Raw, &cur); err != nil {
+		d, err := t.diff(handler, specPath...)
+		if err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(t.desired.Raw, &des); err != nil {
-			return nil, err
-		}
-		if cur, err = applyPatch(cur, t.patch, specPath...); err != nil {
-			return nil, fmt.Errorf("applying the %s patch of %s: %w", t.name, handler, err)
-		}
-		diffs = append(diffs, prefixed(t.name, diffFields(specOf(cur), specOf(des), "spec.template.spec"))...)
+		diffs = append(diffs, d...)
 	}
 	sort.Strings(diffs)
 	return diffs, nil
@@ -242,9 +232,31 @@ func cleanMachineSpec(v any) map[string]any {
 	return spec
 }
 
-func specOf(m map[string]any) map[string]any {
-	spec, _, _ := unstructured.NestedMap(m, specPath...)
-	return spec
+// patchedObject is one object of a request: current and desired as sent, and
+// the extension's patch for it.
+type patchedObject struct {
+	name             string
+	current, desired runtime.RawExtension
+	patch            runtimehooksv1.Patch
+}
+
+// diff applies the patch to the current object under path and lists where it
+// still differs from the desired one.
+func (o patchedObject) diff(handler string, path ...string) ([]string, error) {
+	cur, des := map[string]any{}, map[string]any{}
+	if err := json.Unmarshal(o.current.Raw, &cur); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(o.desired.Raw, &des); err != nil {
+		return nil, err
+	}
+	cur, err := applyPatch(cur, o.patch, path...)
+	if err != nil {
+		return nil, fmt.Errorf("applying the %s patch of %s: %w", o.name, handler, err)
+	}
+	curField, _, _ := unstructured.NestedFieldNoCopy(cur, path...)
+	desField, _, _ := unstructured.NestedFieldNoCopy(des, path...)
+	return prefixed(o.name, diffFields(curField, desField, strings.Join(path, "."))), nil
 }
 
 // diffFields lists the paths at which two decoded JSON values differ.

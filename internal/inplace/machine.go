@@ -18,6 +18,8 @@ import (
 	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
 	"sigs.k8s.io/cluster-api/controllers/external"
 	kcppkg "sigs.k8s.io/cluster-api/controlplane/kubeadm/pkg"
+
+	"github.com/capi-planner/capi-planner/internal/fielddiff"
 )
 
 // kcpManager is the field manager KubeadmControlPlane applies Machines with.
@@ -120,10 +122,10 @@ func (c *Checker) CanUpdateMachine(ctx context.Context, handler string, cluster 
 	if err != nil {
 		return nil, err
 	}
-	diffs := prefixed("machine", diffFields(cleanMachineSpec(current["spec"]), cleanMachineSpec(desired["spec"]), "spec"))
+	diffs := fielddiff.Paths(cleanMachineSpec(current["spec"]), cleanMachineSpec(desired["spec"]), "spec")
 	for _, t := range []patchedObject{
-		{"kubeadmConfig", req.Current.BootstrapConfig, req.Desired.BootstrapConfig, resp.BootstrapConfigPatch},
-		{"infrastructureMachine", req.Current.InfrastructureMachine, req.Desired.InfrastructureMachine, resp.InfrastructureMachinePatch},
+		{fielddiff.BootstrapConfig("KubeadmConfig"), req.Current.BootstrapConfig, req.Desired.BootstrapConfig, resp.BootstrapConfigPatch},
+		{fielddiff.InfrastructureMachine, req.Current.InfrastructureMachine, req.Desired.InfrastructureMachine, resp.InfrastructureMachinePatch},
 	} {
 		d, err := t.diff(handler, "spec")
 		if err != nil {

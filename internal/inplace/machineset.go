@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"sigs.k8s.io/cluster-api/core/reconcilers/machinedeployment/mdutil"
 	runtimeclient "sigs.k8s.io/cluster-api/exp/runtime/client"
 
+	"github.com/capi-planner/capi-planner/internal/fielddiff"
 	"github.com/capi-planner/capi-planner/internal/state"
 )
 
@@ -84,7 +84,7 @@ func (c *Checker) CanUpdateMachineSet(ctx context.Context, handler string, md *c
 		}
 	}
 	if (req.Current.BootstrapConfigTemplate.Raw == nil) != (req.Desired.BootstrapConfigTemplate.Raw == nil) {
-		return []string{"machineSet spec.template.spec.bootstrap"}, nil // CAPI: a bootstrap template added or removed is never in place
+		return []string{"spec.bootstrap"}, nil // CAPI: a bootstrap template added or removed is never in place
 	}
 
 	resp := &runtimehooksv1.CanUpdateMachineSetResponse{}
@@ -104,8 +104,8 @@ func (c *Checker) CanUpdateMachineSet(ctx context.Context, handler string, md *c
 	}
 	diffs := diffMachineSpecs(current, desired)
 	for _, t := range []patchedObject{
-		{"infrastructureMachineTemplate", req.Current.InfrastructureMachineTemplate, req.Desired.InfrastructureMachineTemplate, resp.InfrastructureMachineTemplatePatch},
-		{"bootstrapConfigTemplate", req.Current.BootstrapConfigTemplate, req.Desired.BootstrapConfigTemplate, resp.BootstrapConfigTemplatePatch},
+		{fielddiff.InfrastructureMachine, req.Current.InfrastructureMachineTemplate, req.Desired.InfrastructureMachineTemplate, resp.InfrastructureMachineTemplatePatch},
+		{fielddiff.BootstrapConfig(oldMS.Spec.Template.Spec.Bootstrap.ConfigRef.Kind), req.Current.BootstrapConfigTemplate, req.Desired.BootstrapConfigTemplate, resp.BootstrapConfigTemplatePatch},
 	} {
 		if t.current.Raw == nil {
 			continue
@@ -203,11 +203,12 @@ func applyPatch(obj map[string]any, p runtimehooksv1.Patch, path ...string) (map
 	return obj, unstructured.SetNestedField(obj, spec, path...)
 }
 
-// diffMachineSpecs compares MachineSet spec.template.spec the way CAPI does.
+// diffMachineSpecs compares MachineSet spec.template.spec the way CAPI does, and
+// names the differences as fields of the Machines' spec.
 func diffMachineSpecs(current, desired map[string]any) []string {
 	cur, _, _ := unstructured.NestedMap(current, specPath...)
 	des, _, _ := unstructured.NestedMap(desired, specPath...)
-	return prefixed("machineSet", diffFields(cleanMachineSpec(cur), cleanMachineSpec(des), "spec.template.spec"))
+	return fielddiff.Paths(cleanMachineSpec(cur), cleanMachineSpec(des), "spec")
 }
 
 // cleanMachineSpec leaves out of a Machine spec the fields that never cause an
@@ -233,7 +234,7 @@ func cleanMachineSpec(v any) map[string]any {
 }
 
 // patchedObject is one object of a request: current and desired as sent, and
-// the extension's patch for it.
+// the extension's patch for it; name prefixes its differences (see fielddiff).
 type patchedObject struct {
 	name             string
 	current, desired runtime.RawExtension
@@ -256,37 +257,6 @@ func (o patchedObject) diff(handler string, path ...string) ([]string, error) {
 	}
 	curField, _, _ := unstructured.NestedFieldNoCopy(cur, path...)
 	desField, _, _ := unstructured.NestedFieldNoCopy(des, path...)
-	return prefixed(o.name, diffFields(curField, desField, strings.Join(path, "."))), nil
-}
-
-// diffFields lists the paths at which two decoded JSON values differ.
-func diffFields(a, b any, path string) []string {
-	am, aok := a.(map[string]any)
-	bm, bok := b.(map[string]any)
-	if !aok || !bok {
-		if reflect.DeepEqual(a, b) {
-			return nil
-		}
-		return []string{path}
-	}
-	var out []string
-	keys := map[string]bool{}
-	for k := range am {
-		keys[k] = true
-	}
-	for k := range bm {
-		keys[k] = true
-	}
-	for k := range keys {
-		out = append(out, diffFields(am[k], bm[k], path+"."+k)...)
-	}
-	return out
-}
-
-func prefixed(prefix string, paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		out[i] = prefix + " " + p
-	}
-	return out
+	// A template's spec.template.spec is what its Machines' objects get as spec.
+	return fielddiff.Paths(curField, desField, o.name+".spec"), nil
 }

@@ -183,10 +183,10 @@ func TestAskInPlaceExtensions(t *testing.T) {
 	// v1.35.2 -> v1.36.3: the KubeadmConfig loses ControlPlaneKubeletLocalMode; the
 	// MachineDeployment also carries a pending failureDomain change.
 	cp, md := predictions("ip-version-only")
-	if cp["basis"] != "Confirmed" || cp["verdict"] != "Rollout" || !strings.Contains(fmt.Sprint(cp["notCovered"]), "kubeadmConfig spec.clusterConfiguration.featureGates") {
+	if cp["basis"] != "Confirmed" || cp["verdict"] != "Rollout" || !strings.Contains(fmt.Sprint(cp["notCovered"]), "kubeadmConfig.spec.clusterConfiguration.featureGates") {
 		t.Errorf("version-only extension, control plane: %v", cp)
 	}
-	if md["basis"] != "Confirmed" || md["verdict"] != "Rollout" || !strings.Contains(fmt.Sprint(md["notCovered"]), "machineSet spec.template.spec.failureDomain") {
+	if md["basis"] != "Confirmed" || md["verdict"] != "Rollout" || !strings.Contains(fmt.Sprint(md["notCovered"]), "spec.failureDomain") {
 		t.Errorf("version-only extension, workers: %v", md)
 	}
 	cp, md = predictions("ip-everything")

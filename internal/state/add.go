@@ -6,6 +6,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -34,8 +36,8 @@ func IsTemplateKind(group, kind string) bool {
 	return strings.HasSuffix(group, ".cluster.x-k8s.io") && strings.HasSuffix(kind, "Template")
 }
 
-// Add adds one object: a typed CAPI v1beta2 object, a Namespace, or an
-// unstructured control plane or template. KubeadmControlPlanes are kept
+// Add adds one object: a typed CAPI v1beta2 object, a Namespace, a CAPI
+// provider's CRD metadata, or an unstructured control plane or template. KubeadmControlPlanes are kept
 // unstructured like every control plane.
 func (s *State) Add(obj runtime.Object) error {
 	s.idx = nil
@@ -69,6 +71,11 @@ func (s *State) Add(obj runtime.Object) error {
 		u := &unstructured.Unstructured{Object: m}
 		u.SetGroupVersionKind(controlplanev1.GroupVersion.WithKind("KubeadmControlPlane"))
 		s.ControlPlanes = append(s.ControlPlanes, u)
+	case *metav1.PartialObjectMetadata:
+		if !IsCRDOfCAPIProvider(o) {
+			return fmt.Errorf("%s %s is not a CAPI provider's CustomResourceDefinition", o.Kind, o.Name)
+		}
+		s.CRDs = append(s.CRDs, CRDView(o))
 	case *unstructured.Unstructured:
 		gvk := o.GroupVersionKind()
 		switch {
@@ -85,6 +92,20 @@ func (s *State) Add(obj runtime.Object) error {
 		return fmt.Errorf("capi-planner does not keep objects of type %T", obj)
 	}
 	return nil
+}
+
+// IsCRDOfCAPIProvider reports whether metadata is of the CustomResourceDefinition
+// of a CAPI provider's kind (group cluster.x-k8s.io or *.cluster.x-k8s.io).
+func IsCRDOfCAPIProvider(m *metav1.PartialObjectMetadata) bool {
+	return m.GroupVersionKind() == apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition") &&
+		strings.HasSuffix(m.Name, ".cluster.x-k8s.io")
+}
+
+// CRDView keeps what planning reads from a CRD: its name and labels.
+func CRDView(m *metav1.PartialObjectMetadata) *metav1.PartialObjectMetadata {
+	out := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta}
+	out.Name, out.Labels = m.Name, m.Labels
+	return out
 }
 
 // ControllerView keeps what planning reads from a controller Deployment: its

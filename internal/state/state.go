@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -58,6 +59,9 @@ type State struct {
 	Controllers []*appsv1.Deployment
 	// Providers are clusterctl's Provider objects, when clusterctl installed CAPI.
 	Providers []*unstructured.Unstructured
+	// CRDs are the name and labels of the CAPI providers' CustomResourceDefinitions:
+	// their cluster.x-k8s.io/<contract> labels give each kind's contract version.
+	CRDs []*metav1.PartialObjectMetadata
 
 	// idx speeds up the lookups below; built on first use, dropped by Add.
 	idx *index
@@ -148,6 +152,7 @@ func (s *State) Sort() {
 	sortByKey(s.Templates)
 	sortByKey(s.Controllers)
 	sortByKey(s.Providers)
+	sortByKey(s.CRDs)
 }
 
 type namespacedNamed interface {

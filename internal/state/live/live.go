@@ -15,7 +15,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -206,6 +208,13 @@ func (r *reader) kinds(served map[schema.GroupVersionKind]bool) []kind {
 			newList: func() ctrlclient.ObjectList { return &runtimev1.ExtensionConfigList{} }},
 		{gvk: corev1.SchemeGroupVersion.WithKind("Namespace"), impact: "ExtensionConfig namespaceSelectors cannot be checked",
 			newList: func() ctrlclient.ObjectList { return &corev1.NamespaceList{} }},
+		// Metadata only: the contract labels the patch engine reads (name and labels are kept).
+		{gvk: apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"), impact: "ClusterClass patches of Clusters whose control plane is not a KubeadmControlPlane cannot be evaluated (its contract version is unknown)",
+			newList: func() ctrlclient.ObjectList {
+				l := &metav1.PartialObjectMetadataList{}
+				l.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinitionList"))
+				return l
+			}},
 		// Controllers live in their own namespaces: listed cluster-wide, by the provider label.
 		{gvk: appsv1.SchemeGroupVersion.WithKind("Deployment"), selector: providers, impact: "the controllers' feature gates and versions are unknown",
 			newList: func() ctrlclient.ObjectList { return &appsv1.DeploymentList{} }},
@@ -306,6 +315,9 @@ func (r *reader) list(ctx context.Context, k kind) (listed, error) {
 
 func add(st *state.State, gvk schema.GroupVersionKind, obj runtime.Object) error {
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	if m, ok := obj.(*metav1.PartialObjectMetadata); ok && !state.IsCRDOfCAPIProvider(m) {
+		return nil // another API's CRD
+	}
 	if u, ok := obj.(*unstructured.Unstructured); ok {
 		obj = u.DeepCopy()
 	}

@@ -25,6 +25,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -434,6 +435,16 @@ func (r *reader) decode(h header, raw []byte) (runtime.Object, error) {
 			break // not a CAPI controller
 		}
 		return d, nil
+	case gvk.Group == "apiextensions.k8s.io" && gvk.Kind == "CustomResourceDefinition":
+		m := &metav1.PartialObjectMetadata{}
+		if err := decodeInto(raw, m); err != nil {
+			return nil, err
+		}
+		m.SetGroupVersionKind(gvk)
+		if !state.IsCRDOfCAPIProvider(m) {
+			break // another API's CRD
+		}
+		return state.CRDView(m), nil
 	case state.IsControlPlaneKind(gvk.Group, gvk.Kind), state.IsTemplateKind(gvk.Group, gvk.Kind),
 		gvk.Group == state.ClusterctlGroup && gvk.Kind == "Provider":
 		u := &unstructured.Unstructured{}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
@@ -49,6 +51,9 @@ type ClassSpec struct {
 	Versions        []string
 	Extension       string
 	MachinePools    bool
+	// Patches adds ClusterClass patches that set the control plane's etcd image
+	// tag and a version file from builtin.controlPlane.version (KubeadmConfig).
+	Patches bool
 }
 
 // ClusterClass returns a docker-style ClusterClass and the templates it refers to.
@@ -65,6 +70,9 @@ func ClusterClass(s ClassSpec) Objects {
 		Bootstrap:      clusterv1.MachineDeploymentClassBootstrapTemplate{TemplateRef: ref(bootstrapAPI, "KubeadmConfigTemplate", s.Name+"-default-worker")},
 		Infrastructure: clusterv1.MachineDeploymentClassInfrastructureTemplate{TemplateRef: ref(infraAPI, "DockerMachineTemplate", s.Name+"-default-worker")},
 	}}
+	if s.Patches {
+		cc.Spec.Patches = controlPlaneVersionPatches()
+	}
 	out := Objects{cc,
 		template(infraAPI, "DockerClusterTemplate", s.Namespace, s.Name, map[string]any{"template": map[string]any{"spec": map[string]any{}}}),
 		template(cpAPI, "KubeadmControlPlaneTemplate", s.Namespace, s.Name+"-control-plane", map[string]any{"template": map[string]any{"spec": map[string]any{
@@ -83,6 +91,56 @@ func ClusterClass(s ClassSpec) Objects {
 		out = append(out, template(infraAPI, "DockerMachinePoolTemplate", s.Namespace, s.Name+"-default-pool", map[string]any{"template": map[string]any{"spec": map[string]any{}}}))
 	}
 	return out
+}
+
+// EtcdImageTags are the etcd image tags the ClusterClass patches of ClassSpec.Patches
+// choose by control plane minor.
+var EtcdImageTags = []struct{ MinMinor, Tag string }{
+	{"1.36.0-0", "3.6.8-0"}, {"1.35.0-0", "3.6.6-0"}, {"1.34.0-0", "3.6.4-0"}, {"0.0.0-0", "3.5.21-0"},
+}
+
+// VersionFile is where the ClusterClass patches of ClassSpec.Patches write the
+// control plane version.
+const VersionFile = "/etc/kubernetes/capi-version"
+
+// controlPlaneVersionPatches are inline patches, like many real ClusterClasses
+// have, that change the KubeadmControlPlane's KubeadmConfig with every control
+// plane version: the etcd image tag and a file.
+func controlPlaneVersionPatches() []clusterv1.ClusterClassPatch {
+	tag := ""
+	for i, t := range EtcdImageTags {
+		switch {
+		case i == 0:
+			tag += fmt.Sprintf(`{{ if semverCompare ">=%s" .builtin.controlPlane.version }}%s`, t.MinMinor, t.Tag)
+		case i == len(EtcdImageTags)-1:
+			tag += fmt.Sprintf(`{{ else }}%s{{ end }}`, t.Tag)
+		default:
+			tag += fmt.Sprintf(`{{ else if semverCompare ">=%s" .builtin.controlPlane.version }}%s`, t.MinMinor, t.Tag)
+		}
+	}
+	cp := clusterv1.PatchSelector{APIVersion: cpAPI, Kind: "KubeadmControlPlaneTemplate", MatchResources: clusterv1.PatchSelectorMatch{ControlPlane: ptr.To(true)}}
+	return []clusterv1.ClusterClassPatch{{
+		Name: "etcd-image-and-version-file",
+		Definitions: []clusterv1.PatchDefinition{{
+			Selector: cp,
+			JSONPatches: []clusterv1.JSONPatch{
+				{Op: "add", Path: "/spec/template/spec/kubeadmConfigSpec/clusterConfiguration/etcd", ValueFrom: &clusterv1.JSONPatchValue{Template: "local:\n  imageTag: " + tag}},
+				{Op: "add", Path: "/spec/template/spec/kubeadmConfigSpec/files", ValueFrom: &clusterv1.JSONPatchValue{Template: "- path: " + VersionFile + "\n  content: {{ .builtin.controlPlane.version }}"}},
+			},
+		}},
+	}}
+}
+
+// EtcdImageTag is the tag controlPlaneVersionPatches choose for version.
+func EtcdImageTag(version string) string {
+	for _, t := range EtcdImageTags {
+		if min, err := semver.NewVersion(t.MinMinor); err == nil {
+			if v, err := semver.NewVersion(version); err == nil && !v.LessThan(min) {
+				return t.Tag
+			}
+		}
+	}
+	return EtcdImageTags[len(EtcdImageTags)-1].Tag
 }
 
 func kubeadmConfig() map[string]any {
@@ -119,6 +177,9 @@ type ClusterSpec struct {
 	Workers         []WorkerSpec
 	Annotations     map[string]string
 	Paused          bool
+	// ClassPatches says the ClusterClass has ClassSpec.Patches: the control plane
+	// carries what they set at its version, as the topology controller left it.
+	ClassPatches bool
 }
 
 // Cluster returns the Cluster, its KubeadmControlPlane, MachineDeployments,
@@ -176,6 +237,10 @@ func controlPlane(s ClusterSpec, owned map[string]string) Objects {
 	kcp.Spec.Rollout.Strategy.Type = controlplanev1.RollingUpdateStrategyType
 	kcp.Spec.Rollout.Strategy.RollingUpdate.MaxSurge = ptr.To(intstr.FromInt32(1))
 	kcp.Spec.KubeadmConfigSpec.ClusterConfiguration.APIServer.CertSANs = []string{"localhost", "127.0.0.1"}
+	if s.ClassPatches {
+		kcp.Spec.KubeadmConfigSpec.ClusterConfiguration.Etcd.Local.ImageTag = EtcdImageTag(s.ControlPlaneVersion)
+		kcp.Spec.KubeadmConfigSpec.Files = []bootstrapv1.File{{Path: VersionFile, Content: s.ControlPlaneVersion}}
+	}
 	observed := s.ObservedVersion
 	if observed == "" {
 		observed = s.ControlPlaneVersion

@@ -16,7 +16,8 @@ build:
 
 ## demo: plan the bundled example (a three-minor chained upgrade), no cluster needed.
 demo: build
-	./$(BIN) plan -f fixtures/topology-versions --to v1.36.3
+	./$(BIN) plan -f fixtures/topology-versions --to v1.36.3 \
+	  --assume-extension-covers=kubeadmConfig.spec.clusterConfiguration.etcd.local.imageTag,kubeadmConfig.spec.files
 
 ## test: lint, then every test: unit, golden, differential, CLI on the built binary,
 ## and the integration tier against a real kube-apiserver + etcd (envtest).

@@ -61,10 +61,24 @@ type Options struct {
 // InPlaceAsker asks a management cluster's in-place update extension.
 type InPlaceAsker interface {
 	// CanUpdateMachineSet asks whether the MachineDeployment's Machines can be updated
-	// in place to version, and returns the differences the extension does not cover.
-	CanUpdateMachineSet(ctx context.Context, handler string, md *clusterv1.MachineDeployment, version string) ([]string, error)
+	// in place to version, with what ClusterClass patches change at that step, and
+	// returns the differences the extension does not cover.
+	CanUpdateMachineSet(ctx context.Context, handler string, md *clusterv1.MachineDeployment, version string, templates TemplateChanges) ([]string, error)
 	// CanUpdateMachine asks the same of the KubeadmControlPlane's Machines.
-	CanUpdateMachine(ctx context.Context, handler string, cluster *clusterv1.Cluster, kcp *controlplanev1.KubeadmControlPlane, version string) ([]string, error)
+	CanUpdateMachine(ctx context.Context, handler string, cluster *clusterv1.Cluster, kcp *controlplanev1.KubeadmControlPlane, version string, templates TemplateChanges) ([]string, error)
+}
+
+// TemplateChanges are what ClusterClass patches change at a step besides the
+// version, as JSON merge patches (RFC 7386) to the current objects; nil when
+// unchanged.
+type TemplateChanges struct {
+	// KubeadmConfigSpec patches the KubeadmControlPlane's spec.kubeadmConfigSpec.
+	KubeadmConfigSpec []byte
+	// Bootstrap patches the MachineDeployment's bootstrap template's spec.template.spec.
+	Bootstrap []byte
+	// Infrastructure patches the InfraMachineTemplate's spec.template.spec (the
+	// topology controller rotates the template).
+	Infrastructure []byte
 }
 
 // Selection says which Clusters to plan and to what.
@@ -363,6 +377,7 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		pr := newPredictor(p, cc, reg)
 		p.out.Machines, p.out.Duration = pr.predict(p.out.Steps)
 		p.out.Findings = append(p.out.Findings, pr.pendingRollouts(p.out.Steps)...)
+		p.out.Findings = append(p.out.Findings, pr.topologyVersionPatches(p.out.Steps)...)
 	}
 	p.out.Findings = append(p.out.Findings, skewFindings(ws, res, topology)...)
 	if topology {

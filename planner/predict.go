@@ -17,7 +17,9 @@ import (
 	kcpdesiredstate "sigs.k8s.io/cluster-api/controlplane/kubeadm/pkg/desiredstate"
 	"sigs.k8s.io/cluster-api/core/reconcilers/machinedeployment/mdutil"
 
+	"github.com/capi-planner/capi-planner/internal/fielddiff"
 	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/internal/topologypatch"
 )
 
 // Field paths of the differences a step makes on Machines; --assume-extension-covers
@@ -27,12 +29,28 @@ const (
 	// DiffKubeadmFeatureGates: KubeadmControlPlane's version-dependent kubeadm feature
 	// gates (ControlPlaneKubeletLocalMode for 1.31 <= version < 1.36).
 	DiffKubeadmFeatureGates = "kubeadmConfig.spec.clusterConfiguration.featureGates"
-	// DiffTemplates: what ClusterClass patches change through the version builtins.
+	// DiffTemplates stands for whatever ClusterClass patches change when they
+	// cannot be evaluated (external patches offline, templates not read).
 	DiffTemplates = "templates"
 )
 
-// AssumableDifferences are the differences --assume-extension-covers accepts.
-var AssumableDifferences = []string{DiffKubeadmFeatureGates, DiffTemplates}
+// CoverableObjects are the objects whose fields --assume-extension-covers takes
+// (a field covers its subfields), besides DiffTemplates: the Machine's spec,
+// its KubeadmConfig (or other bootstrap config) and its InfraMachine.
+var CoverableObjects = []string{"spec", "kubeadmConfig.spec", "bootstrapConfig.spec", "infrastructureMachine.spec"}
+
+// CheckCoverable checks a field path given to --assume-extension-covers.
+func CheckCoverable(path string) error {
+	if path == DiffTemplates {
+		return nil
+	}
+	for _, o := range CoverableObjects {
+		if fielddiff.Covers(o, path) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not a field of a Machine's objects: expected a path under %s (for example %s), or %s", path, strings.Join(CoverableObjects, ", "), DiffKubeadmFeatureGates, DiffTemplates)
+}
 
 // Prediction rules.
 const (
@@ -97,12 +115,24 @@ type predictor struct {
 	hooks    hookRegistry
 	covered  []string
 	patchUse map[string][]string // version builtin -> patch names using it
+	// patches evaluates the ClusterClass's patches (nil without patches, or
+	// when they cannot be evaluated: patchErr says why).
+	patches  *topologypatch.Evaluator
+	patchErr error
+	// The versions the patches are evaluated at: spec.topology.version before and
+	// after the trigger, and the control plane's current version.
+	fromTopology, toTopology, controlPlaneVersion string
 }
 
 func newPredictor(p *clusterPlanner, cc *clusterv1.ClusterClass, hooks hookRegistry) *predictor {
 	covered := append([]string{DiffVersion}, p.opts.AssumeCovered...)
-	return &predictor{asker: p.opts.InPlaceAsker, st: p.st, cluster: p.cluster, now: p.opts.Now, gates: p.gates,
+	pr := &predictor{asker: p.opts.InPlaceAsker, st: p.st, cluster: p.cluster, now: p.opts.Now, gates: p.gates,
 		hooks: hooks, covered: covered, patchUse: versionBuiltinPatches(cc)}
+	if cc != nil && topologypatch.HasPatches(cc) {
+		pr.patches, pr.patchErr = topologypatch.New(p.st, p.cluster, cc, p.opts.RuntimeClient)
+	}
+	pr.fromTopology, pr.toTopology, pr.controlPlaneVersion = p.cluster.Spec.Topology.Version, p.out.Target, p.out.Current.ControlPlane
+	return pr
 }
 
 // versionBuiltinPatches lists, per version builtin, the ClusterClass patches that use it.
@@ -196,19 +226,86 @@ func (pr *predictor) change(c *Change, firstStep bool) *Prediction {
 	}
 }
 
-// differences lists what changes on the Machines, and which ClusterClass patches may add to it.
-func (pr *predictor) differences(builtin string, firstStep bool, extra ...string) (diffs []string, patches []string) {
-	diffs = append([]string{DiffVersion}, extra...)
-	patches = append(patches, pr.patchUse[builtin]...)
+// stepDifferences is what a change makes differ on the Machines.
+type stepDifferences struct {
+	diffs []string
+	// templates carries what ClusterClass patches change onto the live objects (asking the extension).
+	templates TemplateChanges
+	// unevaluated are the ClusterClass patches that may change more, and why they were not evaluated.
+	unevaluated []string
+	why         error
+}
+
+// differences lists what changes on the Machines at change c: the version, extra,
+// and what the ClusterClass patches change, evaluated with CAPI's patch engine.
+// builtin is the version builtin of c's object, which suspects patches when the
+// engine cannot run.
+func (pr *predictor) differences(c *Change, builtin string, firstStep bool, extra ...string) stepDifferences {
+	d := stepDifferences{diffs: append([]string{DiffVersion}, extra...)}
+	if pr.patches == nil && pr.patchErr == nil {
+		return d // no ClusterClass patches
+	}
+	change, err := pr.evaluate(c, firstStep)
+	if err == nil {
+		d.diffs = append(d.diffs, change.Differences...)
+		d.templates = TemplateChanges{KubeadmConfigSpec: change.KubeadmConfigSpec, Bootstrap: change.Bootstrap, Infrastructure: change.Infrastructure}
+		return d
+	}
+	d.why = err
+	d.unevaluated = append(d.unevaluated, pr.patchUse[builtin]...)
 	if firstStep {
 		// builtin.cluster.topology.version changed with the trigger; frozen objects pick it up at their first step.
-		patches = append(patches, pr.patchUse["builtin.cluster.topology.version"]...)
+		d.unevaluated = append(d.unevaluated, pr.patchUse["builtin.cluster.topology.version"]...)
 	}
-	patches = append(patches, pr.patchUse["external"]...)
-	if len(patches) > 0 {
-		diffs = append(diffs, DiffTemplates)
+	d.unevaluated = append(d.unevaluated, pr.patchUse["external"]...)
+	if len(d.unevaluated) > 0 {
+		d.diffs = append(d.diffs, DiffTemplates)
 	}
-	return diffs, patches
+	return d
+}
+
+// evaluate runs the ClusterClass patches before and after change c. An object's
+// first step also picks up the trigger's spec.topology.version: the topology
+// controller does not touch an object while its version change is pending.
+func (pr *predictor) evaluate(c *Change, firstStep bool) (topologypatch.Change, error) {
+	if pr.patchErr != nil {
+		return topologypatch.Change{}, pr.patchErr
+	}
+	before := topologypatch.Versions{Topology: pr.toTopology, ControlPlane: pr.controlPlaneVersion}
+	if firstStep {
+		before.Topology = pr.fromTopology
+	}
+	after := topologypatch.Versions{Topology: pr.toTopology, ControlPlane: pr.controlPlaneVersion}
+	md := c.Object.Kind == "MachineDeployment"
+	if md {
+		before.MachineDeployments = map[string]string{c.Object.Name: c.From}
+		after.MachineDeployments = map[string]string{c.Object.Name: c.To}
+	} else {
+		before.ControlPlane, after.ControlPlane = c.From, c.To
+	}
+	ctx := context.Background()
+	b, err := pr.patches.At(ctx, before)
+	if err != nil {
+		return topologypatch.Change{}, err
+	}
+	a, err := pr.patches.At(ctx, after)
+	if err != nil {
+		return topologypatch.Change{}, err
+	}
+	if !md {
+		return topologypatch.ControlPlaneChange(b, a)
+	}
+	if obj := pr.md(c.Object); obj != nil {
+		return topologypatch.MachineDeploymentChange(b, a, obj.Labels[clusterv1.ClusterTopologyMachineDeploymentNameLabel])
+	}
+	return topologypatch.Change{}, nil
+}
+
+// notEvaluated is the prediction of a change whose ClusterClass patches could not be evaluated.
+func (pr *predictor) notEvaluated(p *Prediction, d stepDifferences) *Prediction {
+	p.Verdict, p.Rule = VerdictUnknown, RulePatchesNotEvaluated
+	p.Reasons = []string{fmt.Sprintf("ClusterClass patches %s may change more than the version, and were not evaluated: %v; in place only if the extension covers what they change (--assume-extension-covers=%s says it does)", strings.Join(d.unevaluated, ", "), d.why, DiffTemplates)}
+	return p
 }
 
 // inPlaceBlocker says why in-place is impossible whatever the change ("" when possible),
@@ -261,7 +358,7 @@ func (pr *predictor) ask(p *Prediction, hook string, call func(handler string) (
 func (pr *predictor) coverage(diffs []string) []string {
 	var out []string
 	for _, d := range diffs {
-		if !slices.Contains(pr.covered, d) {
+		if !slices.ContainsFunc(pr.covered, func(c string) bool { return fielddiff.Covers(c, d) }) {
 			out = append(out, d)
 		}
 	}
@@ -283,8 +380,8 @@ func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
 	if gateChange != "" {
 		extra = append(extra, DiffKubeadmFeatureGates)
 	}
-	diffs, patches := pr.differences("builtin.controlPlane.version", firstStep, extra...)
-	p := &Prediction{Differences: diffs, Basis: BasisRules}
+	d := pr.differences(c, "builtin.controlPlane.version", firstStep, extra...)
+	p := &Prediction{Differences: d.diffs, Basis: BasisRules}
 	p.parallel = 1 // KCP works on one Machine at a time
 	rollout := func(rule string, reasons ...string) *Prediction {
 		p.Verdict, p.Rule, p.Reasons = VerdictRollout, rule, reasons
@@ -306,21 +403,19 @@ func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
 	}
 	p.Basis = BasisAssumed
 	var asked []string
-	if pr.asker != nil && len(patches) == 0 {
+	if pr.asker != nil && len(d.unevaluated) == 0 {
 		var notCovered []string
 		notCovered, asked = pr.ask(p, hookCanUpdateMachine, func(handler string) ([]string, error) {
-			return pr.asker.CanUpdateMachine(context.Background(), handler, pr.cluster, kcp, c.To)
+			return pr.asker.CanUpdateMachine(context.Background(), handler, pr.cluster, kcp, c.To, d.templates)
 		})
 		if len(notCovered) > 0 {
 			return rollout(RuleNotCovered, asked...)
 		}
 	}
-	if nc := pr.coverage(diffs); len(nc) > 0 && p.Basis != BasisConfirmed {
+	if nc := pr.coverage(d.diffs); len(nc) > 0 && p.Basis != BasisConfirmed {
 		p.NotCovered = nc
 		if slices.Contains(nc, DiffTemplates) && len(nc) == 1 {
-			p.Verdict, p.Rule = VerdictUnknown, RulePatchesNotEvaluated
-			p.Reasons = []string{fmt.Sprintf("ClusterClass patches %s use version builtins and are not evaluated offline: in place only if the extension covers what they change (--assume-extension-covers=%s says it does)", strings.Join(patches, ", "), DiffTemplates)}
-			return p
+			return pr.notEvaluated(p, d)
 		}
 		why := fmt.Sprintf("the extension is assumed to cover %s only, not %s: CAPI's CanUpdateMachine check fails and KCP replaces the Machines", strings.Join(pr.covered, ", "), strings.Join(nc, ", "))
 		if gateChange != "" && slices.Contains(nc, DiffKubeadmFeatureGates) {
@@ -357,8 +452,8 @@ func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
 		return &Prediction{Verdict: VerdictUnknown, Basis: BasisRules, Rule: RuleNotKubeadm, Reasons: []string{"the MachineDeployment could not be read"}}
 	}
 	n := int(ptrOr(md.Spec.Replicas, 1))
-	diffs, patches := pr.differences("builtin.machineDeployment.version", firstStep)
-	p := &Prediction{Differences: diffs, Basis: BasisRules}
+	d := pr.differences(c, "builtin.machineDeployment.version", firstStep)
+	p := &Prediction{Differences: d.diffs, Basis: BasisRules}
 	if md.Spec.Rollout.Strategy.Type == clusterv1.OnDeleteMachineDeploymentStrategyType {
 		p.Verdict, p.Rule = VerdictRollout, RuleOnDelete
 		p.Reasons = []string{fmt.Sprintf("%s uses the OnDelete strategy: never in place; new Machines come only as someone deletes the old ones, and the topology upgrade waits for it", c.Object)}
@@ -387,20 +482,21 @@ func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
 	}
 	p.Basis = BasisAssumed
 	var asked []string
-	if pr.asker != nil && len(patches) == 0 {
+	if pr.asker != nil && len(d.unevaluated) == 0 {
 		var notCovered []string
 		notCovered, asked = pr.ask(p, hookCanUpdateMachineSet, func(handler string) ([]string, error) {
-			return pr.asker.CanUpdateMachineSet(context.Background(), handler, md, c.To)
+			return pr.asker.CanUpdateMachineSet(context.Background(), handler, md, c.To, d.templates)
 		})
 		if len(notCovered) > 0 {
 			return rollout(RuleNotCovered, asked...)
 		}
 	}
-	if nc := pr.coverage(diffs); len(nc) > 0 && p.Basis != BasisConfirmed {
+	if nc := pr.coverage(d.diffs); len(nc) > 0 && p.Basis != BasisConfirmed {
 		p.NotCovered = nc
-		p.Verdict, p.Rule = VerdictUnknown, RulePatchesNotEvaluated
-		p.Reasons = []string{fmt.Sprintf("ClusterClass patches %s use version builtins and are not evaluated offline: in place only if the extension covers what they change (--assume-extension-covers=%s says it does)", strings.Join(patches, ", "), DiffTemplates)}
-		return p
+		if slices.Contains(nc, DiffTemplates) && len(nc) == 1 {
+			return pr.notEvaluated(p, d)
+		}
+		return rollout(RuleNotCovered, fmt.Sprintf("the extension is assumed to cover %s only, not %s: CAPI's CanUpdateMachineSet check fails and the MachineDeployment replaces the Machines", strings.Join(pr.covered, ", "), strings.Join(nc, ", ")))
 	}
 	// Machines without a node, or marked for remediation, are not moved but replaced.
 	replaced, why := pr.unmovableMachines(md)
@@ -587,4 +683,24 @@ func (pr *predictor) pendingRollouts(steps []Step) []Finding {
 		}
 	}
 	return out
+}
+
+// topologyVersionPatches warns when ClusterClass patches use
+// builtin.cluster.topology.version in a chained upgrade: it is the final target
+// at every step, so objects render templates for the target, not for the
+// version they step to.
+func (pr *predictor) topologyVersionPatches(steps []Step) []Finding {
+	patches := pr.patchUse["builtin.cluster.topology.version"]
+	cpSteps := 0
+	for _, s := range steps {
+		if s.Kind == StepControlPlane {
+			cpSteps++
+		}
+	}
+	if len(patches) == 0 || cpSteps < 2 {
+		return nil
+	}
+	return []Finding{{Severity: SeverityWarning, Rule: "TopologyVersionBuiltinInChain", Objects: []ObjectRef{*clusterRef(pr.cluster)},
+		Message: fmt.Sprintf("ClusterClass patches %s use builtin.cluster.topology.version, which is the final target (%s) at every step of this chained upgrade: the control plane's first step and each worker's first step get templates rendered for %s, not for the version they step to; key such patches on builtin.controlPlane.version or builtin.machineDeployment.version",
+			strings.Join(patches, ", "), pr.toTopology, pr.toTopology)}}
 }

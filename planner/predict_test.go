@@ -47,7 +47,7 @@ func (sc scenario) plan(t *testing.T) ClusterPlan {
 		sc.class.Versions = chain
 	}
 	sc.class.Namespace, sc.class.Name = "ns", "class"
-	objs := fleet.Cluster(fleet.ClusterSpec{Namespace: "ns", Name: "c", Class: "class", ControlPlaneVersion: "v1.33.4", Replicas: sc.cpReplicas,
+	objs := fleet.Cluster(fleet.ClusterSpec{Namespace: "ns", Name: "c", Class: "class", ControlPlaneVersion: "v1.33.4", Replicas: sc.cpReplicas, ClassPatches: sc.class.Patches,
 		Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.33.4", Replicas: 2}}})
 	objs = append(objs, fleet.ClusterClass(sc.class)...)
 	if sc.gates != "none" {
@@ -90,6 +90,25 @@ func countsString(c MachineCounts) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+const etcdTag = "kubeadmConfig.spec.clusterConfiguration.etcd.local.imageTag"
+
+// workerImagePatch sets the workers' image from builtin.machineDeployment.version.
+var workerImagePatch = clusterv1.ClusterClassPatch{Name: "worker-image", Definitions: []clusterv1.PatchDefinition{{
+	Selector: clusterv1.PatchSelector{APIVersion: "infrastructure.cluster.x-k8s.io/v1beta2", Kind: "DockerMachineTemplate",
+		MatchResources: clusterv1.PatchSelectorMatch{MachineDeploymentClass: &clusterv1.PatchSelectorMatchMachineDeploymentClass{Names: []string{"default-worker"}}}},
+	JSONPatches: []clusterv1.JSONPatch{{Op: "add", Path: "/spec/template/spec/customImage", ValueFrom: &clusterv1.JSONPatchValue{Template: "kindest/node:{{ .builtin.machineDeployment.version }}"}}},
+}}}
+
+func setPatches(patches ...clusterv1.ClusterClassPatch) func(fleet.Objects) {
+	return func(objs fleet.Objects) {
+		for _, o := range objs {
+			if cc, ok := o.(*clusterv1.ClusterClass); ok {
+				cc.Spec.Patches = patches
+			}
+		}
+	}
+}
 
 func kcpOf(objs fleet.Objects) *controlplanev1.KubeadmControlPlane {
 	for _, o := range objs {
@@ -167,16 +186,21 @@ func TestPredictions(t *testing.T) {
 				}
 			}
 		}}, []string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "ChangeNotCovered Rollout 3/0/3", "InPlaceUpdate Rollout 2/0/2"}},
-		{"ClusterClass patches on version builtins are not evaluated", scenario{mutate: func(objs fleet.Objects) {
-			for _, o := range objs {
-				if cc, ok := o.(*clusterv1.ClusterClass); ok {
-					cc.Spec.Patches = []clusterv1.ClusterClassPatch{{Name: "image", Definitions: []clusterv1.PatchDefinition{{
-						Selector:    clusterv1.PatchSelector{APIVersion: "infrastructure.cluster.x-k8s.io/v1beta2", Kind: "DockerMachineTemplate"},
-						JSONPatches: []clusterv1.JSONPatch{{Op: "add", Path: "/spec/template/spec/customImage", ValueFrom: &clusterv1.JSONPatchValue{Template: "kindest/node:{{ .builtin.controlPlane.version }}"}}},
-					}}}}
-				}
-			}
-		}}, []string{"PatchesNotEvaluated Unknown 0/0/0", "PatchesNotEvaluated Unknown 0/0/0", "ChangeNotCovered Rollout 3/0/3", "InPlaceUpdate Mixed 1/1/1"}},
+		{"ClusterClass patches change the etcd image and a file at every control plane step; the extension covers them",
+			scenario{class: fleet.ClassSpec{Patches: true}, opts: func(o *Options) { o.AssumeCovered = []string{etcdTag, "kubeadmConfig.spec.files"} }},
+			[]string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "ChangeNotCovered Rollout 3/0/3", "InPlaceUpdate Mixed 1/1/1"}},
+		{"the same patches, the extension covers only the version", scenario{class: fleet.ClassSpec{Patches: true}},
+			[]string{"ChangeNotCovered Rollout 3/0/3", "ChangeNotCovered Rollout 3/0/3", "ChangeNotCovered Rollout 3/0/3", "InPlaceUpdate Mixed 1/1/1"}},
+		{"a worker image patch rotates the MachineDeployment's InfraMachineTemplate", scenario{mutate: setPatches(workerImagePatch)},
+			[]string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "ChangeNotCovered Rollout 3/0/3", "ChangeNotCovered Rollout 2/0/2"}},
+		{"the extension covers the worker image", scenario{mutate: setPatches(workerImagePatch), opts: func(o *Options) {
+			o.AssumeCovered = []string{DiffKubeadmFeatureGates, "infrastructureMachine.spec.customImage"}
+		}}, []string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/1/1"}},
+		{"external patches cannot be evaluated offline", scenario{mutate: setPatches(clusterv1.ClusterClassPatch{Name: "remote", External: &clusterv1.ExternalPatchDefinition{GeneratePatchesExtension: "gen.ext"}})},
+			[]string{"PatchesNotEvaluated Unknown 0/0/0", "PatchesNotEvaluated Unknown 0/0/0", "ChangeNotCovered Rollout 3/0/3", "PatchesNotEvaluated Unknown 0/0/0"}},
+		{"unevaluated patches assumed covered", scenario{mutate: setPatches(clusterv1.ClusterClassPatch{Name: "remote", External: &clusterv1.ExternalPatchDefinition{GeneratePatchesExtension: "gen.ext"}}),
+			opts: func(o *Options) { o.AssumeCovered = []string{DiffTemplates} }},
+			[]string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "ChangeNotCovered Rollout 3/0/3", "InPlaceUpdate Mixed 1/1/1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,5 +290,62 @@ func TestPendingRollout(t *testing.T) {
 	}
 	if slices.Contains(findingRules(scenario{}.plan(t)), "PendingRollout") {
 		t.Error("an up-to-date MachineDeployment has a pending rollout")
+	}
+}
+
+func TestPatchDifferences(t *testing.T) {
+	p := scenario{class: fleet.ClassSpec{Patches: true}}.plan(t)
+	cp := p.Steps[0].Changes[0].Prediction
+	want := []string{DiffVersion, etcdTag, "kubeadmConfig.spec.files"}
+	if !slices.Equal(cp.Differences, want) || !slices.Equal(cp.NotCovered, want[1:]) || cp.Basis != BasisAssumed {
+		t.Errorf("control plane step 1: differences %v, not covered %v, basis %s", cp.Differences, cp.NotCovered, cp.Basis)
+	}
+	last := p.Steps[2].Changes[0].Prediction
+	if !slices.Contains(last.Differences, DiffKubeadmFeatureGates) || !slices.Contains(last.Differences, etcdTag) {
+		t.Errorf("control plane step 3 differences %v", last.Differences)
+	}
+	if md := p.Steps[3].Changes[0].Prediction; !slices.Equal(md.Differences, []string{DiffVersion}) {
+		t.Errorf("the control plane's patches leak into the workers: %v", md.Differences)
+	}
+	missing := scenario{class: fleet.ClassSpec{Patches: true}, mutate: func(objs fleet.Objects) {
+		for _, o := range objs {
+			if cc, ok := o.(*clusterv1.ClusterClass); ok {
+				cc.Spec.ControlPlane.TemplateRef.Name = "gone"
+			}
+		}
+	}}.plan(t)
+	if pr := missing.Steps[0].Changes[0].Prediction; pr.Rule != RulePatchesNotEvaluated || !strings.Contains(pr.Reasons[0], "KubeadmControlPlaneTemplate gone") {
+		t.Errorf("missing template: %s %v", pr.Rule, pr.Reasons)
+	}
+}
+
+func TestCheckCoverable(t *testing.T) {
+	for _, ok := range []string{DiffTemplates, DiffKubeadmFeatureGates, etcdTag, "infrastructureMachine.spec.customImage", "spec.failureDomain", "bootstrapConfig.spec"} {
+		if err := CheckCoverable(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "kubeadm.spec.files", "status.x", "specs.version"} {
+		if err := CheckCoverable(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestTopologyVersionBuiltinInChain(t *testing.T) {
+	p := scenario{mutate: setPatches(clusterv1.ClusterClassPatch{Name: "image", Definitions: []clusterv1.PatchDefinition{{
+		Selector: clusterv1.PatchSelector{APIVersion: "infrastructure.cluster.x-k8s.io/v1beta2", Kind: "DockerMachineTemplate",
+			MatchResources: clusterv1.PatchSelectorMatch{ControlPlane: ptr.To(true)}},
+		JSONPatches: []clusterv1.JSONPatch{{Op: "add", Path: "/spec/template/spec/customImage", ValueFrom: &clusterv1.JSONPatchValue{Template: "kindest/node:{{ .builtin.cluster.topology.version }}"}}},
+	}}})}.plan(t)
+	if !slices.Contains(findingRules(p), "TopologyVersionBuiltinInChain") {
+		t.Errorf("findings %v", findingRules(p))
+	}
+	// The image jumps to the target at the first control plane step, then stays.
+	if d := p.Steps[0].Changes[0].Prediction.Differences; !slices.Contains(d, "infrastructureMachine.spec.customImage") {
+		t.Errorf("step 1 differences %v", d)
+	}
+	if d := p.Steps[1].Changes[0].Prediction.Differences; slices.Contains(d, "infrastructureMachine.spec.customImage") {
+		t.Errorf("step 2 differences %v", d)
 	}
 }

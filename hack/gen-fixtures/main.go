@@ -40,8 +40,8 @@ func fixtures() []fixture {
 	return []fixture{
 		{dir: "topology-versions", files: map[string]fleet.Objects{
 			"clusterclass.yaml": append(fleet.Objects{fleet.Namespace("prod", map[string]string{"env": "prod"})},
-				fleet.ClusterClass(fleet.ClassSpec{Namespace: "prod", Name: "quick-start", Versions: chain})...),
-			"cluster.yaml": fleet.Cluster(fleet.ClusterSpec{Namespace: "prod", Name: "web", Class: "quick-start", ControlPlaneVersion: "v1.33.4", Replicas: 3,
+				fleet.ClusterClass(fleet.ClassSpec{Namespace: "prod", Name: "quick-start", Versions: chain, Patches: true})...),
+			"cluster.yaml": fleet.Cluster(fleet.ClusterSpec{Namespace: "prod", Name: "web", Class: "quick-start", ControlPlaneVersion: "v1.33.4", Replicas: 3, ClassPatches: true,
 				Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.33.4", Replicas: 2}}}),
 			"extensions.yaml": {
 				fleet.ExtensionConfig(fleet.ExtensionSpec{Name: "lifecycle", URL: "https://lifecycle.extensions.svc:9443", Hooks: lifecycleHooks,

@@ -20,6 +20,7 @@ import (
 	kcppkg "sigs.k8s.io/cluster-api/controlplane/kubeadm/pkg"
 
 	"github.com/capi-planner/capi-planner/internal/fielddiff"
+	"github.com/capi-planner/capi-planner/planner"
 )
 
 // kcpManager is the field manager KubeadmControlPlane applies Machines with.
@@ -33,7 +34,7 @@ const kcpManager = "capi-kubeadmcontrolplane"
 // normalised by PrepareKubeadmConfigsForDiff; the answer's patches are applied to
 // the current objects, which must then equal the desired ones. One Machine stands
 // for all (KCP asks for each, about the same difference). It needs Client.
-func (c *Checker) CanUpdateMachine(ctx context.Context, handler string, cluster *clusterv1.Cluster, kcp *controlplanev1.KubeadmControlPlane, version string) ([]string, error) {
+func (c *Checker) CanUpdateMachine(ctx context.Context, handler string, cluster *clusterv1.Cluster, kcp *controlplanev1.KubeadmControlPlane, version string, templates planner.TemplateChanges) ([]string, error) {
 	if c.Client == nil {
 		return nil, errors.New("asking CanUpdateMachine needs a live management cluster")
 	}
@@ -51,8 +52,25 @@ func (c *Checker) CanUpdateMachine(ctx context.Context, handler string, cluster 
 	}
 	desiredKCP := kcp.DeepCopy()
 	desiredKCP.Spec.Version = version
+	// What ClusterClass patches change at this step: the topology controller
+	// patches the KubeadmControlPlane and rotates its InfraMachineTemplate.
+	if templates.KubeadmConfigSpec != nil {
+		if err := mergeIntoTyped(&desiredKCP.Spec.KubeadmConfigSpec, templates.KubeadmConfigSpec); err != nil {
+			return nil, fmt.Errorf("KubeadmControlPlane %s/%s spec.kubeadmConfigSpec: %w", kcp.Namespace, kcp.Name, err)
+		}
+	}
+	reader := c.Client
+	if templates.Infrastructure != nil {
+		ref := &desiredKCP.Spec.MachineTemplate.Spec.InfrastructureRef
+		next, err := c.rotated(kcp.Namespace, *ref, version, templates.Infrastructure)
+		if err != nil {
+			return nil, err
+		}
+		ref.Name = next.GetName()
+		reader = c.serving(next)
+	}
 	now := metav1.NewTime(c.Now)
-	_, res, err := kcppkg.UpToDate(ctx, c.Client, cluster, machine, desiredKCP, &now,
+	_, res, err := kcppkg.UpToDate(ctx, reader, cluster, machine, desiredKCP, &now,
 		map[string]*unstructured.Unstructured{machine.Name: infraMachine}, map[string]*bootstrapv1.KubeadmConfig{machine.Name: kubeadmConfig})
 	if err != nil {
 		return nil, err

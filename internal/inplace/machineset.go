@@ -24,6 +24,7 @@ import (
 
 	"github.com/capi-planner/capi-planner/internal/fielddiff"
 	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/planner"
 )
 
 // Checker asks extensions through a runtime client.
@@ -45,7 +46,7 @@ var specPath = []string{"spec", "template", "spec"}
 // with any change pending in it, at the new version), cleaned the same way; the
 // answer's patches are applied to the current objects, which must then equal the
 // desired ones. It returns the differences that remain (none: all covered).
-func (c *Checker) CanUpdateMachineSet(ctx context.Context, handler string, md *clusterv1.MachineDeployment, version string) ([]string, error) {
+func (c *Checker) CanUpdateMachineSet(ctx context.Context, handler string, md *clusterv1.MachineDeployment, version string, templates planner.TemplateChanges) ([]string, error) {
 	// The current MachineSet is the one holding the Machines: the up-to-date one, or,
 	// when a change is pending in the MachineDeployment, the active old one.
 	upToDate, old, _, _ := mdutil.FindNewAndOldMachineSets(md, c.State.MachineSetsOf(md), metav1.NewTime(c.Now))
@@ -66,16 +67,23 @@ func (c *Checker) CanUpdateMachineSet(ctx context.Context, handler string, md *c
 	for _, t := range []struct {
 		ref    clusterv1.ContractVersionedObjectReference
 		target *runtime.RawExtension
+		// change is what ClusterClass patches change in the desired template (rotating it).
+		change []byte
 	}{
-		{oldMS.Spec.Template.Spec.InfrastructureRef, &req.Current.InfrastructureMachineTemplate},
-		{newMS.Spec.Template.Spec.InfrastructureRef, &req.Desired.InfrastructureMachineTemplate},
-		{oldMS.Spec.Template.Spec.Bootstrap.ConfigRef, &req.Current.BootstrapConfigTemplate},
-		{newMS.Spec.Template.Spec.Bootstrap.ConfigRef, &req.Desired.BootstrapConfigTemplate},
+		{oldMS.Spec.Template.Spec.InfrastructureRef, &req.Current.InfrastructureMachineTemplate, nil},
+		{newMS.Spec.Template.Spec.InfrastructureRef, &req.Desired.InfrastructureMachineTemplate, templates.Infrastructure},
+		{oldMS.Spec.Template.Spec.Bootstrap.ConfigRef, &req.Current.BootstrapConfigTemplate, nil},
+		{newMS.Spec.Template.Spec.Bootstrap.ConfigRef, &req.Desired.BootstrapConfigTemplate, templates.Bootstrap},
 	} {
 		if !t.ref.IsDefined() {
 			continue
 		}
-		tmpl, err := c.template(oldMS.Namespace, t.ref)
+		var tmpl *unstructured.Unstructured
+		if t.change != nil {
+			tmpl, err = c.rotated(oldMS.Namespace, t.ref, version, t.change)
+		} else {
+			tmpl, err = c.template(oldMS.Namespace, t.ref)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -222,6 +222,10 @@ func (t *table) steps(c *planner.ClusterPlan) {
 			if why := why(ch.Prediction); why != "" {
 				lines = append(lines, line{text: ch.Object.Name + ": " + why})
 			}
+			// Only worth a line when the step changes more than the version.
+			if p := ch.Prediction; p != nil && len(p.Differences) > 1 {
+				lines = append(lines, line{text: "changes: " + strings.Join(p.Differences, ", ")})
+			}
 		}
 		if s.Duration != nil {
 			lines = append(lines, line{text: "duration: " + s.Duration.String()})

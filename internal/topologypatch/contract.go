@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -40,7 +41,12 @@ func newCRDMetadataReader(crds []*metav1.PartialObjectMetadata) *crdMetadataRead
 		},
 	}}
 	for _, crd := range crds {
-		r.labels[crd.Name] = crd.Labels
+		// Added to what is known: a CRD installed without its kustomize labels
+		// (as envtest loads them) keeps KubeadmControlPlane's.
+		if r.labels[crd.Name] == nil {
+			r.labels[crd.Name] = map[string]string{}
+		}
+		maps.Copy(r.labels[crd.Name], crd.Labels)
 	}
 	return r
 }

@@ -177,7 +177,7 @@ func TestFailOnReplace(t *testing.T) {
 		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
 	}
 	want := []string{
-		"policy: Cluster prod/web step 1: KubeadmControlPlane prod/web-control-plane replaces Machines (1 created, 1 deleted) [InPlaceUpdate]",
+		"policy: Cluster prod/web step 1: KubeadmControlPlane prod/web-control-plane replaces Machines (3 created, 3 deleted) [ChangeNotCovered]",
 		"policy: Cluster prod/web step 3: KubeadmControlPlane prod/web-control-plane replaces Machines (3 created, 3 deleted) [ChangeNotCovered]",
 		"policy: Cluster prod/web step 4: MachineDeployment prod/web-md-0 replaces Machines (1 created, 1 deleted) [InPlaceUpdate]",
 	}
@@ -199,7 +199,7 @@ func TestFailOnReplace(t *testing.T) {
 	if r.Code != 0 || strings.Count(r.Stdout, `"verdict": "Rollout"`) != 4 {
 		t.Errorf("gate off: exit %d\n%s", r.Code, r.Stdout)
 	}
-	for _, bad := range [][]string{{"--fail-on", "delete"}, {"--feature-gates", "InPlaceUpdates"}, {"--assume-extension-covers", "spec.everything"}} {
+	for _, bad := range [][]string{{"--fail-on", "delete"}, {"--feature-gates", "InPlaceUpdates"}, {"--assume-extension-covers", "status.everything"}} {
 		r = run(t, "", append([]string{"plan", "-f", "fixtures/topology-versions"}, bad...)...)
 		if r.Code != 1 || !strings.Contains(r.Stderr, "invalid "+bad[0]) {
 			t.Errorf("%v: exit %d %s", bad, r.Code, r.Stderr)

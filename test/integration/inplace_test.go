@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -39,7 +40,7 @@ func inPlaceExtension(w http.ResponseWriter, r *http.Request) {
 	resp.Status = runtimehooksv1.ResponseStatusSuccess
 	desired := req.Desired.MachineSet.Spec.Template.Spec
 	switch strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")[0] {
-	case "version-only":
+	case "version-only", "etcd-and-files":
 		resp.MachineSetPatch = runtimehooksv1.Patch{PatchType: runtimehooksv1.JSONPatchType,
 			Patch: fmt.Appendf(nil, `[{"op":"replace","path":"/spec/template/spec/version","value":%q}]`, desired.Version)}
 	case "everything":
@@ -50,6 +51,9 @@ func inPlaceExtension(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.NewEncoder(w).Encode(&resp)
 }
+
+// askedEtcdTags records the desired etcd image tags CanUpdateMachine requests carried.
+var askedEtcdTags sync.Map
 
 // canUpdateMachine answers CanUpdateMachine like inPlaceExtension answers CanUpdateMachineSet.
 func canUpdateMachine(w http.ResponseWriter, r *http.Request) {
@@ -71,6 +75,21 @@ func canUpdateMachine(w http.ResponseWriter, r *http.Request) {
 	case "version-only":
 		resp.MachinePatch = runtimehooksv1.Patch{PatchType: runtimehooksv1.JSONPatchType,
 			Patch: fmt.Appendf(nil, `[{"op":"replace","path":"/spec/version","value":%q}]`, req.Desired.Machine.Spec.Version)}
+	case "etcd-and-files":
+		// The Done-when extension: the version, the etcd image tag and files, nothing else.
+		var desired map[string]any
+		_ = json.Unmarshal(req.Desired.BootstrapConfig.Raw, &desired)
+		spec, _ := desired["spec"].(map[string]any)
+		etcd, _, _ := unstructured.NestedFieldCopy(spec, "clusterConfiguration", "etcd")
+		tag, _, _ := unstructured.NestedString(spec, "clusterConfiguration", "etcd", "local", "imageTag")
+		askedEtcdTags.Store(tag, true)
+		ops, _ := json.Marshal([]map[string]any{
+			{"op": "add", "path": "/spec/clusterConfiguration/etcd", "value": etcd},
+			{"op": "add", "path": "/spec/files", "value": spec["files"]},
+		})
+		resp.MachinePatch = runtimehooksv1.Patch{PatchType: runtimehooksv1.JSONPatchType,
+			Patch: fmt.Appendf(nil, `[{"op":"replace","path":"/spec/version","value":%q}]`, req.Desired.Machine.Spec.Version)}
+		resp.BootstrapConfigPatch = runtimehooksv1.Patch{PatchType: runtimehooksv1.JSONPatchType, Patch: ops}
 	case "everything":
 		machine, _ := json.Marshal(req.Desired.Machine)
 		resp.MachinePatch = replaceSpec(machine)
@@ -220,5 +239,64 @@ func TestAskInPlaceExtensions(t *testing.T) {
 	// Offline, --ask-extensions is refused.
 	if r := capiPlanner(t, "plan", "-f", "fixtures", "--ask-extensions"); r.Code != 1 || !strings.Contains(r.Stderr, "--ask-extensions calls the extensions of a live management cluster") {
 		t.Errorf("offline: %d %s", r.Code, r.Stderr)
+	}
+}
+
+// The Done-when example, asked: ClusterClass patches change the control plane's
+// etcd image tag and a file at every step; the extension covers the version, the
+// etcd image tag and files. Steps v1.34.3 and v1.35.2 are confirmed in place
+// (1 created, 2 in place, 1 deleted); v1.36.3 replaces all 3 (the kubeadm feature
+// gate change is not covered); the workers go once, 1/1/1.
+func TestAskInPlaceExtensionDoneWhen(t *testing.T) {
+	server := httptest.NewTLSServer(http.HandlerFunc(inPlaceExtension))
+	defer server.Close()
+	const ns = "ip-done-when"
+	ec := fleet.ExtensionConfig(fleet.ExtensionSpec{Name: ns, URL: server.URL + "/etcd-and-files", NamespaceSelector: map[string]string{"ipext": "done-when"},
+		Hooks: []string{"CanUpdateMachine", "CanUpdateMachineSet", "UpdateMachine"}})
+	ec.Spec.ClientConfig.CABundle = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: server.Certificate().Raw})
+	objs := fleet.Objects{fleet.Namespace(ns, map[string]string{"ipext": "done-when"}), ec}
+	objs = append(objs, fleet.ClusterClass(fleet.ClassSpec{Namespace: ns, Name: "class", Versions: []string{"v1.33.4", "v1.34.3", "v1.35.2", "v1.36.3"}, Patches: true})...)
+	cluster := fleet.Cluster(fleet.ClusterSpec{Namespace: ns, Name: "c", Class: "class", ControlPlaneVersion: "v1.33.4", Replicas: 3, ClassPatches: true,
+		Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.33.4", Replicas: 2}}})
+	objs = append(objs, cluster...)
+	st := &state.State{}
+	for _, o := range objs {
+		if err := st.Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	if err := create(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range controlPlaneMachineObjects(t, cluster) {
+		if err := client.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := capiPlanner(t, "plan", "--kubeconfig", adminKubeconfig, "--cluster", ns+"/c", "--to", "v1.36.3", "--ask-extensions", "-o", "json")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
+	}
+	var got []string
+	for _, s := range planJSON(t, r)["clusters"].([]any)[0].(map[string]any)["steps"].([]any) {
+		p := s.(map[string]any)["changes"].([]any)[0].(map[string]any)["prediction"].(map[string]any)
+		m := p["machines"].(map[string]any)
+		got = append(got, fmt.Sprintf("%s %s %s %v/%v/%v %v", p["basis"], p["rule"], p["verdict"], m["created"], m["updatedInPlace"], m["deleted"], p["notCovered"]))
+	}
+	want := []string{
+		"Confirmed InPlaceUpdate Mixed 1/2/1 <nil>",
+		"Confirmed InPlaceUpdate Mixed 1/2/1 <nil>",
+		"Confirmed ChangeNotCovered Rollout 3/0/3 [kubeadmConfig.spec.clusterConfiguration.featureGates]",
+		"Confirmed InPlaceUpdate Mixed 1/1/1 <nil>",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("predictions:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The requests carried what the ClusterClass patches change at each step.
+	for _, v := range []string{"v1.34.3", "v1.35.2", "v1.36.3"} {
+		if _, ok := askedEtcdTags.Load(fleet.EtcdImageTag(v)); !ok {
+			t.Errorf("no CanUpdateMachine request carried the etcd image tag of %s (%s)", v, fleet.EtcdImageTag(v))
+		}
 	}
 }

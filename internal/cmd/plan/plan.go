@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,7 +73,7 @@ source offers and plans to the newest.`,
 			&cli.StringFlag{Name: "versions-file", Usage: "like --versions, read from a file (one version per line or comma-separated; # comments)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output format: table, json, yaml or markdown"},
 			&cli.StringFlag{Name: "feature-gates", Usage: "the controllers' gates for in-place predictions, e.g. InPlaceUpdates=true,RuntimeSDK=true (default: read from the controllers' Deployments)"},
-			&cli.StringFlag{Name: "assume-extension-covers", Usage: "differences the in-place extension covers besides spec.version: " + strings.Join(planner.AssumableDifferences, ", ")},
+			&cli.StringFlag{Name: "assume-extension-covers", Usage: "field paths the in-place extension covers besides spec.version, comma-separated, under " + strings.Join(planner.CoverableObjects, ", ") + " (a field covers its subfields), or " + planner.DiffTemplates + " for unevaluated ClusterClass patches"},
 			&cli.StringFlag{Name: "fail-on", Usage: "exit 3 when Machines would be replaced: replace, or replace:NAME,NAME for some objects"},
 			&cli.BoolFlag{Name: "ask-extensions", Usage: "live: ask the in-place extension (CanUpdateMachine, CanUpdateMachineSet) what it covers instead of assuming"},
 		),
@@ -130,8 +129,9 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 	}
 	if v := c.String("assume-extension-covers"); v != "" {
 		for _, d := range strings.Split(v, ",") {
-			if d = strings.TrimSpace(d); !slices.Contains(planner.AssumableDifferences, d) {
-				return nil, fmt.Errorf("invalid --assume-extension-covers %q: expected some of %s", d, strings.Join(planner.AssumableDifferences, ", "))
+			d = strings.TrimSpace(d)
+			if err := planner.CheckCoverable(d); err != nil {
+				return nil, fmt.Errorf("invalid --assume-extension-covers: %w", err)
 			}
 			opts.AssumeCovered = append(opts.AssumeCovered, d)
 		}

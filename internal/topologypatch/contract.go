@@ -97,7 +97,9 @@ func (r *crdMetadataReader) DeleteAllOf(context.Context, client.Object, ...clien
 
 func (r *crdMetadataReader) Status() client.SubResourceWriter { return refusingSubResource{} }
 
-func (r *crdMetadataReader) SubResource(string) client.SubResourceClient { return refusingSubResource{} }
+func (r *crdMetadataReader) SubResource(string) client.SubResourceClient {
+	return refusingSubResource{}
+}
 
 func (r *crdMetadataReader) Scheme() *runtime.Scheme { return runtime.NewScheme() }
 
@@ -110,7 +112,9 @@ func (r *crdMetadataReader) GroupVersionKindFor(obj runtime.Object) (schema.Grou
 	return schema.GroupVersionKind{}, errOffline
 }
 
-func (r *crdMetadataReader) IsObjectNamespaced(runtime.Object) (bool, error) { return false, errOffline }
+func (r *crdMetadataReader) IsObjectNamespaced(runtime.Object) (bool, error) {
+	return false, errOffline
+}
 
 // refusingSubResource refuses every subresource call.
 type refusingSubResource struct{}

@@ -139,7 +139,7 @@ func (b *blueprintReader) template(ref clusterv1.ClusterClassTemplateReference, 
 func currentState(st *state.State, cluster *clusterv1.Cluster, bp *scope.ClusterBlueprint) (*scope.ClusterState, error) {
 	cp := st.ControlPlane(cluster)
 	if cp == nil {
-		return nil, fmt.Errorf("Cluster %s/%s: its control plane %s is not in the input", cluster.Namespace, cluster.Name, cluster.Spec.ControlPlaneRef.Name)
+		return nil, fmt.Errorf("the control plane %s of Cluster %s/%s is not in the input", cluster.Spec.ControlPlaneRef.Name, cluster.Namespace, cluster.Name)
 	}
 	cur := &scope.ClusterState{
 		Cluster:               cluster,
@@ -165,7 +165,7 @@ func currentState(st *state.State, cluster *clusterv1.Cluster, bp *scope.Cluster
 		}
 		class, ok := bp.MachineDeployments[mdTopology.Class]
 		if !ok {
-			return nil, fmt.Errorf("Cluster %s/%s: spec.topology.workers.machineDeployments %q uses class %q, which ClusterClass %s/%s does not define", cluster.Namespace, cluster.Name, topologyName, mdTopology.Class, bp.ClusterClass.Namespace, bp.ClusterClass.Name)
+			return nil, fmt.Errorf("the MachineDeployment topology %q of Cluster %s/%s uses class %q, which ClusterClass %s/%s does not define", topologyName, cluster.Namespace, cluster.Name, mdTopology.Class, bp.ClusterClass.Namespace, bp.ClusterClass.Name)
 		}
 		cur.MachineDeployments[topologyName] = &scope.MachineDeploymentState{
 			Object:                        md,

@@ -79,11 +79,7 @@ func TestControlPlaneChange(t *testing.T) {
 
 func TestMachineDeploymentImagePatch(t *testing.T) {
 	st, cluster, cc := fixture(t, func(cc *clusterv1.ClusterClass) {
-		cc.Spec.Patches = []clusterv1.ClusterClassPatch{{Name: "image", Definitions: []clusterv1.PatchDefinition{{
-			Selector: clusterv1.PatchSelector{APIVersion: "infrastructure.cluster.x-k8s.io/v1beta2", Kind: "DockerMachineTemplate",
-				MatchResources: clusterv1.PatchSelectorMatch{MachineDeploymentClass: &clusterv1.PatchSelectorMatchMachineDeploymentClass{Names: []string{"default-worker"}}}},
-			JSONPatches: []clusterv1.JSONPatch{{Op: "add", Path: "/spec/template/spec/customImage", ValueFrom: &clusterv1.JSONPatchValue{Template: "kindest/node:{{ .builtin.machineDeployment.version }}"}}},
-		}}}}
+		cc.Spec.Patches = []clusterv1.ClusterClassPatch{workerImagePatch}
 	})
 	ev, err := New(st, cluster, cc, nil)
 	if err != nil {
@@ -146,3 +142,10 @@ func fmtJSON(t *testing.T, v any) string {
 	}
 	return string(raw)
 }
+
+// workerImagePatch sets the workers' image from builtin.machineDeployment.version.
+var workerImagePatch = clusterv1.ClusterClassPatch{Name: "worker-image", Definitions: []clusterv1.PatchDefinition{{
+	Selector: clusterv1.PatchSelector{APIVersion: "infrastructure.cluster.x-k8s.io/v1beta2", Kind: "DockerMachineTemplate",
+		MatchResources: clusterv1.PatchSelectorMatch{MachineDeploymentClass: &clusterv1.PatchSelectorMatchMachineDeploymentClass{Names: []string{"default-worker"}}}},
+	JSONPatches: []clusterv1.JSONPatch{{Op: "add", Path: "/spec/template/spec/customImage", ValueFrom: &clusterv1.JSONPatchValue{Template: "kindest/node:{{ .builtin.machineDeployment.version }}"}}},
+}}}

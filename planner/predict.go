@@ -271,6 +271,9 @@ func (pr *predictor) evaluate(c *Change, firstStep bool) (topologypatch.Change, 
 	if pr.patchErr != nil {
 		return topologypatch.Change{}, pr.patchErr
 	}
+	if !pr.patches.Touches(c.Object.Kind) {
+		return topologypatch.Change{}, nil
+	}
 	before := topologypatch.Versions{Topology: pr.toTopology, ControlPlane: pr.controlPlaneVersion}
 	if firstStep {
 		before.Topology = pr.fromTopology

@@ -30,7 +30,7 @@ func Fleet(spec FleetSpec, emit func(Objects) error) (machines int, err error) {
 	perCluster := max(3, spec.Machines/max(1, spec.Clusters))
 	for i := range spec.Namespaces {
 		ns := fmt.Sprintf("team-%02d", i)
-		objs := append(Objects{Namespace(ns, map[string]string{"team": ns})}, ClusterClass(ClassSpec{Namespace: ns, Name: "standard", Versions: fleetVersions, MachinePools: true})...)
+		objs := append(Objects{Namespace(ns, map[string]string{"team": ns})}, ClusterClass(ClassSpec{Namespace: ns, Name: "standard", Versions: fleetVersions, MachinePools: true, Patches: true})...)
 		if err := emit(objs); err != nil {
 			return machines, err
 		}
@@ -39,7 +39,7 @@ func Fleet(spec FleetSpec, emit func(Objects) error) (machines int, err error) {
 		ns := fmt.Sprintf("team-%02d", i%spec.Namespaces)
 		version := fleetVersions[i%3]
 		workers := perCluster - 3
-		c := ClusterSpec{Namespace: ns, Name: fmt.Sprintf("cluster-%04d", i), ControlPlaneVersion: version, Replicas: 3}
+		c := ClusterSpec{Namespace: ns, Name: fmt.Sprintf("cluster-%04d", i), ControlPlaneVersion: version, Replicas: 3, ClassPatches: true}
 		if i%5 != 4 {
 			c.Class = "standard"
 		}

@@ -43,7 +43,7 @@ func TestMatchesCAPIGenerator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ours, err := ev.At(ctx, Versions{Topology: tc.topology, ControlPlane: tc.controlPlane})
+			ours, err := ev.At(ctx, Versions{Topology: tc.topology, ControlPlane: tc.controlPlane, MachineDeployments: map[string]string{}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,7 +68,7 @@ func TestMatchesCAPIGenerator(t *testing.T) {
 			}
 			cl := cluster.DeepCopy()
 			cl.Spec.Topology.Version = tc.topology
-			_, bp, err := ev.desired(Versions{Topology: tc.topology, ControlPlane: tc.controlPlane})
+			_, bp, err := ev.desired(Versions{Topology: tc.topology, ControlPlane: tc.controlPlane, MachineDeployments: map[string]string{}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,11 +16,14 @@ package topologypatch
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/core/reconcilers/topology/cluster/patches"
@@ -37,29 +40,59 @@ type Versions struct {
 	// ControlPlane is the control plane's spec.version (builtin.controlPlane.version).
 	ControlPlane string
 	// MachineDeployments are versions by MachineDeployment name
-	// (builtin.machineDeployment.version); the others stay at their current version.
+	// (builtin.machineDeployment.version); the others stay at their current
+	// version. Nil leaves the MachineDeployments out: inline patches patch each
+	// template on its own, so the control plane's come out the same, for less.
 	MachineDeployments map[string]string
 }
 
 func (v Versions) key() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s/%s", v.Topology, v.ControlPlane)
-	for name, version := range v.MachineDeployments {
-		fmt.Fprintf(&b, "/%s=%s", name, version)
+	if v.MachineDeployments != nil {
+		names := slices.Sorted(maps.Keys(v.MachineDeployments))
+		b.WriteString("/workers")
+		for _, name := range names {
+			fmt.Fprintf(&b, "/%s=%s", name, v.MachineDeployments[name])
+		}
 	}
 	return b.String()
 }
 
 // Evaluator evaluates one Cluster's ClusterClass patches.
 type Evaluator struct {
-	blueprint *scope.ClusterBlueprint
-	current   *scope.ClusterState
-	engine    patches.Engine
-	results   map[string]*scope.ClusterState
+	hasExternal bool
+	blueprint   *scope.ClusterBlueprint
+	current     *scope.ClusterState
+	engine      patches.Engine
+	results     map[string]*scope.ClusterState
 }
 
 // HasPatches reports whether a ClusterClass has patches to evaluate.
 func HasPatches(cc *clusterv1.ClusterClass) bool { return len(cc.Spec.Patches) > 0 }
+
+// Touches reports whether the ClusterClass's patches can change the templates
+// of the control plane ("KubeadmControlPlane" or another control plane kind) or
+// of MachineDeployments ("MachineDeployment"): an inline patch reaches a
+// template only through its selector's matchResources, an external patch
+// anywhere. When they cannot, there is nothing to evaluate for that kind.
+func (e *Evaluator) Touches(kind string) bool {
+	for _, p := range e.blueprint.ClusterClass.Spec.Patches {
+		if p.External != nil {
+			return true
+		}
+		for _, d := range p.Definitions {
+			m := d.Selector.MatchResources
+			switch {
+			case kind == "MachineDeployment" && m.MachineDeploymentClass != nil:
+				return true
+			case kind != "MachineDeployment" && ptr.Deref(m.ControlPlane, false):
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // New prepares the evaluation of cluster's patches from the state: its
 // ClusterClass's templates, its control plane and MachineDeployments.
@@ -101,11 +134,13 @@ func New(st *state.State, cluster *clusterv1.Cluster, cc *clusterv1.ClusterClass
 	if err != nil {
 		return nil, err
 	}
+	hasExternal := slices.ContainsFunc(cc.Spec.Patches, func(p clusterv1.ClusterClassPatch) bool { return p.External != nil })
 	return &Evaluator{
-		blueprint: bp,
-		current:   current,
-		engine:    patches.NewEngine(newCRDMetadataReader(st.CRDs), runtimeClient),
-		results:   map[string]*scope.ClusterState{},
+		hasExternal: hasExternal,
+		blueprint:   bp,
+		current:     current,
+		engine:      patches.NewEngine(newCRDMetadataReader(st.CRDs), runtimeClient),
+		results:     map[string]*scope.ClusterState{},
 	}, nil
 }
 
@@ -252,7 +287,12 @@ func (e *Evaluator) desired(v Versions) (*scope.ClusterState, *scope.ClusterBlue
 	if t := cur.ControlPlane.InfrastructureMachineTemplate; t != nil {
 		d.ControlPlane.InfrastructureMachineTemplate = t.DeepCopy()
 	}
+	// External patches see every template at once, so they always get all of them.
+	withWorkers := v.MachineDeployments != nil || e.hasExternal
 	for name, md := range cur.MachineDeployments {
+		if !withWorkers {
+			break
+		}
 		obj := md.Object.DeepCopy()
 		if version, ok := v.MachineDeployments[obj.Name]; ok {
 			obj.Spec.Template.Spec.Version = version

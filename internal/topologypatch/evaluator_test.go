@@ -61,8 +61,8 @@ func TestControlPlaneChange(t *testing.T) {
 		t.Errorf("etcd image tag at v1.35.2: %q", tag)
 	}
 
-	before, _ := ev.At(ctx, Versions{Topology: "v1.33.4", ControlPlane: "v1.33.4"})
-	after, _ := ev.At(ctx, Versions{Topology: "v1.36.3", ControlPlane: "v1.34.3"})
+	before, _ := ev.At(ctx, Versions{Topology: "v1.33.4", ControlPlane: "v1.33.4", MachineDeployments: map[string]string{}})
+	after, _ := ev.At(ctx, Versions{Topology: "v1.36.3", ControlPlane: "v1.34.3", MachineDeployments: map[string]string{}})
 	change, err := ControlPlaneChange(before, after)
 	if err != nil {
 		t.Fatal(err)
@@ -149,3 +149,31 @@ var workerImagePatch = clusterv1.ClusterClassPatch{Name: "worker-image", Definit
 		MatchResources: clusterv1.PatchSelectorMatch{MachineDeploymentClass: &clusterv1.PatchSelectorMatchMachineDeploymentClass{Names: []string{"default-worker"}}}},
 	JSONPatches: []clusterv1.JSONPatch{{Op: "add", Path: "/spec/template/spec/customImage", ValueFrom: &clusterv1.JSONPatchValue{Template: "kindest/node:{{ .builtin.machineDeployment.version }}"}}},
 }}}
+
+func TestTouchesAndTrimming(t *testing.T) {
+	st, cluster, cc := fixture(t, nil)
+	ev, err := New(st, cluster, cc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ev.Touches("KubeadmControlPlane") || ev.Touches("MachineDeployment") {
+		t.Errorf("control plane patches: touches control plane %t, MachineDeployments %t", ev.Touches("KubeadmControlPlane"), ev.Touches("MachineDeployment"))
+	}
+	// Without MachineDeployments the control plane comes out the same.
+	ctx := context.Background()
+	all, err := ev.At(ctx, Versions{Topology: "v1.36.3", ControlPlane: "v1.35.2", MachineDeployments: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trimmed, err := ev.At(ctx, Versions{Topology: "v1.36.3", ControlPlane: "v1.35.2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trimmed.MachineDeployments) != 0 || len(all.MachineDeployments) != 1 || !equalJSON(t, all.ControlPlane.Object.Object, trimmed.ControlPlane.Object.Object) {
+		t.Errorf("trimmed evaluation differs: %d/%d MachineDeployments", len(trimmed.MachineDeployments), len(all.MachineDeployments))
+	}
+	st, cluster, cc = fixture(t, func(cc *clusterv1.ClusterClass) { cc.Spec.Patches = []clusterv1.ClusterClassPatch{workerImagePatch} })
+	if ev, _ = New(st, cluster, cc, nil); ev.Touches("KubeadmControlPlane") || !ev.Touches("MachineDeployment") {
+		t.Error("a worker patch touches the control plane, or not the MachineDeployments")
+	}
+}

@@ -67,8 +67,10 @@ type InPlaceAsker interface {
 	// in place to version, with what ClusterClass patches change at that step, and
 	// returns the differences the extension does not cover.
 	CanUpdateMachineSet(ctx context.Context, handler string, md *clusterv1.MachineDeployment, version string, templates TemplateChanges) ([]string, error)
-	// CanUpdateMachine asks the same of the KubeadmControlPlane's Machines.
-	CanUpdateMachine(ctx context.Context, handler string, cluster *clusterv1.Cluster, kcp *controlplanev1.KubeadmControlPlane, version string, templates TemplateChanges) ([]string, error)
+	// CanUpdateMachine asks the same of each of the KubeadmControlPlane's Machines
+	// KCP would update in place, and returns by Machine name the differences the
+	// extension does not cover.
+	CanUpdateMachine(ctx context.Context, handler string, cluster *clusterv1.Cluster, kcp *controlplanev1.KubeadmControlPlane, version string, templates TemplateChanges) (map[string][]string, error)
 }
 
 // TemplateChanges are what ClusterClass patches change at a step besides the

@@ -342,18 +342,41 @@ func (pr *predictor) inPlaceBlocker(kcp bool) (rule, reason string, unknown bool
 // the prediction's basis becomes Confirmed and its notCovered what the extension
 // does not cover; when the call fails, the prediction keeps its assumption. The
 // reasons say which.
-func (pr *predictor) ask(p *Prediction, hook string, call func(handler string) ([]string, error)) (notCovered, reasons []string) {
+//
+// call answers per object asked (the MachineSet, or each control plane Machine)
+// what the extension does not cover; uncovered lists the objects it does not
+// cover everything of, with what.
+func (pr *predictor) ask(p *Prediction, hook string, call func(handler string) (map[string][]string, error)) (uncovered map[string][]string, reasons []string) {
 	handler := pr.hooks[hook][0]
-	notCovered, err := call(handler)
-	switch {
-	case err != nil:
+	answers, err := call(handler)
+	if err != nil {
 		return nil, []string{fmt.Sprintf("asking the extension failed (%v): the verdict rests on the assumption that it covers %s", err, strings.Join(pr.covered, ", "))}
-	case len(notCovered) > 0:
-		p.Basis, p.NotCovered = BasisConfirmed, notCovered
-		return notCovered, []string{fmt.Sprintf("asked with %s, the extension %s does not cover %s: the Machines are replaced", hook, handler, strings.Join(notCovered, ", "))}
-	default:
-		p.Basis = BasisConfirmed
+	}
+	p.Basis = BasisConfirmed
+	uncovered = map[string][]string{}
+	for name, nc := range answers {
+		if len(nc) > 0 {
+			uncovered[name] = nc
+			for _, d := range nc {
+				if !slices.Contains(p.NotCovered, d) {
+					p.NotCovered = append(p.NotCovered, d)
+				}
+			}
+		}
+	}
+	sort.Strings(p.NotCovered)
+	switch {
+	case len(uncovered) == 0:
 		return nil, []string{fmt.Sprintf("asked with %s, the extension %s covers every difference", hook, handler)}
+	case len(uncovered) == len(answers):
+		return uncovered, []string{fmt.Sprintf("asked with %s, the extension %s does not cover %s: the Machines are replaced", hook, handler, strings.Join(p.NotCovered, ", "))}
+	default:
+		var names []string
+		for name, nc := range uncovered {
+			names = append(names, fmt.Sprintf("%s (%s)", name, strings.Join(nc, ", ")))
+		}
+		sort.Strings(names)
+		return uncovered, []string{fmt.Sprintf("asked with %s, the extension %s covers every difference but for %s, which are replaced", hook, handler, strings.Join(names, "; "))}
 	}
 }
 
@@ -406,12 +429,15 @@ func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
 	}
 	p.Basis = BasisAssumed
 	var asked []string
+	var uncovered map[string][]string
 	if pr.asker != nil && len(d.unevaluated) == 0 {
-		var notCovered []string
-		notCovered, asked = pr.ask(p, hookCanUpdateMachine, func(handler string) ([]string, error) {
-			return pr.asker.CanUpdateMachine(context.Background(), handler, pr.cluster, kcp, c.To, d.templates)
+		var answers int
+		uncovered, asked = pr.ask(p, hookCanUpdateMachine, func(handler string) (map[string][]string, error) {
+			a, err := pr.asker.CanUpdateMachine(context.Background(), handler, pr.cluster, kcp, c.To, d.templates)
+			answers = len(a)
+			return a, err
 		})
-		if len(notCovered) > 0 {
+		if len(uncovered) > 0 && len(uncovered) == answers {
 			return rollout(RuleNotCovered, asked...)
 		}
 	}
@@ -426,8 +452,10 @@ func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
 		}
 		return rollout(RuleNotCovered, append([]string{why}, asked...)...)
 	}
-	// Machines KCP will not update in place (filters.go:52-111) are replaced instead.
+	// Machines KCP will not update in place (filters.go:52-111), or that the
+	// extension does not cover, are replaced instead.
 	replaced, why := pr.ineligibleKCPMachines(kcp, machines)
+	replaced += len(uncovered)
 	var counts MachineCounts
 	reasons := []string{"gates on, one in-place extension, every difference assumed covered"}
 	if p.Basis == BasisConfirmed {
@@ -486,11 +514,12 @@ func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
 	p.Basis = BasisAssumed
 	var asked []string
 	if pr.asker != nil && len(d.unevaluated) == 0 {
-		var notCovered []string
-		notCovered, asked = pr.ask(p, hookCanUpdateMachineSet, func(handler string) ([]string, error) {
-			return pr.asker.CanUpdateMachineSet(context.Background(), handler, md, c.To, d.templates)
+		var uncovered map[string][]string
+		uncovered, asked = pr.ask(p, hookCanUpdateMachineSet, func(handler string) (map[string][]string, error) {
+			nc, err := pr.asker.CanUpdateMachineSet(context.Background(), handler, md, c.To, d.templates)
+			return map[string][]string{md.Name: nc}, err
 		})
-		if len(notCovered) > 0 {
+		if len(uncovered) > 0 {
 			return rollout(RuleNotCovered, asked...)
 		}
 	}

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -347,5 +348,43 @@ func TestTopologyVersionBuiltinInChain(t *testing.T) {
 	}
 	if d := p.Steps[1].Changes[0].Prediction.Differences; slices.Contains(d, "infrastructureMachine.spec.customImage") {
 		t.Errorf("step 2 differences %v", d)
+	}
+}
+
+// answeringAsker stands in for an in-place extension: it answers from fixed
+// per-Machine coverage (pure logic; the real asking is tested against a TLS
+// extension in test/integration).
+type answeringAsker struct {
+	machines map[string][]string // control plane Machine -> not covered
+	set      []string            // MachineSet -> not covered
+}
+
+func (a answeringAsker) CanUpdateMachineSet(context.Context, string, *clusterv1.MachineDeployment, string, TemplateChanges) ([]string, error) {
+	return a.set, nil
+}
+
+func (a answeringAsker) CanUpdateMachine(context.Context, string, *clusterv1.Cluster, *controlplanev1.KubeadmControlPlane, string, TemplateChanges) (map[string][]string, error) {
+	return a.machines, nil
+}
+
+func TestAskedPerMachine(t *testing.T) {
+	ask := func(machines map[string][]string, set []string) []string {
+		return predictions(scenario{opts: func(o *Options) {
+			o.InPlaceAsker = answeringAsker{machines: machines, set: set}
+			o.AssumeCovered = []string{DiffKubeadmFeatureGates}
+		}}.plan(t))
+	}
+	covered := map[string][]string{"a": nil, "b": nil, "c": nil}
+	if got := ask(covered, nil); !slices.Equal(got, []string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/1/1"}) {
+		t.Errorf("all covered: %q", got)
+	}
+	// Two of three Machines not covered: they are replaced, the third updated in place.
+	two := map[string][]string{"a": {"kubeadmConfig.spec.files"}, "b": {"kubeadmConfig.spec.files"}, "c": nil}
+	if got := ask(two, []string{"spec.failureDomain"}); !slices.Equal(got, []string{"InPlaceUpdate Mixed 2/1/2", "InPlaceUpdate Mixed 2/1/2", "InPlaceUpdate Mixed 2/1/2", "ChangeNotCovered Rollout 2/0/2"}) {
+		t.Errorf("two not covered: %q", got)
+	}
+	all := map[string][]string{"a": {"spec.x"}, "b": {"spec.x"}, "c": {"spec.x"}}
+	if got := ask(all, nil); got[0] != "ChangeNotCovered Rollout 3/0/3" {
+		t.Errorf("none covered: %q", got)
 	}
 }

@@ -26,29 +26,24 @@ import (
 // kcpManager is the field manager KubeadmControlPlane applies Machines with.
 const kcpManager = "capi-kubeadmcontrolplane"
 
-// CanUpdateMachine asks the handler whether a control plane Machine can be updated
-// in place to version, as KubeadmControlPlane asks it (inplace_canupdatemachine.go):
-// CAPI's own pkg.UpToDate computes the desired Machine, KubeadmConfig and
-// InfraMachine for the KubeadmControlPlane at the new version; the Machine and
-// InfraMachines are defaulted by server-side-apply dry runs, the KubeadmConfigs
-// normalised by PrepareKubeadmConfigsForDiff; the answer's patches are applied to
-// the current objects, which must then equal the desired ones. One Machine stands
-// for all (KCP asks for each, about the same difference). It needs Client.
-func (c *Checker) CanUpdateMachine(ctx context.Context, handler string, cluster *clusterv1.Cluster, kcp *controlplanev1.KubeadmControlPlane, version string, templates planner.TemplateChanges) ([]string, error) {
+// CanUpdateMachine asks the handler whether the control plane Machines can be
+// updated in place to version, as KubeadmControlPlane asks it
+// (inplace_canupdatemachine.go), for each Machine it would update in place (not
+// those marked for deletion or remediation): CAPI's own pkg.UpToDate computes
+// the desired Machine, KubeadmConfig and InfraMachine for the
+// KubeadmControlPlane at the new version, with what ClusterClass patches change
+// at that step; the Machine and InfraMachines are defaulted by
+// server-side-apply dry runs, the KubeadmConfigs normalised by
+// PrepareKubeadmConfigsForDiff; the answer's patches are applied to the current
+// objects, which must then equal the desired ones. It returns, by Machine, the
+// differences that remain. It needs Client.
+func (c *Checker) CanUpdateMachine(ctx context.Context, handler string, cluster *clusterv1.Cluster, kcp *controlplanev1.KubeadmControlPlane, version string, templates planner.TemplateChanges) (map[string][]string, error) {
 	if c.Client == nil {
 		return nil, errors.New("asking CanUpdateMachine needs a live management cluster")
 	}
-	machine := c.representative(kcp)
-	if machine == nil {
+	machines := c.candidates(kcp)
+	if len(machines) == 0 {
 		return nil, fmt.Errorf("%s/%s has no Machine to ask about", kcp.Namespace, kcp.Name)
-	}
-	kubeadmConfig := &bootstrapv1.KubeadmConfig{}
-	if err := c.Client.Get(ctx, ctrlclient.ObjectKey{Namespace: machine.Namespace, Name: machine.Spec.Bootstrap.ConfigRef.Name}, kubeadmConfig); err != nil {
-		return nil, fmt.Errorf("reading the KubeadmConfig of Machine %s: %w", machine.Name, err)
-	}
-	infraMachine, err := external.GetObjectFromContractVersionedRef(ctx, c.Client, machine.Spec.InfrastructureRef, machine.Namespace)
-	if err != nil {
-		return nil, fmt.Errorf("reading the %s of Machine %s: %w", machine.Spec.InfrastructureRef.Kind, machine.Name, err)
 	}
 	desiredKCP := kcp.DeepCopy()
 	desiredKCP.Spec.Version = version
@@ -68,6 +63,28 @@ func (c *Checker) CanUpdateMachine(ctx context.Context, handler string, cluster 
 		}
 		ref.Name = next.GetName()
 		reader = c.serving(next)
+	}
+	out := map[string][]string{}
+	for _, m := range machines {
+		nc, err := c.canUpdateMachine(ctx, handler, cluster, desiredKCP, reader, m)
+		if err != nil {
+			return nil, fmt.Errorf("asking about Machine %s: %w", m.Name, err)
+		}
+		out[m.Name] = nc
+	}
+	return out, nil
+}
+
+// canUpdateMachine asks about one Machine (see CanUpdateMachine); reader reads
+// the templates the desired KubeadmControlPlane refers to.
+func (c *Checker) canUpdateMachine(ctx context.Context, handler string, cluster *clusterv1.Cluster, desiredKCP *controlplanev1.KubeadmControlPlane, reader ctrlclient.Client, machine *clusterv1.Machine) ([]string, error) {
+	kubeadmConfig := &bootstrapv1.KubeadmConfig{}
+	if err := c.Client.Get(ctx, ctrlclient.ObjectKey{Namespace: machine.Namespace, Name: machine.Spec.Bootstrap.ConfigRef.Name}, kubeadmConfig); err != nil {
+		return nil, fmt.Errorf("reading the KubeadmConfig of Machine %s: %w", machine.Name, err)
+	}
+	infraMachine, err := external.GetObjectFromContractVersionedRef(ctx, c.Client, machine.Spec.InfrastructureRef, machine.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s of Machine %s: %w", machine.Spec.InfrastructureRef.Kind, machine.Name, err)
 	}
 	now := metav1.NewTime(c.Now)
 	_, res, err := kcppkg.UpToDate(ctx, reader, cluster, machine, desiredKCP, &now,
@@ -155,9 +172,9 @@ func (c *Checker) CanUpdateMachine(ctx context.Context, handler string, cluster 
 	return diffs, nil
 }
 
-// representative is the control plane Machine KCP would pick first for an
-// in-place update: not marked for deletion or remediation, oldest name first.
-func (c *Checker) representative(kcp *controlplanev1.KubeadmControlPlane) *clusterv1.Machine {
+// candidates are the control plane Machines KCP would update in place: not
+// marked for deletion or remediation (those are replaced), by name.
+func (c *Checker) candidates(kcp *controlplanev1.KubeadmControlPlane) []*clusterv1.Machine {
 	var candidates []*clusterv1.Machine
 	for _, m := range c.State.ControlPlaneMachines(kcp.Namespace, kcp.Name) {
 		_, del := m.Annotations[clusterv1.DeleteMachineAnnotation]
@@ -166,11 +183,8 @@ func (c *Checker) representative(kcp *controlplanev1.KubeadmControlPlane) *clust
 			candidates = append(candidates, m)
 		}
 	}
-	if len(candidates) == 0 {
-		return nil
-	}
 	sort.Slice(candidates, func(i, j int) bool { return candidates[i].Name < candidates[j].Name })
-	return candidates[0]
+	return candidates
 }
 
 // dryRunApply applies obj as KubeadmControlPlane would, without persisting it, and

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
+	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
@@ -250,11 +251,45 @@ func TestAskInPlaceExtensions(t *testing.T) {
 func TestAskInPlaceExtensionDoneWhen(t *testing.T) {
 	server := httptest.NewTLSServer(http.HandlerFunc(inPlaceExtension))
 	defer server.Close()
-	const ns = "ip-done-when"
-	ec := fleet.ExtensionConfig(fleet.ExtensionSpec{Name: ns, URL: server.URL + "/etcd-and-files", NamespaceSelector: map[string]string{"ipext": "done-when"},
+	got := askDoneWhen(t, server, "ip-done-when", nil)
+	want := []string{
+		"Confirmed InPlaceUpdate Mixed 1/2/1 <nil>",
+		"Confirmed InPlaceUpdate Mixed 1/2/1 <nil>",
+		"Confirmed ChangeNotCovered Rollout 3/0/3 [kubeadmConfig.spec.clusterConfiguration.featureGates]",
+		"Confirmed InPlaceUpdate Mixed 1/1/1 <nil>",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("predictions:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Every control plane Machine is asked about: two whose KubeadmConfigs drifted
+	// (a command the extension does not handle) are replaced, the third is updated in place.
+	drifted := 0
+	got = askDoneWhen(t, server, "ip-drift", func(o ctrlclient.Object) {
+		if kc, ok := o.(*bootstrapv1.KubeadmConfig); ok && drifted < 2 {
+			kc.Spec.PreKubeadmCommands = []string{"echo drift"}
+			drifted++
+		}
+	})
+	if want := "Confirmed InPlaceUpdate Mixed 2/1/2 [kubeadmConfig.spec.preKubeadmCommands]"; got[0] != want {
+		t.Errorf("drifted Machines: %s, want %s", got[0], want)
+	}
+	// The requests carried what the ClusterClass patches change at each step.
+	for _, v := range []string{"v1.34.3", "v1.35.2", "v1.36.3"} {
+		if _, ok := askedEtcdTags.Load(fleet.EtcdImageTag(v)); !ok {
+			t.Errorf("no CanUpdateMachine request carried the etcd image tag of %s (%s)", v, fleet.EtcdImageTag(v))
+		}
+	}
+}
+
+// askDoneWhen creates the Done-when example in namespace ns, its control plane
+// Machines' objects changed by mutate, and plans it with --ask-extensions against
+// the etcd-and-files extension: "basis rule verdict created/inPlace/deleted notCovered" per step.
+func askDoneWhen(t *testing.T, server *httptest.Server, ns string, mutate func(ctrlclient.Object)) []string {
+	t.Helper()
+	ec := fleet.ExtensionConfig(fleet.ExtensionSpec{Name: ns, URL: server.URL + "/etcd-and-files", NamespaceSelector: map[string]string{"ipext": ns},
 		Hooks: []string{"CanUpdateMachine", "CanUpdateMachineSet", "UpdateMachine"}})
 	ec.Spec.ClientConfig.CABundle = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: server.Certificate().Raw})
-	objs := fleet.Objects{fleet.Namespace(ns, map[string]string{"ipext": "done-when"}), ec}
+	objs := fleet.Objects{fleet.Namespace(ns, map[string]string{"ipext": ns}), ec}
 	objs = append(objs, fleet.ClusterClass(fleet.ClassSpec{Namespace: ns, Name: "class", Versions: []string{"v1.33.4", "v1.34.3", "v1.35.2", "v1.36.3"}, Patches: true})...)
 	cluster := fleet.Cluster(fleet.ClusterSpec{Namespace: ns, Name: "c", Class: "class", ControlPlaneVersion: "v1.33.4", Replicas: 3, ClassPatches: true,
 		Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.33.4", Replicas: 2}}})
@@ -270,6 +305,9 @@ func TestAskInPlaceExtensionDoneWhen(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, o := range controlPlaneMachineObjects(t, cluster) {
+		if mutate != nil {
+			mutate(o)
+		}
 		if err := client.Create(ctx, o); err != nil {
 			t.Fatal(err)
 		}
@@ -284,19 +322,5 @@ func TestAskInPlaceExtensionDoneWhen(t *testing.T) {
 		m := p["machines"].(map[string]any)
 		got = append(got, fmt.Sprintf("%s %s %s %v/%v/%v %v", p["basis"], p["rule"], p["verdict"], m["created"], m["updatedInPlace"], m["deleted"], p["notCovered"]))
 	}
-	want := []string{
-		"Confirmed InPlaceUpdate Mixed 1/2/1 <nil>",
-		"Confirmed InPlaceUpdate Mixed 1/2/1 <nil>",
-		"Confirmed ChangeNotCovered Rollout 3/0/3 [kubeadmConfig.spec.clusterConfiguration.featureGates]",
-		"Confirmed InPlaceUpdate Mixed 1/1/1 <nil>",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("predictions:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	// The requests carried what the ClusterClass patches change at each step.
-	for _, v := range []string{"v1.34.3", "v1.35.2", "v1.36.3"} {
-		if _, ok := askedEtcdTags.Load(fleet.EtcdImageTag(v)); !ok {
-			t.Errorf("no CanUpdateMachine request carried the etcd image tag of %s (%s)", v, fleet.EtcdImageTag(v))
-		}
-	}
+	return got
 }

@@ -171,3 +171,47 @@ func TestPeekHeader(t *testing.T) {
 		t.Errorf("quoted header: %v", err)
 	}
 }
+
+// CRDs: a CAPI provider's keeps its name and contract labels only; others are skipped;
+// the metadata survives a write and a read.
+func TestReadCRDMetadata(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "crds.yaml", `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: kubeadmcontrolplanes.controlplane.cluster.x-k8s.io
+  labels:
+    cluster.x-k8s.io/v1beta2: v1beta2
+  annotations:
+    controller-gen.kubebuilder.io/version: v0.18.0
+spec:
+  group: controlplane.cluster.x-k8s.io
+  names: {kind: KubeadmControlPlane, plural: kubeadmcontrolplanes}
+  scope: Namespaced
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: certificates.cert-manager.io
+spec:
+  group: cert-manager.io
+`)
+	st, err := Read([]string{p}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.CRDs) != 1 || st.CRDs[0].Name != "kubeadmcontrolplanes.controlplane.cluster.x-k8s.io" || st.CRDs[0].Labels["cluster.x-k8s.io/v1beta2"] != "v1beta2" || st.CRDs[0].Annotations != nil {
+		t.Fatalf("CRDs read: %+v", st.CRDs)
+	}
+	var out bytes.Buffer
+	if err := Write(&out, st, ""); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "spec") || !strings.Contains(out.String(), "cluster.x-k8s.io/v1beta2: v1beta2") {
+		t.Errorf("written:\n%s", out.String())
+	}
+	again, err := Read([]string{write(t, dir, "again.yaml", out.String())}, Options{})
+	if err != nil || len(again.CRDs) != 1 {
+		t.Fatalf("read back: %v, %+v", err, again)
+	}
+}

@@ -213,3 +213,45 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
+
+// The in-place issue's Done-when example, as `make demo` runs it: the ClusterClass
+// patches change the etcd image tag and a file at every control plane step, and
+// the extension is stated to cover them.
+func TestDoneWhenExample(t *testing.T) {
+	r := run(t, "", "plan", "-f", "fixtures/topology-versions", "--to", "v1.36.3", "-o", "json",
+		"--assume-extension-covers", "kubeadmConfig.spec.clusterConfiguration.etcd.local.imageTag,kubeadmConfig.spec.files")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
+	}
+	var doc struct {
+		Clusters []struct {
+			Steps []struct {
+				Version string
+				Changes []struct {
+					Prediction struct {
+						Verdict, Basis string
+						Differences    []string
+						Machines       struct{ Created, UpdatedInPlace, Deleted int }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range doc.Clusters[0].Steps {
+		p := s.Changes[0].Prediction
+		got = append(got, fmt.Sprintf("%s %s %s %d/%d/%d %d differences", s.Version, p.Verdict, p.Basis, p.Machines.Created, p.Machines.UpdatedInPlace, p.Machines.Deleted, len(p.Differences)))
+	}
+	want := []string{
+		"v1.34.3 Mixed Assumed 1/2/1 3 differences",
+		"v1.35.2 Mixed Assumed 1/2/1 3 differences",
+		"v1.36.3 Rollout Assumed 3/0/3 4 differences",
+		"v1.36.3 Mixed Assumed 1/1/1 1 differences",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -62,7 +62,11 @@ func (m *markdown) cluster(c *planner.ClusterPlan) {
 				if i == 0 {
 					num = fmt.Sprint(s.Number)
 				}
-				m.printf("| %s | %s | %s | %s | %s | %s | %s |\n", num, s.Kind, cell(ch.Object.Kind+" "+ch.Object.Name), ch.From, ch.To, cell(machines(ch.Prediction)), cell(why(ch.Prediction)))
+				reason := why(ch.Prediction)
+				if c := changes(ch.Prediction); c != "" {
+					reason += "; changes: " + c
+				}
+				m.printf("| %s | %s | %s | %s | %s | %s | %s |\n", num, s.Kind, cell(ch.Object.Kind+" "+ch.Object.Name), ch.From, ch.To, cell(machines(ch.Prediction)), cell(reason))
 			}
 			for _, b := range s.Blockers {
 				m.printf("|  | **blocked** | %s |  |  |  | %s |\n", cell(b.Rule), cell(b.Message))

@@ -222,9 +222,8 @@ func (t *table) steps(c *planner.ClusterPlan) {
 			if why := why(ch.Prediction); why != "" {
 				lines = append(lines, line{text: ch.Object.Name + ": " + why})
 			}
-			// Only worth a line when the step changes more than the version.
-			if p := ch.Prediction; p != nil && len(p.Differences) > 1 {
-				lines = append(lines, line{text: "changes: " + strings.Join(p.Differences, ", ")})
+			if c := changes(ch.Prediction); c != "" {
+				lines = append(lines, line{text: "changes: " + c})
 			}
 		}
 		if s.Duration != nil {
@@ -306,6 +305,15 @@ func why(p *planner.Prediction) string {
 		reason = p.Reasons[len(p.Reasons)-1]
 	}
 	return "[" + p.Rule + "] " + reason
+}
+
+// changes lists what a change makes differ on the Machines, when that is more
+// than the version (the one difference every step makes); "" otherwise.
+func changes(p *planner.Prediction) string {
+	if p == nil || len(p.Differences) < 2 {
+		return ""
+	}
+	return strings.Join(p.Differences, ", ")
 }
 
 // clusterMachines is a Cluster's totals, or "unknown" when some prediction is.

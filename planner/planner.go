@@ -395,6 +395,7 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		p.out.Machines, p.out.Duration = pr.predict(p.out.Steps)
 		p.out.Findings = append(p.out.Findings, pr.pendingRollouts(p.out.Steps)...)
 		p.out.Findings = append(p.out.Findings, pr.topologyVersionPatches(p.out.Steps)...)
+		p.out.Findings = append(p.out.Findings, pr.classDrift(p.out.Steps)...)
 	}
 	p.out.Findings = append(p.out.Findings, skewFindings(ws, res, topology)...)
 	if topology {

@@ -128,7 +128,9 @@ func newPredictor(p *clusterPlanner, cc *clusterv1.ClusterClass, hooks hookRegis
 	covered := append([]string{DiffVersion}, p.opts.AssumeCovered...)
 	pr := &predictor{asker: p.opts.InPlaceAsker, st: p.st, cluster: p.cluster, now: p.opts.Now, gates: p.gates,
 		hooks: hooks, covered: covered, patchUse: versionBuiltinPatches(cc)}
-	if cc != nil && topologypatch.HasPatches(cc) {
+	if cc != nil {
+		// Also without patches: the ClusterClass's templates may have changed since
+		// the topology controller last applied them (classDrift).
 		pr.patches, pr.patchErr = topologypatch.New(p.st, p.cluster, cc, p.opts.RuntimeClient)
 	}
 	pr.fromTopology, pr.toTopology, pr.controlPlaneVersion = p.cluster.Spec.Topology.Version, p.out.Target, p.out.Current.ControlPlane
@@ -276,12 +278,16 @@ func (pr *predictor) evaluate(c *Change, firstStep bool) (topologypatch.Change, 
 	}
 	before := topologypatch.Versions{Topology: pr.toTopology, ControlPlane: pr.controlPlaneVersion}
 	if firstStep {
-		before.Topology = pr.fromTopology
+		// The state now, which classDrift evaluates too.
+		before = pr.patches.CurrentVersions()
 	}
 	after := topologypatch.Versions{Topology: pr.toTopology, ControlPlane: pr.controlPlaneVersion}
 	md := c.Object.Kind == "MachineDeployment"
 	if md {
-		before.MachineDeployments = map[string]string{c.Object.Name: c.From}
+		if before.MachineDeployments == nil {
+			before.MachineDeployments = map[string]string{}
+		}
+		before.MachineDeployments[c.Object.Name] = c.From
 		after.MachineDeployments = map[string]string{c.Object.Name: c.To}
 	} else {
 		before.ControlPlane, after.ControlPlane = c.From, c.To
@@ -735,4 +741,38 @@ func (pr *predictor) topologyVersionPatches(steps []Step) []Finding {
 	return []Finding{{Severity: SeverityWarning, Rule: "TopologyVersionBuiltinInChain", Objects: []ObjectRef{*clusterRef(pr.cluster)},
 		Message: fmt.Sprintf("ClusterClass patches %s use builtin.cluster.topology.version, which is the final target (%s) at every step of this chained upgrade: the control plane's first step and each worker's first step get templates rendered for %s, not for the version they step to; key such patches on builtin.controlPlane.version or builtin.machineDeployment.version",
 			strings.Join(patches, ", "), pr.toTopology, pr.toTopology)}}
+}
+
+// classDrift finds what the ClusterClass (with its patches) sets that the
+// Cluster's control plane or MachineDeployment templates do not carry at their
+// current versions: a ClusterClass change the topology controller has not
+// applied yet. It lands at the latest with the object's first step, together
+// with its version change: a double rollout, or one more difference the in-place
+// extension must cover.
+func (pr *predictor) classDrift(steps []Step) []Finding {
+	if pr.patches == nil {
+		return nil
+	}
+	drift, err := pr.patches.Drift(context.Background())
+	if err != nil {
+		return nil // the predictions say why the patches cannot be evaluated
+	}
+	cc := pr.cluster.Spec.Topology.ClassRef.Name
+	finding := func(ref ObjectRef, diffs []string) []Finding {
+		first := pr.firstStepOf(steps, ref)
+		if len(diffs) == 0 || first < 0 {
+			return nil
+		}
+		return []Finding{{Severity: SeverityWarning, Rule: "PendingClusterClassChange", Objects: []ObjectRef{ref}, Steps: []int{steps[first].Number},
+			Message: fmt.Sprintf("%s does not carry what ClusterClass %s sets at its current version (%s): the topology controller has not applied that change yet; it lands at the latest with step %d, together with the version change, and an in-place extension must cover it too",
+				ref, cc, strings.Join(diffs, ", "), steps[first].Number)}}
+	}
+	var out []Finding
+	if u := pr.st.ControlPlane(pr.cluster); u != nil {
+		out = append(out, finding(ObjectRef{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}, drift.ControlPlane)...)
+	}
+	for _, md := range pr.st.MachineDeploymentsOf(pr.cluster) {
+		out = append(out, finding(ObjectRef{Kind: "MachineDeployment", Namespace: md.Namespace, Name: md.Name}, drift.MachineDeployments[md.Name])...)
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -386,5 +387,52 @@ func TestAskedPerMachine(t *testing.T) {
 	all := map[string][]string{"a": {"spec.x"}, "b": {"spec.x"}, "c": {"spec.x"}}
 	if got := ask(all, nil); got[0] != "ChangeNotCovered Rollout 3/0/3" {
 		t.Errorf("none covered: %q", got)
+	}
+}
+
+func TestClusterClassDrift(t *testing.T) {
+	p := scenario{class: fleet.ClassSpec{Patches: true}, mutate: func(objs fleet.Objects) {
+		for _, o := range objs {
+			if u, ok := o.(*unstructured.Unstructured); ok && u.GetKind() == "KubeadmControlPlaneTemplate" {
+				_ = unstructured.SetNestedField(u.Object, "v=2", "spec", "template", "spec", "kubeadmConfigSpec", "clusterConfiguration", "apiServer", "extraArgs")
+			}
+		}
+	}}.plan(t)
+	var drift []Finding
+	for _, f := range p.Findings {
+		if f.Rule == "PendingClusterClassChange" {
+			drift = append(drift, f)
+		}
+	}
+	if len(drift) != 1 || drift[0].Objects[0].Kind != "KubeadmControlPlane" || !slices.Equal(drift[0].Steps, []int{1}) ||
+		!strings.Contains(drift[0].Message, "kubeadmConfig.spec.clusterConfiguration.apiServer.extraArgs") {
+		t.Errorf("drift findings %+v", drift)
+	}
+	if slices.Contains(findingRules(scenario{class: fleet.ClassSpec{Patches: true}}.plan(t)), "PendingClusterClassChange") {
+		t.Error("a Cluster as the topology controller left it has a pending ClusterClass change")
+	}
+}
+
+// A MachineDeployment with two worker steps (workers lagging two minors behind a
+// chained upgrade) is evaluated step after step.
+func TestWorkerPatchOverTwoSteps(t *testing.T) {
+	objs := fleet.ClusterClass(fleet.ClassSpec{Namespace: "ns", Name: "class", Versions: []string{"v1.31.14", "v1.32.13", "v1.33.13", "v1.34.3", "v1.35.2"}})
+	setPatches(workerImagePatch)(objs)
+	objs = append(objs, fleet.Cluster(fleet.ClusterSpec{Namespace: "ns", Name: "c", Class: "class", TopologyVersion: "v1.35.2", ControlPlaneVersion: "v1.34.3", Replicas: 3,
+		Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.31.14", Replicas: 3}}})...)
+	p := planOne(t, buildState(t, objs), "ns", "c", "v1.35.2", nil)
+	n := 0
+	for _, s := range p.Steps {
+		for _, c := range s.Changes {
+			if c.Object.Kind == "MachineDeployment" {
+				n++
+				if !slices.Contains(c.Prediction.Differences, "infrastructureMachine.spec.customImage") {
+					t.Errorf("step %d %s->%s differences %v", s.Number, c.From, c.To, c.Prediction.Differences)
+				}
+			}
+		}
+	}
+	if n < 2 {
+		t.Errorf("the MachineDeployment has %d steps: %s", n, stepsString(p.Steps))
 	}
 }

@@ -56,3 +56,29 @@ func BootstrapConfig(kind string) string {
 	}
 	return "bootstrapConfig"
 }
+
+// NotCarried lists, sorted, the paths below path at which have does not carry
+// what want sets: fields want leaves out are not compared (as server-side apply
+// leaves other fields alone, and the API server defaults some), maps are
+// compared key by key, anything else whole.
+func NotCarried(want, have any, path string) []string {
+	out := notCarried(want, have, path)
+	sort.Strings(out)
+	return out
+}
+
+func notCarried(want, have any, path string) []string {
+	wm, ok := want.(map[string]any)
+	if !ok {
+		if reflect.DeepEqual(want, have) {
+			return nil
+		}
+		return []string{path}
+	}
+	hm, _ := have.(map[string]any)
+	var out []string
+	for k, wv := range wm {
+		out = append(out, notCarried(wv, hm[k], path+"."+k)...)
+	}
+	return out
+}

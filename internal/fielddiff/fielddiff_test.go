@@ -34,3 +34,14 @@ func TestCovers(t *testing.T) {
 		}
 	}
 }
+
+func TestNotCarried(t *testing.T) {
+	want := map[string]any{"spec": map[string]any{"files": []any{"a"}, "etcd": map[string]any{"imageTag": "3.6"}, "same": "x"}}
+	have := map[string]any{"spec": map[string]any{"files": []any{"a"}, "etcd": map[string]any{"imageTag": "3.5", "dataDir": "/var"}, "same": "x", "defaulted": true}}
+	if got := NotCarried(want, have, "o"); !slices.Equal(got, []string{"o.spec.etcd.imageTag"}) {
+		t.Errorf("NotCarried = %v", got)
+	}
+	if got := NotCarried(want, nil, "o"); !slices.Equal(got, []string{"o.spec.etcd.imageTag", "o.spec.files", "o.spec.same"}) {
+		t.Errorf("NotCarried into nothing = %v", got)
+	}
+}

@@ -61,6 +61,7 @@ func (v Versions) key() string {
 
 // Evaluator evaluates one Cluster's ClusterClass patches.
 type Evaluator struct {
+	st          *state.State
 	hasExternal bool
 	blueprint   *scope.ClusterBlueprint
 	current     *scope.ClusterState
@@ -136,6 +137,7 @@ func New(st *state.State, cluster *clusterv1.Cluster, cc *clusterv1.ClusterClass
 	}
 	hasExternal := slices.ContainsFunc(cc.Spec.Patches, func(p clusterv1.ClusterClassPatch) bool { return p.External != nil })
 	return &Evaluator{
+		st:          st,
 		hasExternal: hasExternal,
 		blueprint:   bp,
 		current:     current,
@@ -253,6 +255,7 @@ func fromTemplate(t *unstructured.Unstructured, namespace, name string) *unstruc
 // At evaluates the patches at the given versions and returns the patched
 // desired state. Results are remembered: the steps of a plan share states.
 func (e *Evaluator) At(ctx context.Context, v Versions) (*scope.ClusterState, error) {
+	v = e.normalize(v)
 	if s, ok := e.results[v.key()]; ok {
 		return s, nil
 	}
@@ -266,6 +269,31 @@ func (e *Evaluator) At(ctx context.Context, v Versions) (*scope.ClusterState, er
 	}
 	e.results[v.key()] = desired
 	return desired, nil
+}
+
+// normalize drops MachineDeployment versions equal to the current ones, so that
+// equal states share one evaluation.
+func (e *Evaluator) normalize(v Versions) Versions {
+	if len(v.MachineDeployments) == 0 {
+		return v
+	}
+	out := v
+	out.MachineDeployments = map[string]string{}
+	for name, version := range v.MachineDeployments {
+		if !e.atCurrentVersion(name, version) {
+			out.MachineDeployments[name] = version
+		}
+	}
+	return out
+}
+
+func (e *Evaluator) atCurrentVersion(mdName, version string) bool {
+	for _, md := range e.current.MachineDeployments {
+		if md.Object.Name == mdName {
+			return md.Object.Spec.Template.Spec.Version == version
+		}
+	}
+	return false
 }
 
 // desired builds the desired objects at v, and a blueprint copy for the engine

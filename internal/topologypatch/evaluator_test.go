@@ -177,3 +177,36 @@ func TestTouchesAndTrimming(t *testing.T) {
 		t.Error("a worker patch touches the control plane, or not the MachineDeployments")
 	}
 }
+
+func TestDrift(t *testing.T) {
+	st, cluster, cc := fixture(t, nil)
+	ev, err := New(st, cluster, cc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ev.Drift(context.Background())
+	if err != nil || len(d.ControlPlane) != 0 || len(d.MachineDeployments) != 0 {
+		t.Fatalf("a Cluster as the topology controller left it drifts: %+v, %v", d, err)
+	}
+	// The ClusterClass's templates changed since: the objects do not carry it yet.
+	for _, tmpl := range st.Templates {
+		switch {
+		case tmpl.GetKind() == "KubeadmControlPlaneTemplate":
+			_ = unstructured.SetNestedField(tmpl.Object, "v=2", "spec", "template", "spec", "kubeadmConfigSpec", "clusterConfiguration", "apiServer", "extraArgs")
+		case tmpl.GetName() == "class-default-worker" && tmpl.GetKind() == "DockerMachineTemplate":
+			_ = unstructured.SetNestedField(tmpl.Object, "kindest/node:v1.33.4", "spec", "template", "spec", "customImage")
+		}
+	}
+	ev, err = New(st, cluster, cc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err = ev.Drift(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(d.ControlPlane, []string{"kubeadmConfig.spec.clusterConfiguration.apiServer.extraArgs"}) ||
+		!slices.Equal(d.MachineDeployments["c-md-0"], []string{"infrastructureMachine.spec.customImage"}) {
+		t.Errorf("drift = %+v", d)
+	}
+}

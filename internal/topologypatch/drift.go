@@ -21,10 +21,16 @@ type Drift struct {
 	MachineDeployments map[string][]string
 }
 
-// CurrentVersions are the versions the Cluster's objects are at now.
+// CurrentVersions are the versions the Cluster's objects are at now; the
+// MachineDeployments are in only when patches select their templates (else the
+// ClusterClass's templates are what they get).
 func (e *Evaluator) CurrentVersions() Versions {
 	v, _, _ := unstructured.NestedString(e.current.ControlPlane.Object.Object, "spec", "version")
-	return Versions{Topology: e.current.Cluster.Spec.Topology.Version, ControlPlane: v, MachineDeployments: map[string]string{}}
+	out := Versions{Topology: e.current.Cluster.Spec.Topology.Version, ControlPlane: v}
+	if e.Touches("MachineDeployment") {
+		out.MachineDeployments = map[string]string{}
+	}
+	return out
 }
 
 // Drift compares the Cluster's control plane and MachineDeployment templates
@@ -39,7 +45,13 @@ func (e *Evaluator) Drift(ctx context.Context) (Drift, error) {
 	}
 	cp := e.current.ControlPlane.Object
 	if cp.GetKind() == "KubeadmControlPlane" {
-		d.ControlPlane = notCarried(desired.ControlPlane.Object, cp, []string{"spec", "kubeadmConfigSpec"}, fielddiff.BootstrapConfig("KubeadmConfig")+".spec")
+		// Without a patch selecting it, the control plane gets its template's spec as it is.
+		want, _, _ := unstructured.NestedFieldNoCopy(desired.ControlPlane.Object.Object, "spec", "kubeadmConfigSpec")
+		if !e.touchesControlPlane {
+			want, _, _ = unstructured.NestedFieldNoCopy(e.blueprint.ControlPlane.Template.Object, "spec", "template", "spec", "kubeadmConfigSpec")
+		}
+		have, _, _ := unstructured.NestedFieldNoCopy(cp.Object, "spec", "kubeadmConfigSpec")
+		d.ControlPlane = fielddiff.NotCarried(want, have, fielddiff.BootstrapConfig("KubeadmConfig")+".spec")
 	}
 	if desired.ControlPlane.InfrastructureMachineTemplate != nil {
 		ref := clusterv1.ContractVersionedObjectReference{}
@@ -48,10 +60,10 @@ func (e *Evaluator) Drift(ctx context.Context) (Drift, error) {
 		ref.APIGroup, _, _ = unstructured.NestedString(cp.Object, "spec", "machineTemplate", "spec", "infrastructureRef", "apiGroup")
 		d.ControlPlane = append(d.ControlPlane, e.templateNotCarried(desired.ControlPlane.InfrastructureMachineTemplate, cp.GetNamespace(), ref, fielddiff.InfrastructureMachine+".spec")...)
 	}
-	for name, md := range desired.MachineDeployments {
-		cur := e.current.MachineDeployments[name]
-		if cur == nil {
-			continue
+	for name, cur := range e.current.MachineDeployments {
+		md := desired.MachineDeployments[name]
+		if md == nil {
+			md = cur // no patch selects it: the ClusterClass's templates, as they are
 		}
 		spec := cur.Object.Spec.Template.Spec
 		diffs := e.templateNotCarried(md.BootstrapTemplate, cur.Object.Namespace, spec.Bootstrap.ConfigRef, fielddiff.BootstrapConfig(spec.Bootstrap.ConfigRef.Kind)+".spec")

@@ -61,12 +61,13 @@ func (v Versions) key() string {
 
 // Evaluator evaluates one Cluster's ClusterClass patches.
 type Evaluator struct {
-	st          *state.State
-	hasExternal bool
-	blueprint   *scope.ClusterBlueprint
-	current     *scope.ClusterState
-	engine      patches.Engine
-	results     map[string]*scope.ClusterState
+	st                                  *state.State
+	hasExternal                         bool
+	touchesControlPlane, touchesWorkers bool
+	blueprint                           *scope.ClusterBlueprint
+	current                             *scope.ClusterState
+	engine                              patches.Engine
+	results                             map[string]*scope.ClusterState
 }
 
 // HasPatches reports whether a ClusterClass has patches to evaluate.
@@ -78,7 +79,14 @@ func HasPatches(cc *clusterv1.ClusterClass) bool { return len(cc.Spec.Patches) >
 // template only through its selector's matchResources, an external patch
 // anywhere. When they cannot, there is nothing to evaluate for that kind.
 func (e *Evaluator) Touches(kind string) bool {
-	for _, p := range e.blueprint.ClusterClass.Spec.Patches {
+	if kind == "MachineDeployment" {
+		return e.touchesWorkers
+	}
+	return e.touchesControlPlane
+}
+
+func touches(cc *clusterv1.ClusterClass, kind string) bool {
+	for _, p := range cc.Spec.Patches {
 		if p.External != nil {
 			return true
 		}
@@ -137,12 +145,14 @@ func New(st *state.State, cluster *clusterv1.Cluster, cc *clusterv1.ClusterClass
 	}
 	hasExternal := slices.ContainsFunc(cc.Spec.Patches, func(p clusterv1.ClusterClassPatch) bool { return p.External != nil })
 	return &Evaluator{
-		st:          st,
-		hasExternal: hasExternal,
-		blueprint:   bp,
-		current:     current,
-		engine:      patches.NewEngine(newCRDMetadataReader(st.CRDs), runtimeClient),
-		results:     map[string]*scope.ClusterState{},
+		touchesControlPlane: touches(cc, "KubeadmControlPlane"),
+		touchesWorkers:      touches(cc, "MachineDeployment"),
+		st:                  st,
+		hasExternal:         hasExternal,
+		blueprint:           bp,
+		current:             current,
+		engine:              patches.NewEngine(newCRDMetadataReader(st.CRDs), runtimeClient),
+		results:             map[string]*scope.ClusterState{},
 	}, nil
 }
 

@@ -210,3 +210,22 @@ func TestDrift(t *testing.T) {
 		t.Errorf("drift = %+v", d)
 	}
 }
+
+func TestDriftWithoutPatches(t *testing.T) {
+	st, cluster, cc := fixture(t, func(cc *clusterv1.ClusterClass) { cc.Spec.Patches = nil })
+	for _, tmpl := range st.Templates {
+		if tmpl.GetKind() == "KubeadmControlPlaneTemplate" {
+			_ = unstructured.SetNestedField(tmpl.Object, "v=2", "spec", "template", "spec", "kubeadmConfigSpec", "clusterConfiguration", "apiServer", "extraArgs")
+		}
+	}
+	ev, err := New(st, cluster, cc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ev.Drift(context.Background())
+	// The fixture's control plane carries the etcd image and file of the patches it
+	// no longer has: not drift (server-side apply leaves them), the extraArgs are.
+	if err != nil || !slices.Equal(d.ControlPlane, []string{"kubeadmConfig.spec.clusterConfiguration.apiServer.extraArgs"}) {
+		t.Errorf("drift = %+v, %v", d, err)
+	}
+}

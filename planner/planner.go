@@ -30,6 +30,7 @@ import (
 
 	"github.com/capi-planner/capi-planner/internal/catalog"
 	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/internal/topologypatch"
 )
 
 // Options configure planning.
@@ -141,13 +142,14 @@ func Plan(st *state.State, sel Selection, opts Options) (*UpgradePlan, error) {
 	// (its lookups are built first), and evaluating ClusterClass patches costs
 	// milliseconds per Cluster.
 	st.BuildIndex()
+	shared := topologypatch.NewShared()
 	doc.Clusters = make([]ClusterPlan, len(clusters))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(clusters)) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(clusters); i = int(next.Add(1) - 1) {
-				p := &clusterPlanner{st: st, cluster: clusters[i], opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates}
+				p := &clusterPlanner{st: st, cluster: clusters[i], opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates, sharedPatches: shared}
 				doc.Clusters[i] = p.plan()
 			}
 		})
@@ -192,7 +194,9 @@ type clusterPlanner struct {
 	target         Target
 	extensionCache cache.Cache[desiredstate.GenerateUpgradePlanCacheEntry]
 	gates          gates
-	out            ClusterPlan
+	// sharedPatches shares ClusterClass patch evaluations between Clusters.
+	sharedPatches *topologypatch.Shared
+	out           ClusterPlan
 }
 
 func (p *clusterPlanner) reject(rs ...Rejection) ClusterPlan {

@@ -131,7 +131,7 @@ func newPredictor(p *clusterPlanner, cc *clusterv1.ClusterClass, hooks hookRegis
 	if cc != nil {
 		// Also without patches: the ClusterClass's templates may have changed since
 		// the topology controller last applied them (classDrift).
-		pr.patches, pr.patchErr = topologypatch.New(p.st, p.cluster, cc, p.opts.RuntimeClient)
+		pr.patches, pr.patchErr = topologypatch.New(p.st, p.cluster, cc, p.opts.RuntimeClient, p.sharedPatches)
 	}
 	pr.fromTopology, pr.toTopology, pr.controlPlaneVersion = p.cluster.Spec.Topology.Version, p.out.Target, p.out.Current.ControlPlane
 	return pr

@@ -39,7 +39,7 @@ func TestMatchesCAPIGenerator(t *testing.T) {
 				cc.Spec.KubernetesVersions = []string{"v1.33.4", "v1.34.3", "v1.35.2", "v1.36.3"}
 				cc.Spec.Patches = append(cc.Spec.Patches, workerImagePatch)
 			})
-			ev, err := New(st, cluster, cc, nil)
+			ev, err := New(st, cluster, cc, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -61,6 +61,11 @@ func (v Versions) key() string {
 
 // Evaluator evaluates one Cluster's ClusterClass patches.
 type Evaluator struct {
+	// shared, when set, shares control plane evaluations with other Clusters of
+	// the ClusterClass; reads are the variable paths its patches read (nil: never shared).
+	shared *Shared
+	reads  []string
+
 	st                                  *state.State
 	hasExternal                         bool
 	touchesControlPlane, touchesWorkers bool
@@ -106,8 +111,9 @@ func touches(cc *clusterv1.ClusterClass, kind string) bool {
 // New prepares the evaluation of cluster's patches from the state: its
 // ClusterClass's templates, its control plane and MachineDeployments.
 // runtimeClient calls external patches' extensions; without it (offline) a
-// ClusterClass with external patches cannot be evaluated.
-func New(st *state.State, cluster *clusterv1.Cluster, cc *clusterv1.ClusterClass, runtimeClient runtimeclient.Client) (*Evaluator, error) {
+// ClusterClass with external patches cannot be evaluated. shared, when not nil,
+// shares control plane evaluations with the other Clusters of the plan.
+func New(st *state.State, cluster *clusterv1.Cluster, cc *clusterv1.ClusterClass, runtimeClient runtimeclient.Client, shared *Shared) (*Evaluator, error) {
 	for _, p := range cc.Spec.Patches {
 		if p.External != nil && runtimeClient == nil {
 			return nil, fmt.Errorf("ClusterClass %s/%s: patch %q is external (its GeneratePatches extension is called by the topology controller) and cannot be evaluated offline: plan against the live management cluster", cc.Namespace, cc.Name, p.Name)
@@ -144,7 +150,13 @@ func New(st *state.State, cluster *clusterv1.Cluster, cc *clusterv1.ClusterClass
 		return nil, err
 	}
 	hasExternal := slices.ContainsFunc(cc.Spec.Patches, func(p clusterv1.ClusterClassPatch) bool { return p.External != nil })
+	var reads []string
+	if shared != nil {
+		reads = variableReads(cc)
+	}
 	return &Evaluator{
+		shared:              shared,
+		reads:               reads,
 		touchesControlPlane: touches(cc, "KubeadmControlPlane"),
 		touchesWorkers:      touches(cc, "MachineDeployment"),
 		st:                  st,
@@ -263,7 +275,10 @@ func fromTemplate(t *unstructured.Unstructured, namespace, name string) *unstruc
 }
 
 // At evaluates the patches at the given versions and returns the patched
-// desired state. Results are remembered: the steps of a plan share states.
+// desired state: what ControlPlaneChange, MachineDeploymentChange and Drift
+// read (the control plane's spec.kubeadmConfigSpec and the templates'
+// spec.template.spec; when Shared supplies them, the rest of the control plane
+// is the Cluster's own). Results are remembered: the steps of a plan share states.
 func (e *Evaluator) At(ctx context.Context, v Versions) (*scope.ClusterState, error) {
 	v = e.normalize(v)
 	if s, ok := e.results[v.key()]; ok {
@@ -273,9 +288,27 @@ func (e *Evaluator) At(ctx context.Context, v Versions) (*scope.ClusterState, er
 	if err != nil {
 		return nil, err
 	}
+	cc := e.blueprint.ClusterClass
+	// Without MachineDeployments, what the patches make of the control plane may
+	// be another Cluster's (Shared).
+	var key string
+	if len(desired.MachineDeployments) == 0 {
+		if key, err = e.sharingKey(desired, blueprint); err != nil {
+			return nil, fmt.Errorf("evaluating the patches of ClusterClass %s/%s at %s: %w", cc.Namespace, cc.Name, v.ControlPlane, err)
+		}
+		if r, ok := e.sharedResult(key); ok {
+			if err := r.applyTo(desired); err != nil {
+				return nil, err
+			}
+			e.results[v.key()] = desired
+			return desired, nil
+		}
+	}
 	if err := e.engine.Apply(ctx, blueprint, desired); err != nil {
-		cc := e.blueprint.ClusterClass
 		return nil, fmt.Errorf("evaluating the patches of ClusterClass %s/%s at %s: %w", cc.Namespace, cc.Name, v.ControlPlane, err)
+	}
+	if key != "" {
+		e.shared.put(key, sharedFrom(desired))
 	}
 	e.results[v.key()] = desired
 	return desired, nil
@@ -304,6 +337,13 @@ func (e *Evaluator) atCurrentVersion(mdName, version string) bool {
 		}
 	}
 	return false
+}
+
+func (e *Evaluator) sharedResult(key string) (sharedControlPlane, bool) {
+	if key == "" {
+		return sharedControlPlane{}, false
+	}
+	return e.shared.get(key)
 }
 
 // desired builds the desired objects at v, and a blueprint copy for the engine

@@ -35,7 +35,7 @@ func fixture(t *testing.T, mutate func(*clusterv1.ClusterClass)) (*state.State, 
 
 func TestControlPlaneChange(t *testing.T) {
 	st, cluster, cc := fixture(t, nil)
-	ev, err := New(st, cluster, cc, nil)
+	ev, err := New(st, cluster, cc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestMachineDeploymentImagePatch(t *testing.T) {
 	st, cluster, cc := fixture(t, func(cc *clusterv1.ClusterClass) {
 		cc.Spec.Patches = []clusterv1.ClusterClassPatch{workerImagePatch}
 	})
-	ev, err := New(st, cluster, cc, nil)
+	ev, err := New(st, cluster, cc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,17 +110,17 @@ func TestNotEvaluable(t *testing.T) {
 	st, cluster, cc := fixture(t, func(cc *clusterv1.ClusterClass) {
 		cc.Spec.Patches = append(cc.Spec.Patches, clusterv1.ClusterClassPatch{Name: "remote", External: &clusterv1.ExternalPatchDefinition{GeneratePatchesExtension: "gen.ext"}})
 	})
-	if _, err := New(st, cluster, cc, nil); err == nil || !strings.Contains(err.Error(), `patch "remote" is external`) {
+	if _, err := New(st, cluster, cc, nil, nil); err == nil || !strings.Contains(err.Error(), `patch "remote" is external`) {
 		t.Errorf("external patch offline: %v", err)
 	}
 	st, cluster, cc = fixture(t, func(cc *clusterv1.ClusterClass) { cc.Spec.ControlPlane.TemplateRef.Name = "missing" })
-	if _, err := New(st, cluster, cc, nil); err == nil || !strings.Contains(err.Error(), "KubeadmControlPlaneTemplate missing (spec.controlPlane.templateRef) is not in the input") {
+	if _, err := New(st, cluster, cc, nil, nil); err == nil || !strings.Contains(err.Error(), "KubeadmControlPlaneTemplate missing (spec.controlPlane.templateRef) is not in the input") {
 		t.Errorf("missing template: %v", err)
 	}
 	st, cluster, cc = fixture(t, func(cc *clusterv1.ClusterClass) {
 		cc.Spec.Patches[0].Definitions[0].JSONPatches[0].ValueFrom.Template = "{{ fail \"no image for this version\" }}"
 	})
-	ev, err := New(st, cluster, cc, nil)
+	ev, err := New(st, cluster, cc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ var workerImagePatch = clusterv1.ClusterClassPatch{Name: "worker-image", Definit
 
 func TestTouchesAndTrimming(t *testing.T) {
 	st, cluster, cc := fixture(t, nil)
-	ev, err := New(st, cluster, cc, nil)
+	ev, err := New(st, cluster, cc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,14 +173,14 @@ func TestTouchesAndTrimming(t *testing.T) {
 		t.Errorf("trimmed evaluation differs: %d/%d MachineDeployments", len(trimmed.MachineDeployments), len(all.MachineDeployments))
 	}
 	st, cluster, cc = fixture(t, func(cc *clusterv1.ClusterClass) { cc.Spec.Patches = []clusterv1.ClusterClassPatch{workerImagePatch} })
-	if ev, _ = New(st, cluster, cc, nil); ev.Touches("KubeadmControlPlane") || !ev.Touches("MachineDeployment") {
+	if ev, _ = New(st, cluster, cc, nil, nil); ev.Touches("KubeadmControlPlane") || !ev.Touches("MachineDeployment") {
 		t.Error("a worker patch touches the control plane, or not the MachineDeployments")
 	}
 }
 
 func TestDrift(t *testing.T) {
 	st, cluster, cc := fixture(t, nil)
-	ev, err := New(st, cluster, cc, nil)
+	ev, err := New(st, cluster, cc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestDrift(t *testing.T) {
 			_ = unstructured.SetNestedField(tmpl.Object, "kindest/node:v1.33.4", "spec", "template", "spec", "customImage")
 		}
 	}
-	ev, err = New(st, cluster, cc, nil)
+	ev, err = New(st, cluster, cc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestDriftWithoutPatches(t *testing.T) {
 			_ = unstructured.SetNestedField(tmpl.Object, "v=2", "spec", "template", "spec", "kubeadmConfigSpec", "clusterConfiguration", "apiServer", "extraArgs")
 		}
 	}
-	ev, err := New(st, cluster, cc, nil)
+	ev, err := New(st, cluster, cc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

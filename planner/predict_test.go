@@ -2,6 +2,8 @@ package planner
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -434,5 +436,40 @@ func TestWorkerPatchOverTwoSteps(t *testing.T) {
 	}
 	if n < 2 {
 		t.Errorf("the MachineDeployment has %d steps: %s", n, stepsString(p.Steps))
+	}
+}
+
+// Planning a fleet at once (Clusters in parallel, patch evaluations shared
+// between the Clusters of a ClusterClass) gives each Cluster the plan it gets alone.
+func TestFleetPlansEqualSinglePlans(t *testing.T) {
+	objs := fleet.ClusterClass(fleet.ClassSpec{Namespace: "ns", Name: "class", Versions: chain, Patches: true})
+	cc := objs[0].(*clusterv1.ClusterClass)
+	cc.Spec.Patches = append(cc.Spec.Patches, workerImagePatch)
+	for i, v := range []string{"v1.33.4", "v1.34.3", "v1.35.2", "v1.33.4", "v1.34.3", "v1.33.4"} {
+		objs = append(objs, fleet.Cluster(fleet.ClusterSpec{Namespace: "ns", Name: fmt.Sprintf("c%d", i), Class: "class", ControlPlaneVersion: v, Replicas: 3, ClassPatches: true,
+			Workers: []fleet.WorkerSpec{{Name: "md-0", Version: v, Replicas: 2}}})...)
+	}
+	objs = append(objs,
+		fleet.Controller(fleet.ControllerSpec{Namespace: "capi-system", Name: "capi", Provider: "cluster-api", Image: "capi:v1.14.2", FeatureGates: "InPlaceUpdates=true,RuntimeSDK=true"}),
+		fleet.Controller(fleet.ControllerSpec{Namespace: "capi-kubeadm-control-plane-system", Name: "kcp", Provider: "control-plane-kubeadm", Image: "kcp:v1.14.2", FeatureGates: "InPlaceUpdates=true"}),
+		fleet.ExtensionConfig(fleet.ExtensionSpec{Name: "ext", Hooks: inPlaceHooks}))
+	st := buildState(t, objs)
+	target, _ := ParseTarget("v1.36.3")
+	opts := Options{Now: testNow, Catalog: testCatalog, AssumeCovered: []string{etcdTag}}
+	all, err := Plan(st, Selection{To: target}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range all.Clusters {
+		key := types.NamespacedName{Namespace: got.Cluster.Namespace, Name: got.Cluster.Name}
+		alone, err := Plan(st, Selection{Cluster: &key, To: target}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(got)
+		b, _ := json.Marshal(alone.Clusters[0])
+		if string(a) != string(b) {
+			t.Errorf("%s: planned with the fleet\n%s\nalone\n%s", key, a, b)
+		}
 	}
 }

@@ -11,12 +11,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -138,23 +135,12 @@ func Plan(st *state.State, sel Selection, opts Options) (*UpgradePlan, error) {
 	}
 	// The controllers' gates are the management cluster's: read them once.
 	controllerGates := readGates(st, opts.FeatureGates)
-	// Clusters are planned independently, on every core: the state is only read
-	// (its lookups are built first), and evaluating ClusterClass patches costs
-	// milliseconds per Cluster.
-	st.BuildIndex()
+	// Clusters of a ClusterClass share what its patches make of their control planes.
 	shared := topologypatch.NewShared()
-	doc.Clusters = make([]ClusterPlan, len(clusters))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(clusters)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(clusters); i = int(next.Add(1) - 1) {
-				p := &clusterPlanner{st: st, cluster: clusters[i], opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates, sharedPatches: shared}
-				doc.Clusters[i] = p.plan()
-			}
-		})
+	for _, c := range clusters {
+		p := &clusterPlanner{st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates, sharedPatches: shared}
+		doc.Clusters = append(doc.Clusters, p.plan())
 	}
-	wg.Wait()
 	return doc, nil
 }
 

@@ -439,7 +439,7 @@ func TestWorkerPatchOverTwoSteps(t *testing.T) {
 	}
 }
 
-// Planning a fleet at once (Clusters in parallel, patch evaluations shared
+// Planning a fleet at once (patch evaluations shared
 // between the Clusters of a ClusterClass) gives each Cluster the plan it gets alone.
 func TestFleetPlansEqualSinglePlans(t *testing.T) {
 	objs := fleet.ClusterClass(fleet.ClassSpec{Namespace: "ns", Name: "class", Versions: chain, Patches: true})

@@ -20,7 +20,6 @@ import (
 	"net/url"
 	"path"
 	"strconv"
-	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,10 +42,8 @@ type Client struct {
 	catalog *runtimecatalog.Catalog
 	// apiServer reaches clientConfig.service extensions through the service proxy; nil offline.
 	apiServer *rest.Config
-	// Calls counts the HTTP calls made, per registered handler name (read it
-	// once planning is done: calls may be made concurrently, under mu).
+	// Calls counts the HTTP calls made, per registered handler name.
 	Calls map[string]int
-	mu    sync.Mutex
 }
 
 var _ runtimeclient.Client = &Client{}
@@ -110,9 +107,7 @@ func (c *Client) CallExtension(ctx context.Context, hook runtimecatalog.Hook, fo
 	if h.TimeoutSeconds != 0 {
 		timeout = time.Duration(h.TimeoutSeconds) * time.Second
 	}
-	c.mu.Lock()
 	c.Calls[name]++
-	c.mu.Unlock()
 	if err := c.post(ctx, ec.Spec.ClientConfig, runtimecatalog.GVHToPath(gvh, h.Name), timeout, request, response); err != nil {
 		if h.FailurePolicy == runtimev1.FailurePolicyIgnore {
 			// As CAPI does: an unreachable extension with failurePolicy Ignore answers "success, nothing".

@@ -85,10 +85,6 @@ type clusterKey struct{ namespace, cluster string }
 
 type ownerKey struct{ namespace, cluster, deployment string }
 
-// BuildIndex builds the lookups now. Lookups are safe for concurrent use once
-// built (and until the state changes).
-func (s *State) BuildIndex() { s.index() }
-
 func (s *State) index() *index {
 	if s.idx != nil {
 		return s.idx

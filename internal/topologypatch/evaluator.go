@@ -152,7 +152,7 @@ func New(st *state.State, cluster *clusterv1.Cluster, cc *clusterv1.ClusterClass
 	hasExternal := slices.ContainsFunc(cc.Spec.Patches, func(p clusterv1.ClusterClassPatch) bool { return p.External != nil })
 	var reads []string
 	if shared != nil {
-		reads = variableReads(cc)
+		reads = shared.variableReads(cc)
 	}
 	return &Evaluator{
 		shared:              shared,

@@ -29,10 +29,25 @@ import (
 type Shared struct {
 	mu      sync.Mutex
 	results map[string]sharedControlPlane
+	reads   map[*clusterv1.ClusterClass][]string
 }
 
 // NewShared returns an empty Shared.
-func NewShared() *Shared { return &Shared{results: map[string]sharedControlPlane{}} }
+func NewShared() *Shared {
+	return &Shared{results: map[string]sharedControlPlane{}, reads: map[*clusterv1.ClusterClass][]string{}}
+}
+
+// variableReads is variableReads(cc), computed once per ClusterClass.
+func (s *Shared) variableReads(cc *clusterv1.ClusterClass) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	reads, ok := s.reads[cc]
+	if !ok {
+		reads = variableReads(cc)
+		s.reads[cc] = reads
+	}
+	return reads
+}
 
 // sharedControlPlane is what the patches made of the control plane's specs.
 type sharedControlPlane struct {
@@ -149,12 +164,15 @@ func templateReads(text string, reads map[string]bool) bool {
 	if text == "" {
 		return true
 	}
-	tpl, err := template.New("tpl").Funcs(sprig.HermeticTxtFuncMap()).Parse(text)
+	tpl, err := template.New("tpl").Funcs(templateFuncs()).Parse(text)
 	if err != nil || tpl.Tree == nil {
 		return false
 	}
 	return nodeReads(tpl.Tree.Root, reads)
 }
+
+// templateFuncs are the functions CAPI's inline patch templates have.
+var templateFuncs = sync.OnceValue(sprig.HermeticTxtFuncMap)
 
 func nodeReads(node parse.Node, reads map[string]bool) bool {
 	switch n := node.(type) {

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/go-logr/logr"
 	"github.com/urfave/cli/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/capi-planner/capi-planner/internal/cmd/plan"
 	"github.com/capi-planner/capi-planner/internal/cmd/snapshot"
@@ -84,6 +86,15 @@ func logger(ios *iostreams.IOStreams) func(*cli.Context) *slog.Logger {
 				level = slog.LevelDebug
 			}
 		}
-		return slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: level}))
+		handler := slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: level})
+		// CAPI's code logs through controller-runtime's logger: with --verbose to the
+		// same stderr, else nowhere; set either way, or controller-runtime warns (with
+		// a stack trace) after 30 seconds that it is not.
+		crLogger := logr.Discard()
+		if level == slog.LevelDebug {
+			crLogger = logr.FromSlogHandler(handler)
+		}
+		ctrllog.SetLogger(crLogger)
+		return slog.New(handler)
 	}
 }

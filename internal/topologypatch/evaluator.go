@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -280,6 +281,10 @@ func fromTemplate(t *unstructured.Unstructured, namespace, name string) *unstruc
 // spec.template.spec; when Shared supplies them, the rest of the control plane
 // is the Cluster's own). Results are remembered: the steps of a plan share states.
 func (e *Evaluator) At(ctx context.Context, v Versions) (*scope.ClusterState, error) {
+	if _, err := logr.FromContext(ctx); err != nil {
+		// CAPI's engine logs through the context's logger, else controller-runtime's global one.
+		ctx = logr.NewContext(ctx, logr.Discard())
+	}
 	v = e.normalize(v)
 	if s, ok := e.results[v.key()]; ok {
 		return s, nil

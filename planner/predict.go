@@ -245,7 +245,7 @@ type stepDifferences struct {
 func (pr *predictor) differences(c *Change, builtin string, firstStep bool, extra ...string) stepDifferences {
 	d := stepDifferences{diffs: append([]string{DiffVersion}, extra...)}
 	if pr.patches == nil && pr.patchErr == nil {
-		return d // no ClusterClass patches
+		return d // no ClusterClass
 	}
 	change, err := pr.evaluate(c, firstStep)
 	if err == nil {
@@ -460,8 +460,7 @@ func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
 	}
 	// Machines KCP will not update in place (filters.go:52-111), or that the
 	// extension does not cover, are replaced instead.
-	replaced, why := pr.ineligibleKCPMachines(kcp, machines)
-	replaced += len(uncovered)
+	replaced, why := pr.ineligibleKCPMachines(kcp, machines, uncovered)
 	var counts MachineCounts
 	reasons := []string{"gates on, one in-place extension, every difference assumed covered"}
 	if p.Basis == BasisConfirmed {
@@ -596,10 +595,14 @@ func kubeadmGatesChange(kcp *controlplanev1.KubeadmControlPlane, from, to string
 
 // ineligibleKCPMachines counts the control plane Machines KCP replaces rather than
 // updates in place: delete or remediate annotations, certificates expiring.
-func (pr *predictor) ineligibleKCPMachines(kcp *controlplanev1.KubeadmControlPlane, machines []*clusterv1.Machine) (int, []string) {
+// Machines in alsoReplaced (the extension does not cover them) are counted once.
+func (pr *predictor) ineligibleKCPMachines(kcp *controlplanev1.KubeadmControlPlane, machines []*clusterv1.Machine, alsoReplaced map[string][]string) (int, []string) {
 	var names []string
 	days := kcp.Spec.Rollout.Before.CertificatesExpiryDays
 	for _, m := range machines {
+		if _, counted := alsoReplaced[m.Name]; counted {
+			continue
+		}
 		switch {
 		case hasAnnotation(m, clusterv1.DeleteMachineAnnotation):
 			names = append(names, m.Name+" (delete-machine annotation)")
@@ -610,10 +613,10 @@ func (pr *predictor) ineligibleKCPMachines(kcp *controlplanev1.KubeadmControlPla
 		}
 	}
 	if len(names) == 0 {
-		return 0, nil
+		return len(alsoReplaced), nil
 	}
 	sort.Strings(names)
-	return len(names), []string{"replaced, not updated in place: " + strings.Join(names, ", ")}
+	return len(names) + len(alsoReplaced), []string{"replaced, not updated in place: " + strings.Join(names, ", ")}
 }
 
 // unmovableMachines counts the MachineDeployment's Machines that an in-place move deletes instead.

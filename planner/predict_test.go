@@ -473,3 +473,39 @@ func TestFleetPlansEqualSinglePlans(t *testing.T) {
 		}
 	}
 }
+
+// A Machine both ineligible (certificates expiring) and not covered by the
+// extension is replaced once.
+func TestAskedAndIneligibleCountedOnce(t *testing.T) {
+	var names []string
+	p := scenario{mutate: func(objs fleet.Objects) {
+		kcpOf(objs).Spec.Rollout.Before.CertificatesExpiryDays = 30
+		for _, o := range objs {
+			if m, ok := o.(*clusterv1.Machine); ok && m.Labels[clusterv1.MachineControlPlaneNameLabel] != "" {
+				names = append(names, m.Name)
+				if len(names) == 1 {
+					m.Status.CertificatesExpiryDate = metav1.NewTime(testNow.AddDate(0, 0, 10))
+				}
+			}
+		}
+	}, opts: func(o *Options) {
+		o.AssumeCovered = []string{DiffKubeadmFeatureGates}
+		o.InPlaceAsker = lazyAsker{names: &names}
+	}}.plan(t)
+	if got := predictions(p)[0]; got != "InPlaceUpdate Mixed 2/1/2" {
+		t.Errorf("step 1: %s", got)
+	}
+}
+
+// lazyAsker answers that the first two control plane Machines are not covered;
+// their names are known once the scenario is built.
+type lazyAsker struct{ names *[]string }
+
+func (a lazyAsker) CanUpdateMachineSet(context.Context, string, *clusterv1.MachineDeployment, string, TemplateChanges) ([]string, error) {
+	return nil, nil
+}
+
+func (a lazyAsker) CanUpdateMachine(context.Context, string, *clusterv1.Cluster, *controlplanev1.KubeadmControlPlane, string, TemplateChanges) (map[string][]string, error) {
+	n := *a.names
+	return map[string][]string{n[0]: {"spec.x"}, n[1]: {"spec.x"}, n[2]: nil}, nil
+}

@@ -76,9 +76,6 @@ type Evaluator struct {
 	results                             map[string]*scope.ClusterState
 }
 
-// HasPatches reports whether a ClusterClass has patches to evaluate.
-func HasPatches(cc *clusterv1.ClusterClass) bool { return len(cc.Spec.Patches) > 0 }
-
 // Touches reports whether the ClusterClass's patches can change the templates
 // of the control plane ("KubeadmControlPlane" or another control plane kind) or
 // of MachineDeployments ("MachineDeployment"): an inline patch reaches a

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -55,7 +54,7 @@ func (c *Checker) CanUpdateMachineSet(ctx context.Context, handler string, md *c
 		return nil, fmt.Errorf("%s/%s has no MachineSet to ask about", md.Namespace, md.Name)
 	}
 	newMS := oldMS.DeepCopy()
-	newMS.Name = md.Name + "-" + strings.NewReplacer(".", "-", "+", "-").Replace(version)
+	newMS.Name = md.Name + "-" + nameSuffix(version)
 	newMS.Spec.Template = *md.Spec.Template.DeepCopy()
 	newMS.Spec.Template.Spec.Version = version
 

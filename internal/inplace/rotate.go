@@ -19,18 +19,10 @@ func mergeInto(obj map[string]any, patch []byte, path ...string) error {
 	if cur == nil {
 		cur = map[string]any{}
 	}
-	raw, err := json.Marshal(cur)
-	if err != nil {
+	if err := mergeIntoTyped(&cur, patch); err != nil {
 		return err
 	}
-	if raw, err = jsonpatch.MergePatch(raw, patch); err != nil {
-		return fmt.Errorf("applying the ClusterClass patches' change: %w", err)
-	}
-	var merged any
-	if err := json.Unmarshal(raw, &merged); err != nil {
-		return err
-	}
-	return unstructured.SetNestedField(obj, merged, path...)
+	return unstructured.SetNestedField(obj, cur, path...)
 }
 
 // mergeIntoTyped applies a JSON merge patch to a typed value (through JSON).
@@ -45,6 +37,11 @@ func mergeIntoTyped(v any, patch []byte) error {
 	return json.Unmarshal(raw, v)
 }
 
+// nameSuffix makes a version part of an object name: v1.34.3 -> v1-34-3.
+func nameSuffix(version string) string {
+	return strings.NewReplacer(".", "-", "+", "-").Replace(version)
+}
+
 // rotated is the template the topology controller creates when ClusterClass
 // patches change a template's spec.template.spec at version: the current
 // template with the change, under a new name.
@@ -54,7 +51,7 @@ func (c *Checker) rotated(ns string, ref clusterv1.ContractVersionedObjectRefere
 		return nil, err
 	}
 	out := current.DeepCopy()
-	out.SetName(ref.Name + "-" + strings.NewReplacer(".", "-", "+", "-").Replace(version))
+	out.SetName(ref.Name + "-" + nameSuffix(version))
 	out.SetResourceVersion("")
 	out.SetUID("")
 	if err := mergeInto(out.Object, patch, specPath...); err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	bootstrapv1 "sigs.k8s.io/cluster-api/api/bootstrap/kubeadm/v1beta2"
@@ -47,14 +48,35 @@ func inPlaceExtension(w http.ResponseWriter, r *http.Request) {
 	case "everything":
 		spec, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"spec": desired}}})
 		resp.MachineSetPatch = runtimehooksv1.Patch{PatchType: runtimehooksv1.JSONMergePatchType, Patch: spec}
+		resp.InfrastructureMachineTemplatePatch = replaceSpec(req.Desired.InfrastructureMachineTemplate.Raw)
+		resp.BootstrapConfigTemplatePatch = replaceSpec(req.Desired.BootstrapConfigTemplate.Raw)
+		recordImage(req.Desired.InfrastructureMachineTemplate.Raw, "spec", "template", "spec", "customImage")
 	case "failing":
 		resp.Status, resp.Message = runtimehooksv1.ResponseStatusFailure, "cannot tell"
 	}
 	_ = json.NewEncoder(w).Encode(&resp)
 }
 
-// askedEtcdTags records the desired etcd image tags CanUpdateMachine requests carried.
-var askedEtcdTags sync.Map
+// askedEtcdTags records the desired etcd image tags CanUpdateMachine requests carried,
+// askedImages the desired images of InfraMachines and InfraMachineTemplates.
+var askedEtcdTags, askedImages sync.Map
+
+func recordImage(raw []byte, path ...string) {
+	var obj map[string]any
+	if json.Unmarshal(raw, &obj) == nil {
+		if image, ok, _ := unstructured.NestedString(obj, path...); ok {
+			askedImages.Store(image, true)
+		}
+	}
+}
+
+// replaceSpec makes the current object's spec the desired one (fields removed included).
+func replaceSpec(raw []byte) runtimehooksv1.Patch {
+	var obj map[string]any
+	_ = json.Unmarshal(raw, &obj)
+	patch, _ := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec", "value": obj["spec"]}})
+	return runtimehooksv1.Patch{PatchType: runtimehooksv1.JSONPatchType, Patch: patch}
+}
 
 // canUpdateMachine answers CanUpdateMachine like inPlaceExtension answers CanUpdateMachineSet.
 func canUpdateMachine(w http.ResponseWriter, r *http.Request) {
@@ -65,13 +87,6 @@ func canUpdateMachine(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := runtimehooksv1.CanUpdateMachineResponse{}
 	resp.Status = runtimehooksv1.ResponseStatusSuccess
-	// replaceSpec makes the current object's spec the desired one (fields removed included).
-	replaceSpec := func(raw []byte) runtimehooksv1.Patch {
-		var obj map[string]any
-		_ = json.Unmarshal(raw, &obj)
-		patch, _ := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec", "value": obj["spec"]}})
-		return runtimehooksv1.Patch{PatchType: runtimehooksv1.JSONPatchType, Patch: patch}
-	}
 	switch strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")[0] {
 	case "version-only":
 		resp.MachinePatch = runtimehooksv1.Patch{PatchType: runtimehooksv1.JSONPatchType,
@@ -96,6 +111,7 @@ func canUpdateMachine(w http.ResponseWriter, r *http.Request) {
 		resp.MachinePatch = replaceSpec(machine)
 		resp.BootstrapConfigPatch = replaceSpec(req.Desired.BootstrapConfig.Raw)
 		resp.InfrastructureMachinePatch = replaceSpec(req.Desired.InfrastructureMachine.Raw)
+		recordImage(req.Desired.InfrastructureMachine.Raw, "spec", "customImage")
 	case "failing":
 		resp.Status, resp.Message = runtimehooksv1.ResponseStatusFailure, "cannot tell"
 	}
@@ -286,11 +302,20 @@ func TestAskInPlaceExtensionDoneWhen(t *testing.T) {
 // the etcd-and-files extension: "basis rule verdict created/inPlace/deleted notCovered" per step.
 func askDoneWhen(t *testing.T, server *httptest.Server, ns string, mutate func(ctrlclient.Object)) []string {
 	t.Helper()
-	ec := fleet.ExtensionConfig(fleet.ExtensionSpec{Name: ns, URL: server.URL + "/etcd-and-files", NamespaceSelector: map[string]string{"ipext": ns},
+	return askWithPatches(t, server, ns, "etcd-and-files", nil, mutate)
+}
+
+// askWithPatches is askDoneWhen against the extension handler, with more ClusterClass patches.
+func askWithPatches(t *testing.T, server *httptest.Server, ns, handler string, more []clusterv1.ClusterClassPatch, mutate func(ctrlclient.Object)) []string {
+	t.Helper()
+	ec := fleet.ExtensionConfig(fleet.ExtensionSpec{Name: ns, URL: server.URL + "/" + handler, NamespaceSelector: map[string]string{"ipext": ns},
 		Hooks: []string{"CanUpdateMachine", "CanUpdateMachineSet", "UpdateMachine"}})
 	ec.Spec.ClientConfig.CABundle = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: server.Certificate().Raw})
 	objs := fleet.Objects{fleet.Namespace(ns, map[string]string{"ipext": ns}), ec}
-	objs = append(objs, fleet.ClusterClass(fleet.ClassSpec{Namespace: ns, Name: "class", Versions: []string{"v1.33.4", "v1.34.3", "v1.35.2", "v1.36.3"}, Patches: true})...)
+	class := fleet.ClusterClass(fleet.ClassSpec{Namespace: ns, Name: "class", Versions: []string{"v1.33.4", "v1.34.3", "v1.35.2", "v1.36.3"}, Patches: true})
+	cc := class[0].(*clusterv1.ClusterClass)
+	cc.Spec.Patches = append(cc.Spec.Patches, more...)
+	objs = append(objs, class...)
 	cluster := fleet.Cluster(fleet.ClusterSpec{Namespace: ns, Name: "c", Class: "class", ControlPlaneVersion: "v1.33.4", Replicas: 3, ClassPatches: true,
 		Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.33.4", Replicas: 2}}})
 	objs = append(objs, cluster...)
@@ -323,4 +348,49 @@ func askDoneWhen(t *testing.T, server *httptest.Server, ns string, mutate func(c
 		got = append(got, fmt.Sprintf("%s %s %s %v/%v/%v %v", p["basis"], p["rule"], p["verdict"], m["created"], m["updatedInPlace"], m["deleted"], p["notCovered"]))
 	}
 	return got
+}
+
+// imagePatch sets the image of the control plane's or the workers' InfraMachines
+// from their version builtin: every step rotates their InfraMachineTemplate.
+func imagePatch(controlPlane bool) clusterv1.ClusterClassPatch {
+	sel := clusterv1.PatchSelector{APIVersion: "infrastructure.cluster.x-k8s.io/v1beta2", Kind: "DockerMachineTemplate"}
+	builtin := "machineDeployment"
+	if controlPlane {
+		sel.MatchResources.ControlPlane = ptr.To(true)
+		builtin = "controlPlane"
+	} else {
+		sel.MatchResources.MachineDeploymentClass = &clusterv1.PatchSelectorMatchMachineDeploymentClass{Names: []string{"default-worker"}}
+	}
+	return clusterv1.ClusterClassPatch{Name: builtin + "-image", Definitions: []clusterv1.PatchDefinition{{Selector: sel,
+		JSONPatches: []clusterv1.JSONPatch{{Op: "add", Path: "/spec/template/spec/customImage", ValueFrom: &clusterv1.JSONPatchValue{Template: "kindest/node:{{ .builtin." + builtin + ".version }}"}}}}}}
+}
+
+// Templates ClusterClass patches rotate at a step are asked about as the topology
+// controller will create them: the rotated InfraMachineTemplate for CanUpdateMachineSet,
+// the InfraMachine KCP computes from it for CanUpdateMachine.
+func TestAskWithRotatedTemplates(t *testing.T) {
+	server := httptest.NewTLSServer(http.HandlerFunc(inPlaceExtension))
+	defer server.Close()
+	patches := []clusterv1.ClusterClassPatch{imagePatch(true), imagePatch(false)}
+	got := askWithPatches(t, server, "ip-rotate-all", "everything", patches, nil)
+	want := []string{
+		"Confirmed InPlaceUpdate Mixed 1/2/1 <nil>",
+		"Confirmed InPlaceUpdate Mixed 1/2/1 <nil>",
+		"Confirmed InPlaceUpdate Mixed 1/2/1 <nil>",
+		"Confirmed InPlaceUpdate Mixed 1/1/1 <nil>",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("an extension covering everything:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, v := range []string{"v1.34.3", "v1.35.2", "v1.36.3"} {
+		if _, ok := askedImages.Load("kindest/node:" + v); !ok {
+			t.Errorf("no request carried the image of %s", v)
+		}
+	}
+	got = askWithPatches(t, server, "ip-rotate-some", "etcd-and-files", patches, nil)
+	for i, g := range got {
+		if !strings.Contains(g, "Confirmed ChangeNotCovered Rollout") || !strings.Contains(g, "infrastructureMachine.spec.customImage") {
+			t.Errorf("step %d, an extension not covering the image: %s", i+1, g)
+		}
+	}
 }

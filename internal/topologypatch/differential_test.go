@@ -2,6 +2,7 @@ package topologypatch
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -74,12 +75,14 @@ func TestMatchesCAPIGenerator(t *testing.T) {
 			}
 			s := scope.New(cl)
 			s.Blueprint = bp
-			s.Current.ControlPlane = &scope.ControlPlaneState{Object: ev.current.ControlPlane.Object.DeepCopy(),
+			// CAPI's current state: the objects as read, status included.
+			s.Current.ControlPlane = &scope.ControlPlaneState{Object: st.ControlPlane(cluster).DeepCopy(),
 				InfrastructureMachineTemplate: ev.current.ControlPlane.InfrastructureMachineTemplate.DeepCopy()}
 			s.Current.InfrastructureCluster = ev.current.InfrastructureCluster.DeepCopy()
 			s.Current.MachineDeployments = scope.MachineDeploymentsStateMap{}
 			for name, md := range ev.current.MachineDeployments {
-				s.Current.MachineDeployments[name] = &scope.MachineDeploymentState{Object: md.Object.DeepCopy(),
+				i := slices.IndexFunc(st.MachineDeploymentsOf(cluster), func(m *clusterv1.MachineDeployment) bool { return m.Name == md.Object.Name })
+				s.Current.MachineDeployments[name] = &scope.MachineDeploymentState{Object: st.MachineDeploymentsOf(cluster)[i].DeepCopy(),
 					BootstrapTemplate: md.BootstrapTemplate.DeepCopy(), InfrastructureMachineTemplate: md.InfrastructureMachineTemplate.DeepCopy()}
 			}
 			capi, err := gen.Generate(ctx, s)

@@ -23,6 +23,7 @@ import (
 	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 
@@ -190,18 +191,26 @@ func (b *blueprintReader) template(ref clusterv1.ClusterClassTemplateReference, 
 }
 
 // currentState holds the Cluster's objects the desired state is built from: the
-// Cluster, its control plane, its MachineDeployments, and the templates'
-// names (taken from the objects that refer to them, as the topology controller
-// keeps them until it rotates them).
+// Cluster, its control plane and its MachineDeployments without their status,
+// and the templates' names (taken from the objects that refer to them, as the
+// topology controller keeps them until it rotates them).
 func currentState(st *state.State, cluster *clusterv1.Cluster, bp *scope.ClusterBlueprint) (*scope.ClusterState, error) {
 	cp := st.ControlPlane(cluster)
 	if cp == nil {
 		return nil, fmt.Errorf("the control plane %s of Cluster %s/%s is not in the input", cluster.Spec.ControlPlaneRef.Name, cluster.Namespace, cluster.Name)
 	}
+	// Desired objects have no status (and are copied for every evaluation).
+	desiredCluster := &clusterv1.Cluster{TypeMeta: cluster.TypeMeta, ObjectMeta: *cluster.ObjectMeta.DeepCopy(), Spec: *cluster.Spec.DeepCopy()}
+	desiredCluster.ManagedFields = nil
+	desiredCP := &unstructured.Unstructured{Object: map[string]any{"apiVersion": cp.GetAPIVersion(), "kind": cp.GetKind(), "spec": runtime.DeepCopyJSONValue(cp.Object["spec"])}}
+	desiredCP.SetName(cp.GetName())
+	desiredCP.SetNamespace(cp.GetNamespace())
+	desiredCP.SetLabels(cp.GetLabels())
+	desiredCP.SetAnnotations(cp.GetAnnotations())
 	cur := &scope.ClusterState{
-		Cluster:               cluster,
+		Cluster:               desiredCluster,
 		InfrastructureCluster: fromTemplate(bp.InfrastructureClusterTemplate, cluster.Namespace, cluster.Spec.InfrastructureRef.Name),
-		ControlPlane:          &scope.ControlPlaneState{Object: cp},
+		ControlPlane:          &scope.ControlPlaneState{Object: desiredCP},
 		MachineDeployments:    scope.MachineDeploymentsStateMap{},
 	}
 	if bp.HasControlPlaneInfrastructureMachine() {
@@ -224,8 +233,10 @@ func currentState(st *state.State, cluster *clusterv1.Cluster, bp *scope.Cluster
 		if !ok {
 			return nil, fmt.Errorf("the MachineDeployment topology %q of Cluster %s/%s uses class %q, which ClusterClass %s/%s does not define", topologyName, cluster.Namespace, cluster.Name, mdTopology.Class, bp.ClusterClass.Namespace, bp.ClusterClass.Name)
 		}
+		desiredMD := &clusterv1.MachineDeployment{TypeMeta: md.TypeMeta, ObjectMeta: md.ObjectMeta, Spec: md.Spec}
+		desiredMD.ManagedFields = nil
 		cur.MachineDeployments[topologyName] = &scope.MachineDeploymentState{
-			Object:                        md,
+			Object:                        desiredMD,
 			BootstrapTemplate:             renamed(class.BootstrapTemplate, md.Namespace, md.Spec.Template.Spec.Bootstrap.ConfigRef.Name),
 			InfrastructureMachineTemplate: renamed(class.InfrastructureMachineTemplate, md.Namespace, md.Spec.Template.Spec.InfrastructureRef.Name),
 		}

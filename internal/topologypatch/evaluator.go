@@ -113,7 +113,9 @@ func touches(cc *clusterv1.ClusterClass, kind string) bool {
 // ClusterClass with external patches cannot be evaluated. shared, when not nil,
 // shares control plane evaluations with the other Clusters of the plan.
 func New(st *state.State, cluster *clusterv1.Cluster, cc *clusterv1.ClusterClass, runtimeClient runtimeclient.Client, shared *Shared) (*Evaluator, error) {
+	hasExternal := false
 	for _, p := range cc.Spec.Patches {
+		hasExternal = hasExternal || p.External != nil
 		if p.External != nil && runtimeClient == nil {
 			return nil, fmt.Errorf("ClusterClass %s/%s: patch %q is external (its GeneratePatches extension is called by the topology controller) and cannot be evaluated offline: plan against the live management cluster", cc.Namespace, cc.Name, p.Name)
 		}
@@ -148,7 +150,6 @@ func New(st *state.State, cluster *clusterv1.Cluster, cc *clusterv1.ClusterClass
 	if err != nil {
 		return nil, err
 	}
-	hasExternal := slices.ContainsFunc(cc.Spec.Patches, func(p clusterv1.ClusterClassPatch) bool { return p.External != nil })
 	var reads []string
 	if shared != nil {
 		reads = shared.variableReads(cc)
@@ -379,19 +380,17 @@ func (e *Evaluator) desired(v Versions) (*scope.ClusterState, *scope.ClusterBlue
 		d.ControlPlane.InfrastructureMachineTemplate = t.DeepCopy()
 	}
 	// External patches see every template at once, so they always get all of them.
-	withWorkers := v.MachineDeployments != nil || e.hasExternal
-	for name, md := range cur.MachineDeployments {
-		if !withWorkers {
-			break
-		}
-		obj := md.Object.DeepCopy()
-		if version, ok := v.MachineDeployments[obj.Name]; ok {
-			obj.Spec.Template.Spec.Version = version
-		}
-		d.MachineDeployments[name] = &scope.MachineDeploymentState{
-			Object:                        obj,
-			BootstrapTemplate:             md.BootstrapTemplate.DeepCopy(),
-			InfrastructureMachineTemplate: md.InfrastructureMachineTemplate.DeepCopy(),
+	if v.MachineDeployments != nil || e.hasExternal {
+		for name, md := range cur.MachineDeployments {
+			obj := md.Object.DeepCopy()
+			if version, ok := v.MachineDeployments[obj.Name]; ok {
+				obj.Spec.Template.Spec.Version = version
+			}
+			d.MachineDeployments[name] = &scope.MachineDeploymentState{
+				Object:                        obj,
+				BootstrapTemplate:             md.BootstrapTemplate.DeepCopy(),
+				InfrastructureMachineTemplate: md.InfrastructureMachineTemplate.DeepCopy(),
+			}
 		}
 	}
 	bp := *e.blueprint

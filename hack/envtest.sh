@@ -5,27 +5,25 @@
 #
 # The binaries live outside the checkout, in a cache keyed by a stamp of the pinned
 # go.mod/go.sum files and the Go version, so a fresh clone reuses them. Builds never
-# run in parallel: a lock serialises concurrent callers, and the two builds run one
-# after the other (kube-apiserver takes about 3.5 minutes and 1.9 GB on 2 cores).
+# run in parallel: one machine-wide lock (hack/lib/buildcache.sh) serialises every
+# heavy build, and the two builds run one after the other (kube-apiserver takes about 3.5 minutes and 1.9 GB on 2 cores).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/hack/tools"
+. "$root/hack/lib/buildcache.sh"
 kube_version=v1.36.3
 
-stamp=$( { cat "$tools"/kube-apiserver/go.mod "$tools"/kube-apiserver/go.sum \
-               "$tools"/etcd/go.mod "$tools"/etcd/go.sum "$tools"/etcd/main.go "$0"; go version; } \
-         | sha256sum | cut -c1-16)
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/capi-planner/envtest/$stamp"
+cache=$(cache_dir envtest "$tools"/kube-apiserver/go.mod "$tools"/kube-apiserver/go.sum \
+          "$tools"/etcd/go.mod "$tools"/etcd/go.sum "$tools"/etcd/main.go "$0")
 
 if [[ -x "$cache/kube-apiserver" && -x "$cache/etcd" ]]; then
   echo "$cache"
   exit 0
 fi
 
+build_lock
 mkdir -p "$cache"
-exec 9>"$cache.lock"
-flock 9
 if [[ ! -x "$cache/etcd" ]]; then
   echo "building etcd (pinned in hack/tools/etcd) into $cache ..." >&2
   (cd "$tools/etcd" && go build -trimpath -ldflags "-s -w" -o "$cache/etcd.tmp" .)

@@ -5,12 +5,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tool="$root/hack/tools/staticcheck"
-stamp=$( { cat "$tool/go.mod" "$tool/go.sum"; go version; } | sha256sum | cut -c1-16)
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/capi-planner/staticcheck/$stamp"
+. "$root/hack/lib/buildcache.sh"
+cache=$(cache_dir staticcheck "$tool/go.mod" "$tool/go.sum")
 if [[ ! -x "$cache/staticcheck" ]]; then
+  build_lock
   mkdir -p "$cache"
-  exec 9>"$cache.lock"
-  flock 9
   if [[ ! -x "$cache/staticcheck" ]]; then
     echo "building staticcheck (pinned in hack/tools/staticcheck) into $cache ..." >&2
     (cd "$tool" && go build -o "$cache/staticcheck.tmp" honnef.co/go/tools/cmd/staticcheck)

@@ -325,6 +325,9 @@ type Prediction struct {
 	Differences []string `json:"differences,omitempty"`
 	// NotCovered are the differences the in-place extension is not assumed to cover.
 	NotCovered []string `json:"notCovered,omitempty"`
+	// AskFailed is why asking the extension (--ask-extensions) got no answer; the
+	// verdict then rests on the assumption (Basis Assumed) because the call failed.
+	AskFailed string `json:"askFailed,omitempty"`
 	// Duration is estimated from the Cluster's own history; absent without history.
 	Duration *Estimate `json:"duration,omitempty"`
 	// parallel is how many Machines the controller works on at once.

@@ -356,6 +356,7 @@ func (pr *predictor) ask(p *Prediction, hook string, call func(handler string) (
 	handler := pr.hooks[hook][0]
 	answers, err := call(handler)
 	if err != nil {
+		p.AskFailed = fmt.Sprintf("%s %s: %v", hook, handler, err)
 		return nil, []string{fmt.Sprintf("asking the extension failed (%v): the verdict rests on the assumption that it covers %s", err, strings.Join(pr.covered, ", "))}
 	}
 	p.Basis = BasisConfirmed

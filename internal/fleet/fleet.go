@@ -352,7 +352,8 @@ type ExtensionSpec struct {
 	NamespaceSelector map[string]string
 }
 
-// ExtensionConfig returns a discovered ExtensionConfig registering one handler per hook.
+// ExtensionConfig returns a discovered ExtensionConfig registering one handler per
+// hook, named as CAPI's discovery names them: "<handler>.<ExtensionConfig name>".
 func ExtensionConfig(s ExtensionSpec) *runtimev1.ExtensionConfig {
 	ec := &runtimev1.ExtensionConfig{TypeMeta: typeMeta(runtimev1.GroupVersion.String(), "ExtensionConfig")}
 	meta(&ec.ObjectMeta, "", s.Name, nil)
@@ -364,7 +365,7 @@ func ExtensionConfig(s ExtensionSpec) *runtimev1.ExtensionConfig {
 	}
 	for _, h := range s.Hooks {
 		ec.Status.Handlers = append(ec.Status.Handlers, runtimev1.ExtensionHandler{
-			Name:           kebab(h),
+			Name:           kebab(h) + "." + s.Name,
 			RequestHook:    runtimev1.GroupVersionHook{APIVersion: "hooks.runtime.cluster.x-k8s.io/v1alpha1", Hook: h},
 			TimeoutSeconds: 10,
 			FailurePolicy:  runtimev1.FailurePolicyFail,

@@ -353,7 +353,10 @@ func machines(p *planner.Prediction) string {
 		return string(p.Verdict)
 	}
 	out := fmt.Sprintf("%s: %s", p.Verdict, machineTotals(&p.Counts))
-	if p.Basis == planner.BasisAssumed {
+	switch {
+	case p.AskFailed != "":
+		out += " (assumed: asking the extension failed)"
+	case p.Basis == planner.BasisAssumed:
 		out += " (assumed)"
 	}
 	return out

@@ -22,8 +22,6 @@ import (
 	"strconv"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -33,6 +31,7 @@ import (
 	runtimeclient "sigs.k8s.io/cluster-api/exp/runtime/client"
 	"sigs.k8s.io/cluster-api/feature"
 
+	"github.com/capi-planner/capi-planner/internal/extregistry"
 	"github.com/capi-planner/capi-planner/internal/state"
 )
 
@@ -62,40 +61,20 @@ func New(st *state.State, apiServer *rest.Config) (*Client, error) {
 	return &Client{st: st, catalog: cat, apiServer: apiServer, Calls: map[string]int{}}, nil
 }
 
-// registration is a handler found in an ExtensionConfig.
-type registration struct {
-	ec      *runtimev1.ExtensionConfig
-	handler runtimev1.ExtensionHandler
-}
-
-func (c *Client) lookup(name string) (registration, error) {
-	for _, ec := range c.st.ExtensionConfigs {
-		for _, h := range ec.Status.Handlers {
-			if h.Name+"."+ec.Name == name {
-				return registration{ec: ec, handler: h}, nil
-			}
-		}
-	}
-	return registration{}, fmt.Errorf("extension handler %q is not registered: no ExtensionConfig lists a handler %q in status.handlers (is the extension discovered?)", name, name)
-}
-
 // CallExtension calls the named handler, as CAPI's runtime client does.
 func (c *Client) CallExtension(ctx context.Context, hook runtimecatalog.Hook, forObject ctrlclient.Object, name string, request runtimehooksv1.RequestObject, response runtimehooksv1.ResponseObject, _ ...runtimeclient.CallExtensionOption) error {
 	gvh, err := c.catalog.GroupVersionHook(hook)
 	if err != nil {
 		return err
 	}
-	reg, err := c.lookup(name)
+	handler, err := extregistry.Lookup(c.st, name, forObject.GetNamespace())
 	if err != nil {
 		return err
 	}
-	ec, h := reg.ec, reg.handler
+	ec, h := handler.Config, handler.Status
 	where := fmt.Sprintf("extension handler %q (ExtensionConfig %s)", name, ec.Name)
 	if h.RequestHook.Hook != gvh.Hook {
 		return fmt.Errorf("%s handles %s, not %s", where, h.RequestHook.Hook, gvh.Hook)
-	}
-	if ok, err := c.namespaceMatches(ec, forObject.GetNamespace()); err != nil || !ok {
-		return fmt.Errorf("%s: its namespaceSelector does not select namespace %s (%v)", where, forObject.GetNamespace(), err)
 	}
 	request = withSettings(request, ec.Spec.Settings)
 	reqGVK, err := c.catalog.Request(gvh)
@@ -108,7 +87,7 @@ func (c *Client) CallExtension(ctx context.Context, hook runtimecatalog.Hook, fo
 		timeout = time.Duration(h.TimeoutSeconds) * time.Second
 	}
 	c.Calls[name]++
-	if err := c.post(ctx, ec.Spec.ClientConfig, runtimecatalog.GVHToPath(gvh, h.Name), timeout, request, response); err != nil {
+	if err := c.post(ctx, ec.Spec.ClientConfig, runtimecatalog.GVHToPath(gvh, handler.PathName()), timeout, request, response); err != nil {
 		if h.FailurePolicy == runtimev1.FailurePolicyIgnore {
 			// As CAPI does: an unreachable extension with failurePolicy Ignore answers "success, nothing".
 			response.SetStatus(runtimehooksv1.ResponseStatusSuccess)
@@ -121,22 +100,6 @@ func (c *Client) CallExtension(ctx context.Context, hook runtimecatalog.Hook, fo
 		return fmt.Errorf("%s answered Failure: %s", where, response.GetMessage())
 	}
 	return nil
-}
-
-func (c *Client) namespaceMatches(ec *runtimev1.ExtensionConfig, namespace string) (bool, error) {
-	if ec.Spec.NamespaceSelector == nil {
-		return true, nil
-	}
-	sel, err := metav1.LabelSelectorAsSelector(ec.Spec.NamespaceSelector)
-	if err != nil {
-		return false, err
-	}
-	ns := c.st.Namespace(namespace)
-	if ns == nil {
-		// The Namespace could not be read (a warning said so): assume it matches.
-		return true, nil
-	}
-	return sel.Matches(labels.Set(ns.Labels)), nil
 }
 
 // withSettings merges the ExtensionConfig's settings under the request's own, on a copy.

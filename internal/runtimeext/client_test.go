@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
 	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
@@ -38,8 +40,10 @@ func client(t *testing.T, url string, caBundle []byte, policy runtimev1.FailureP
 	ec.Spec.ClientConfig.URL = url
 	ec.Spec.ClientConfig.CABundle = caBundle
 	ec.Spec.Settings = map[string]string{"from-config": "a", "both": "config"}
-	ec.Status.Handlers = []runtimev1.ExtensionHandler{{Name: "plan", TimeoutSeconds: timeout, FailurePolicy: policy,
+	// As CAPI's discovery writes it: the handler "plan" of ExtensionConfig "ext" is registered as "plan.ext".
+	ec.Status.Handlers = []runtimev1.ExtensionHandler{{Name: "plan.ext", TimeoutSeconds: timeout, FailurePolicy: policy,
 		RequestHook: runtimev1.GroupVersionHook{APIVersion: runtimehooksv1.GroupVersion.String(), Hook: "GenerateUpgradePlan"}}}
+	ec.Status.Conditions = []metav1.Condition{{Type: runtimev1.ExtensionConfigDiscoveredCondition, Status: metav1.ConditionTrue}}
 	c, err := New(&state.State{ExtensionConfigs: []*runtimev1.ExtensionConfig{ec}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +87,15 @@ func TestCallExtension(t *testing.T) {
 	}
 	if _, err := call(c, "nope.ext"); err == nil || !strings.Contains(err.Error(), `"nope.ext" is not registered`) {
 		t.Errorf("unknown handler: %v", err)
+	}
+	// The short name is not a registered name: CAPI would not find it either.
+	if _, err := call(c, "plan"); err == nil || !strings.Contains(err.Error(), `"plan" is not registered`) {
+		t.Errorf("short name: %v", err)
+	}
+	// A paused ExtensionConfig's handlers are not registered.
+	c.st.ExtensionConfigs[0].Annotations = map[string]string{clusterv1.PausedAnnotation: ""}
+	if _, err := call(c, "plan.ext"); err == nil || !strings.Contains(err.Error(), "it is paused") {
+		t.Errorf("paused: %v", err)
 	}
 }
 

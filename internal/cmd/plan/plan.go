@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -267,6 +268,7 @@ func Run(ctx context.Context, opts *Options) error {
 			}
 		}
 	}
+	warnFailedAsks(opts.IO.ErrOut, plan)
 	// A single Cluster that cannot be planned has nothing else to show in a table.
 	// (JSON, YAML and Markdown still carry the document, for CI.)
 	if !(opts.Format == render.FormatTable && len(plan.Clusters) == 1 && failed == 1) {
@@ -286,6 +288,21 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	return nil
+}
+
+// warnFailedAsks says on stderr which --ask-extensions calls got no answer: their
+// verdicts are assumptions, and a CI log must show it, not only the JSON.
+func warnFailedAsks(w io.Writer, plan *planner.UpgradePlan) {
+	for _, c := range plan.Clusters {
+		for _, s := range c.Steps {
+			for _, ch := range s.Changes {
+				if p := ch.Prediction; p != nil && p.AskFailed != "" {
+					fmt.Fprintf(w, "warning: Cluster %s/%s step %d, %s %s: --ask-extensions got no answer (%s); the verdict %s is assumed\n",
+						c.Cluster.Namespace, c.Cluster.Name, s.Number, ch.Object.Kind, ch.Object.Name, p.AskFailed, p.Verdict)
+				}
+			}
+		}
+	}
 }
 
 // policyError is returned when the plan breaks --fail-on; the violations were written to stderr.

@@ -236,6 +236,9 @@ func (p *clusterPlanner) plan() ClusterPlan {
 			return p.needsInput(RuleMissingObject, fmt.Sprintf("Cluster %s/%s: its ClusterClass %s (spec.topology.classRef) is not in the input: include it with -f", c.Namespace, c.Name, ccRef))
 		}
 		p.out.ClusterClass = &ObjectRef{Kind: "ClusterClass", Namespace: cc.Namespace, Name: cc.Name}
+		if rs := classNotReconciled(c, cc); len(rs) > 0 {
+			return p.reject(rs...)
+		}
 		if _, err := parseVersion(c.Spec.Topology.Version); err != nil {
 			return p.needsInput(RuleMissingObject, fmt.Sprintf("Cluster %s/%s: spec.topology.version %q is not a Kubernetes version such as v1.33.4", c.Namespace, c.Name, c.Spec.Topology.Version))
 		}

@@ -500,3 +500,26 @@ func TestTargetOutsideTheCatalogIsNotReportedAsPartOfIt(t *testing.T) {
 		t.Errorf("source %v, target %s, steps %d", p.VersionSource.Versions, p.Target, len(p.Steps))
 	}
 }
+
+// The topology controller does not reconcile a Cluster whose ClusterClass is not
+// reconciled itself, so nothing would move: the plan must say so.
+func TestClusterClassNotReconciled(t *testing.T) {
+	for name, mutate := range map[string]func(cc *clusterv1.ClusterClass){
+		"no status":         func(cc *clusterv1.ClusterClass) { cc.Status = clusterv1.ClusterClassStatus{} },
+		"generation behind": func(cc *clusterv1.ClusterClass) { cc.Generation = 2 },
+		"variables not ready": func(cc *clusterv1.ClusterClass) {
+			cc.Status.Conditions[0].Status, cc.Status.Conditions[0].Reason = metav1.ConditionFalse, "VariableDiscoveryFailed"
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			class := fleet.ClassSpec{Namespace: "ns", Name: "class", Versions: chain}
+			cluster := fleet.ClusterSpec{Namespace: "ns", Name: "c", Class: "class", Replicas: 3, ControlPlaneVersion: "v1.33.4", Workers: []fleet.WorkerSpec{md("md-0", "v1.33.4")}}
+			st := buildState(t, fleet.ClusterClass(class), fleet.Cluster(cluster))
+			mutate(st.ClusterClasses[0])
+			p := planOne(t, st, "ns", "c", "v1.36.3", nil)
+			if p.Status != StatusRejected || !slices.Equal(rejectionRules(p), []string{RuleClassNotReconciled}) {
+				t.Fatalf("status %s, rejections %+v", p.Status, p.Rejections)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
+	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/cluster-api/util/version"
 
 	"github.com/capi-planner/capi-planner/internal/state"
@@ -31,7 +32,28 @@ const (
 	RuleMissingObject          = "MissingObject"
 	RuleExtensionNeedsLiveMode = "ExtensionNotCallableOffline"
 	RuleExtensionFailed        = "UpgradePlanExtensionFailed"
+	RuleClassNotReconciled     = "ClusterClassNotReconciled"
 )
+
+// classNotReconciled mirrors the topology controller's first check
+// (core/reconcilers/topology/cluster/cluster_controller.go:343-352): it does not
+// reconcile a Cluster whose ClusterClass lacks VariablesReady=True or whose
+// status.observedGeneration is behind metadata.generation, so nothing would move.
+func classNotReconciled(c *clusterv1.Cluster, cc *clusterv1.ClusterClass) []Rejection {
+	name := "Cluster " + c.Namespace + "/" + c.Name
+	ccName := "ClusterClass " + cc.Namespace + "/" + cc.Name
+	if !conditions.Has(cc, clusterv1.ClusterClassVariablesReadyCondition) || conditions.IsFalse(cc, clusterv1.ClusterClassVariablesReadyCondition) {
+		why := "has no VariablesReady condition (the ClusterClass controller has not reconciled it)"
+		if c := conditions.Get(cc, clusterv1.ClusterClassVariablesReadyCondition); c != nil {
+			why = fmt.Sprintf("has VariablesReady=False (%s: %s)", c.Reason, strings.TrimSpace(c.Message))
+		}
+		return []Rejection{{Rule: RuleClassNotReconciled, Message: fmt.Sprintf("%s: %s %s, so CAPI's topology controller does not reconcile the Cluster and nothing would move: fix the ClusterClass (see its status) or check that the core controller runs", name, ccName, why)}}
+	}
+	if cc.Status.ObservedGeneration != cc.Generation {
+		return []Rejection{{Rule: RuleClassNotReconciled, Message: fmt.Sprintf("%s: %s status.observedGeneration is %d, not metadata.generation %d, so CAPI's topology controller does not reconcile the Cluster until the ClusterClass controller catches up: wait for it, or check that the core controller runs", name, ccName, cc.Status.ObservedGeneration, cc.Generation)}}
+	}
+	return nil
+}
 
 // lifecycleRejections: Clusters CAPI does not act on at all.
 func lifecycleRejections(c *clusterv1.Cluster) []Rejection {

@@ -73,6 +73,15 @@ func ClusterClass(s ClassSpec) Objects {
 	if s.Patches {
 		cc.Spec.Patches = controlPlaneVersionPatches()
 	}
+	// What the ClusterClass controller writes once it has reconciled the class: without
+	// it the topology controller does not reconcile the Cluster.
+	cc.Generation = 1
+	cc.Status.ObservedGeneration = 1
+	cc.Status.Conditions = []metav1.Condition{
+		{Type: clusterv1.ClusterClassVariablesReadyCondition, Status: metav1.ConditionTrue, Reason: clusterv1.ClusterClassVariablesReadyReason, ObservedGeneration: 1, LastTransitionTime: metav1.NewTime(Epoch)},
+		{Type: clusterv1.ClusterClassRefVersionsUpToDateCondition, Status: metav1.ConditionTrue, Reason: clusterv1.ClusterClassRefVersionsUpToDateReason, ObservedGeneration: 1, LastTransitionTime: metav1.NewTime(Epoch)},
+		{Type: clusterv1.PausedCondition, Status: metav1.ConditionFalse, Reason: clusterv1.NotPausedReason, ObservedGeneration: 1, LastTransitionTime: metav1.NewTime(Epoch)},
+	}
 	out := Objects{cc,
 		template(infraAPI, "DockerClusterTemplate", s.Namespace, s.Name, map[string]any{"template": map[string]any{"spec": map[string]any{}}}),
 		template(cpAPI, "KubeadmControlPlaneTemplate", s.Namespace, s.Name+"-control-plane", map[string]any{"template": map[string]any{"spec": map[string]any{

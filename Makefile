@@ -7,7 +7,7 @@ PKG     := github.com/capi-planner/capi-planner
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X $(PKG)/internal/cmd.Version=$(VERSION)
 
-.PHONY: all build demo test lint bench envtest catalog fixtures golden clean
+.PHONY: all build demo test lint bench envtest managers sandbox sandbox-down catalog fixtures golden clean
 
 all: build
 
@@ -27,6 +27,21 @@ test: lint
 ## envtest: build kube-apiserver and etcd from hack/tools/ once, into a cache outside the checkout.
 envtest:
 	@hack/envtest.sh
+
+## managers: build the CAPI v1.14.2 managers from hack/tools/capi once, into a cache outside the checkout.
+managers:
+	@hack/capi-managers.sh
+
+## sandbox: a CAPI management cluster in a box (envtest + the real CAPI managers, in-memory
+## backend: no Docker) with a demo Cluster, left running in the background; see docs/sandbox.md.
+sandbox: build
+	@managers="$$(hack/capi-managers.sh)" && assets="$$(hack/envtest.sh)" && \
+	$(GO) build -o bin/sandbox ./hack/sandbox && \
+	bin/sandbox up --dir .sandbox --managers "$$managers" --assets "$$assets" --tools-module hack/tools/capi
+
+## sandbox-down: stop the sandbox.
+sandbox-down:
+	@$(GO) build -o bin/sandbox ./hack/sandbox && bin/sandbox down --dir .sandbox
 
 ## lint: formatting, go vet and staticcheck (built once from hack/tools/staticcheck).
 lint:

@@ -149,9 +149,15 @@ func (e *Env) CreateCluster(ctx context.Context, s ClusterSpec, timeout time.Dur
 // WaitProvisioned waits until the Cluster's control plane and MachineDeployments
 // are at rest: every Machine up to date and available, and as many as desired.
 func (e *Env) WaitProvisioned(ctx context.Context, namespace, name string, timeout time.Duration) error {
+	return e.WaitAt(ctx, namespace, name, "", timeout)
+}
+
+// WaitAt waits until the Cluster is at rest (see WaitProvisioned) with its
+// control plane and every MachineDeployment at version ("" for any version).
+func (e *Env) WaitAt(ctx context.Context, namespace, name, version string, timeout time.Duration) error {
 	var last string
 	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
-		ok, why, err := e.atRest(ctx, namespace, name)
+		ok, why, err := e.atRest(ctx, namespace, name, version)
 		last = why
 		return ok, err
 	})
@@ -161,7 +167,7 @@ func (e *Env) WaitProvisioned(ctx context.Context, namespace, name string, timeo
 	return nil
 }
 
-func (e *Env) atRest(ctx context.Context, namespace, name string) (bool, string, error) {
+func (e *Env) atRest(ctx context.Context, namespace, name, version string) (bool, string, error) {
 	c := &clusterv1.Cluster{}
 	if err := e.Client.Get(ctx, ctrlclient.ObjectKey{Namespace: namespace, Name: name}, c); err != nil {
 		return false, err.Error(), nil
@@ -173,33 +179,85 @@ func (e *Env) atRest(ctx context.Context, namespace, name string) (bool, string,
 	if err := e.Client.Get(ctx, ctrlclient.ObjectKey{Namespace: namespace, Name: c.Spec.ControlPlaneRef.Name}, kcp); err != nil {
 		return false, err.Error(), nil
 	}
-	want := ptrInt(kcp.Spec.Replicas)
-	if kcp.Status.ObservedGeneration != kcp.Generation || ptrInt(kcp.Status.Replicas) != want ||
-		ptrInt(kcp.Status.UpToDateReplicas) != want || ptrInt(kcp.Status.AvailableReplicas) != want {
-		return false, fmt.Sprintf("KubeadmControlPlane %s: %d replicas, %d up to date, %d available, want %d", kcp.Name,
-			ptrInt(kcp.Status.Replicas), ptrInt(kcp.Status.UpToDateReplicas), ptrInt(kcp.Status.AvailableReplicas), want), nil
-	}
-	for _, v := range kcp.Status.Versions {
-		if v.Version != kcp.Spec.Version {
-			return false, fmt.Sprintf("KubeadmControlPlane %s: a Machine still at %s", kcp.Name, v.Version), nil
-		}
+	if why := controlPlaneAtRest(kcp, version); why != "" {
+		return false, why, nil
 	}
 	mds := &clusterv1.MachineDeploymentList{}
 	if err := e.Client.List(ctx, mds, ctrlclient.InNamespace(namespace), ctrlclient.MatchingLabels{clusterv1.ClusterNameLabel: name}); err != nil {
 		return false, "", err
 	}
 	for _, md := range mds.Items {
-		want := ptrInt(md.Spec.Replicas)
-		if md.Status.ObservedGeneration != md.Generation || ptrInt(md.Status.Replicas) != want ||
-			ptrInt(md.Status.UpToDateReplicas) != want || ptrInt(md.Status.AvailableReplicas) != want {
-			return false, fmt.Sprintf("MachineDeployment %s: %d replicas, %d up to date, %d available, want %d", md.Name,
-				ptrInt(md.Status.Replicas), ptrInt(md.Status.UpToDateReplicas), ptrInt(md.Status.AvailableReplicas), want), nil
+		if why := machineDeploymentAtRest(&md, version); why != "" {
+			return false, why, nil
 		}
 	}
 	if c.Spec.Topology.IsDefined() && !conditions.IsTrue(c, clusterv1.ClusterTopologyReconciledCondition) {
 		return false, "TopologyReconciled is not True: " + conditions.GetMessage(c, clusterv1.ClusterTopologyReconciledCondition), nil
 	}
 	return true, "", nil
+}
+
+// WaitObjectAt waits until one KubeadmControlPlane or MachineDeployment is at
+// rest at version: observed, every replica up to date and available.
+func (e *Env) WaitObjectAt(ctx context.Context, kind, namespace, name, version string, timeout time.Duration) error {
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		key := ctrlclient.ObjectKey{Namespace: namespace, Name: name}
+		switch kind {
+		case "KubeadmControlPlane":
+			kcp := &controlplanev1.KubeadmControlPlane{}
+			if err := e.Client.Get(ctx, key, kcp); err != nil {
+				return false, err
+			}
+			last = controlPlaneAtRest(kcp, version)
+		case "MachineDeployment":
+			md := &clusterv1.MachineDeployment{}
+			if err := e.Client.Get(ctx, key, md); err != nil {
+				return false, err
+			}
+			last = machineDeploymentAtRest(md, version)
+		default:
+			return false, fmt.Errorf("cannot wait for a %s", kind)
+		}
+		return last == "", nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s/%s is not at rest at %s after %s (%s): %w", kind, namespace, name, version, timeout, last, err)
+	}
+	return nil
+}
+
+// controlPlaneAtRest says why the KubeadmControlPlane is not at rest at version, or "".
+func controlPlaneAtRest(kcp *controlplanev1.KubeadmControlPlane, version string) string {
+	if version != "" && kcp.Spec.Version != version {
+		return fmt.Sprintf("KubeadmControlPlane %s at %s, not %s", kcp.Name, kcp.Spec.Version, version)
+	}
+	want := ptrInt(kcp.Spec.Replicas)
+	if kcp.Status.ObservedGeneration != kcp.Generation || ptrInt(kcp.Status.Replicas) != want ||
+		ptrInt(kcp.Status.UpToDateReplicas) != want || ptrInt(kcp.Status.AvailableReplicas) != want {
+		return fmt.Sprintf("KubeadmControlPlane %s: %d replicas, %d up to date, %d available, want %d", kcp.Name,
+			ptrInt(kcp.Status.Replicas), ptrInt(kcp.Status.UpToDateReplicas), ptrInt(kcp.Status.AvailableReplicas), want)
+	}
+	for _, v := range kcp.Status.Versions {
+		if v.Version != kcp.Spec.Version {
+			return fmt.Sprintf("KubeadmControlPlane %s: a Machine still at %s", kcp.Name, v.Version)
+		}
+	}
+	return ""
+}
+
+// machineDeploymentAtRest says why the MachineDeployment is not at rest at version, or "".
+func machineDeploymentAtRest(md *clusterv1.MachineDeployment, version string) string {
+	if version != "" && md.Spec.Template.Spec.Version != version {
+		return fmt.Sprintf("MachineDeployment %s at %s, not %s", md.Name, md.Spec.Template.Spec.Version, version)
+	}
+	want := ptrInt(md.Spec.Replicas)
+	if md.Status.ObservedGeneration != md.Generation || ptrInt(md.Status.Replicas) != want ||
+		ptrInt(md.Status.UpToDateReplicas) != want || ptrInt(md.Status.AvailableReplicas) != want {
+		return fmt.Sprintf("MachineDeployment %s: %d replicas, %d up to date, %d available, want %d", md.Name,
+			ptrInt(md.Status.Replicas), ptrInt(md.Status.UpToDateReplicas), ptrInt(md.Status.AvailableReplicas), want)
+	}
+	return ""
 }
 
 func ptrInt(p *int32) int {

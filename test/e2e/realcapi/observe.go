@@ -1,0 +1,258 @@
+package realcapi
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/capi-planner/capi-planner/planner"
+)
+
+// movement counts what happened to the Machines of one object at one step:
+// keyed by the step's object and versions, as the plan names them.
+type movement struct {
+	Created, InPlace, Deleted int
+}
+
+// stepKey names an object's move from one version to another.
+type stepKey struct {
+	Object   string // "KubeadmControlPlane web-control-plane", "MachineDeployment web-md-0-xyz"
+	From, To string
+}
+
+func (k stepKey) String() string { return fmt.Sprintf("%s %s->%s", k.Object, k.From, k.To) }
+
+// machineSeen is the last state of a Machine the observer saw.
+type machineSeen struct {
+	owner   string
+	version string
+}
+
+// observer polls a namespace's Machines and records, per object and version,
+// the Machines created, updated in place (spec.version changed) and deleted.
+// Polling every half second misses nothing here: a Machine lives for seconds.
+type observer struct {
+	client    ctrlclient.Client
+	namespace string
+	// controlPlane is the KubeadmControlPlane's name.
+	controlPlane string
+
+	mu       sync.Mutex
+	machines map[string]machineSeen // by UID
+	created  map[string]map[string]int
+	inPlace  map[string]map[[2]string]int
+	deleted  map[string]map[string]int
+	// first and last event times per object and target version.
+	first, last map[string]time.Time
+}
+
+func newObserver(c ctrlclient.Client, namespace, controlPlane string) *observer {
+	return &observer{client: c, namespace: namespace, controlPlane: controlPlane, machines: map[string]machineSeen{},
+		created: map[string]map[string]int{}, inPlace: map[string]map[[2]string]int{}, deleted: map[string]map[string]int{},
+		first: map[string]time.Time{}, last: map[string]time.Time{}}
+}
+
+// owner names the object a Machine belongs to, as the plan names it.
+func (o *observer) owner(m *clusterv1.Machine) string {
+	if _, ok := m.Labels[clusterv1.MachineControlPlaneLabel]; ok {
+		return "KubeadmControlPlane " + o.controlPlane
+	}
+	if md := m.Labels[clusterv1.MachineDeploymentNameLabel]; md != "" {
+		return "MachineDeployment " + md
+	}
+	return "Machine " + m.Name
+}
+
+// baseline records the Machines before the upgrade.
+func (o *observer) baseline(ctx context.Context) error {
+	list := &clusterv1.MachineList{}
+	if err := o.client.List(ctx, list, ctrlclient.InNamespace(o.namespace)); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		m := &list.Items[i]
+		o.machines[string(m.UID)] = machineSeen{owner: o.owner(m), version: m.Spec.Version}
+	}
+	return nil
+}
+
+// poll records the differences since the last poll.
+func (o *observer) poll(ctx context.Context) error {
+	list := &clusterv1.MachineList{}
+	if err := o.client.List(ctx, list, ctrlclient.InNamespace(o.namespace)); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := time.Now()
+	seen := map[string]bool{}
+	for i := range list.Items {
+		m := &list.Items[i]
+		uid := string(m.UID)
+		seen[uid] = true
+		cur := machineSeen{owner: o.owner(m), version: m.Spec.Version}
+		prev, known := o.machines[uid]
+		switch {
+		case !known:
+			add(o.created, cur.owner, cur.version)
+			o.mark(cur.owner, cur.version, now)
+		case prev.version != cur.version:
+			inner := o.inPlace[cur.owner]
+			if inner == nil {
+				inner = map[[2]string]int{}
+				o.inPlace[cur.owner] = inner
+			}
+			inner[[2]string{prev.version, cur.version}]++
+			o.mark(cur.owner, cur.version, now)
+		}
+		o.machines[uid] = cur
+	}
+	for uid, m := range o.machines {
+		if !seen[uid] {
+			add(o.deleted, m.owner, m.version)
+			o.mark(m.owner, "from "+m.version, now)
+			delete(o.machines, uid)
+		}
+	}
+	return nil
+}
+
+func add(m map[string]map[string]int, owner, version string) {
+	if m[owner] == nil {
+		m[owner] = map[string]int{}
+	}
+	m[owner][version]++
+}
+
+func (o *observer) mark(owner, version string, at time.Time) {
+	k := owner + " " + version
+	if _, ok := o.first[k]; !ok {
+		o.first[k] = at
+	}
+	o.last[k] = at
+}
+
+// run polls until ctx ends.
+func (o *observer) run(ctx context.Context) {
+	for {
+		_ = o.poll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// movements attributes what was observed to the plan's changes: a Machine
+// created at version V to the change to V; one updated in place from A to B to
+// the change from A to B; one deleted at version A to the change from A.
+func (o *observer) movements(plan *planner.ClusterPlan) map[stepKey]movement {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := map[stepKey]movement{}
+	for _, s := range plan.Steps {
+		for _, ch := range s.Changes {
+			obj := ch.Object.Kind + " " + ch.Object.Name
+			k := stepKey{obj, ch.From, ch.To}
+			out[k] = movement{Created: o.created[obj][ch.To], InPlace: o.inPlace[obj][[2]string{ch.From, ch.To}], Deleted: o.deleted[obj][ch.From]}
+		}
+	}
+	return out
+}
+
+// unattributed lists what was observed that no change of the plan explains.
+func (o *observer) unattributed(plan *planner.ClusterPlan) []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	to, from, moves := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, s := range plan.Steps {
+		for _, ch := range s.Changes {
+			obj := ch.Object.Kind + " " + ch.Object.Name
+			to[obj+" "+ch.To], from[obj+" "+ch.From], moves[obj+" "+ch.From+"->"+ch.To] = true, true, true
+		}
+	}
+	var out []string
+	for obj, vs := range o.created {
+		for v, n := range vs {
+			if !to[obj+" "+v] {
+				out = append(out, fmt.Sprintf("%d Machines of %s created at %s", n, obj, v))
+			}
+		}
+	}
+	for obj, vs := range o.deleted {
+		for v, n := range vs {
+			if !from[obj+" "+v] {
+				out = append(out, fmt.Sprintf("%d Machines of %s deleted at %s", n, obj, v))
+			}
+		}
+	}
+	for obj, vs := range o.inPlace {
+		for v, n := range vs {
+			if !moves[obj+" "+v[0]+"->"+v[1]] {
+				out = append(out, fmt.Sprintf("%d Machines of %s updated in place %s->%s", n, obj, v[0], v[1]))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// duration is the time from the first to the last Machine event of a change.
+func (o *observer) duration(ch planner.Change) time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	obj := ch.Object.Kind + " " + ch.Object.Name
+	start, end := time.Time{}, time.Time{}
+	for _, k := range []string{obj + " " + ch.To, obj + " from " + ch.From} {
+		if t, ok := o.first[k]; ok && (start.IsZero() || t.Before(start)) {
+			start = t
+		}
+		if t, ok := o.last[k]; ok && t.After(end) {
+			end = t
+		}
+	}
+	return end.Sub(start)
+}
+
+// predicted is the plan's prediction in the observer's terms.
+func predicted(plan *planner.ClusterPlan) map[stepKey]movement {
+	out := map[stepKey]movement{}
+	for _, s := range plan.Steps {
+		for _, ch := range s.Changes {
+			k := stepKey{ch.Object.Kind + " " + ch.Object.Name, ch.From, ch.To}
+			if p := ch.Prediction; p != nil {
+				out[k] = movement{Created: p.Counts.Created, InPlace: p.Counts.UpdatedInPlace, Deleted: p.Counts.Deleted}
+			}
+		}
+	}
+	return out
+}
+
+// diff lists every difference between prediction and observation.
+func diff(want, got map[stepKey]movement) []string {
+	var out []string
+	for k, w := range want {
+		if g := got[k]; g != w {
+			out = append(out, fmt.Sprintf("%s: predicted %d new, %d in place, %d deleted; observed %d, %d, %d", k, w.Created, w.InPlace, w.Deleted, g.Created, g.InPlace, g.Deleted))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func describe(m map[stepKey]movement) string {
+	var lines []string
+	for k, v := range m {
+		lines = append(lines, fmt.Sprintf("  %s: %d new, %d in place, %d deleted", k, v.Created, v.InPlace, v.Deleted))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,268 @@
+package realcapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
+
+	"github.com/capi-planner/capi-planner/internal/capienv"
+	"github.com/capi-planner/capi-planner/internal/testutil/clitest"
+	"github.com/capi-planner/capi-planner/planner"
+)
+
+// scenario is one Cluster, planned and then upgraded by the real controllers.
+type scenario struct {
+	cluster capienv.ClusterSpec
+	ext     capienv.ExtensionOptions
+	to      string
+	// planArgs are passed to every plan (offline and live).
+	planArgs []string
+	// during runs while the upgrade is under way (e.g. to release a stall), after
+	// the trigger; nil for none.
+	during func(ctx context.Context, t *testing.T, s *run)
+}
+
+// run is a scenario under way.
+type run struct {
+	scenario
+	ns, name string
+	dir      string
+	obs      *observer
+}
+
+func (s scenario) run(t *testing.T, name string) *run {
+	t.Helper()
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	t.Cleanup(cancel)
+	r := &run{scenario: s, ns: "e2e-" + name, name: "web", dir: t.TempDir()}
+	r.cluster.Namespace, r.cluster.Name = r.ns, r.name
+	r.ext.Name, r.ext.Namespaces = name, []string{r.ns}
+	// The Namespace first: the ExtensionConfig's selector is checked against it.
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.ns}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.RegisterTestExtension(ctx, r.ext); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.CreateCluster(ctx, r.cluster, 8*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// plan runs capi-planner plan for the scenario's Cluster and decodes its JSON.
+func (r *run) plan(t *testing.T, source []string, extra ...string) *planner.ClusterPlan {
+	t.Helper()
+	args := append([]string{"plan", "--cluster", r.ns + "/" + r.name, "--to", r.to, "-o", "json"}, source...)
+	args = append(append(args, r.planArgs...), extra...)
+	res := clitest.Run(t, binary, r.dir, "", args...)
+	if res.Code != 0 {
+		t.Fatalf("capi-planner %s: exit %d\n%s", strings.Join(args, " "), res.Code, res.Stderr)
+	}
+	var doc planner.UpgradePlan
+	if err := json.Unmarshal([]byte(res.Stdout), &doc); err != nil || len(doc.Clusters) != 1 {
+		t.Fatalf("decoding the plan: %v\n%s", err, res.Stdout)
+	}
+	return &doc.Clusters[0]
+}
+
+// plans plans offline from a snapshot and live, checks that they agree, and
+// returns the live plan asked of the extension (--ask-extensions).
+func (r *run) plans(t *testing.T) *planner.ClusterPlan {
+	t.Helper()
+	live := []string{"--kubeconfig", env.Kubeconfig}
+	snap := filepath.Join(r.dir, "snapshot.yaml")
+	if res := clitest.Run(t, binary, r.dir, "", "snapshot", "--kubeconfig", env.Kubeconfig, "-n", r.ns, "-o", snap); res.Code != 0 {
+		t.Fatalf("snapshot: exit %d\n%s", res.Code, res.Stderr)
+	}
+	offline := r.plan(t, []string{"-f", snap})
+	online := r.plan(t, live)
+	if a, b := stepsJSON(t, offline), stepsJSON(t, online); a != b {
+		t.Errorf("the plan of the snapshot differs from the live plan:\noffline %s\nlive    %s", a, b)
+	}
+	asked := r.plan(t, live, "--ask-extensions")
+	for _, s := range asked.Steps {
+		for _, ch := range s.Changes {
+			if p := ch.Prediction; p != nil && p.AskFailed != "" {
+				t.Errorf("step %d %s: asking the extension failed: %s", s.Number, ch.Object.Name, p.AskFailed)
+			}
+		}
+	}
+	return asked
+}
+
+func stepsJSON(t *testing.T, p *planner.ClusterPlan) string {
+	b, err := json.Marshal(p.Steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// upgrade triggers the plan as an operator would and waits until the controllers
+// have landed it, observing the Machines all along.
+func (r *run) upgrade(t *testing.T, plan *planner.ClusterPlan) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	r.obs = newObserver(env.Client, r.ns, plan.ControlPlane.Name)
+	if err := r.obs.baseline(ctx); err != nil {
+		t.Fatal(err)
+	}
+	watch, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { r.obs.run(watch); close(done) }()
+	defer func() { stop(); <-done }()
+	start := time.Now()
+	if plan.Trigger != nil {
+		patchTopologyVersion(ctx, t, r.ns, r.name, plan.Trigger.To)
+	} else {
+		r.stepUnmanaged(ctx, t, plan)
+	}
+	if r.during != nil {
+		r.during(ctx, t, r)
+	}
+	if err := env.WaitAt(ctx, r.ns, r.name, plan.Target, 12*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	_ = r.obs.poll(ctx)
+	t.Logf("upgrade to %s took %s", plan.Target, time.Since(start).Round(time.Second))
+}
+
+// stepUnmanaged patches a Cluster without a topology step by step, as the plan
+// says: the KubeadmControlPlane's spec.version, then each MachineDeployment's.
+func (r *run) stepUnmanaged(ctx context.Context, t *testing.T, plan *planner.ClusterPlan) {
+	for _, s := range plan.Steps {
+		for _, ch := range s.Changes {
+			key := types.NamespacedName{Namespace: r.ns, Name: ch.Object.Name}
+			var obj ctrlclient.Object
+			var patch string
+			switch ch.Object.Kind {
+			case "KubeadmControlPlane":
+				obj, patch = &controlplanev1.KubeadmControlPlane{}, fmt.Sprintf(`{"spec":{"version":%q}}`, ch.To)
+			case "MachineDeployment":
+				obj, patch = &clusterv1.MachineDeployment{}, fmt.Sprintf(`{"spec":{"template":{"spec":{"version":%q}}}}`, ch.To)
+			default:
+				t.Fatalf("step %d: cannot patch %s", s.Number, ch.Object.Kind)
+			}
+			if err := env.Client.Get(ctx, key, obj); err != nil {
+				t.Fatal(err)
+			}
+			if err := env.Client.Patch(ctx, obj, ctrlclient.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+				t.Fatalf("step %d: %v", s.Number, err)
+			}
+		}
+		if err := waitStep(ctx, r.ns, r.name, s); err != nil {
+			t.Fatalf("step %d: %v", s.Number, err)
+		}
+	}
+}
+
+func patchTopologyVersion(ctx context.Context, t *testing.T, ns, name, version string) {
+	t.Helper()
+	c := &clusterv1.Cluster{}
+	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, c); err != nil {
+		t.Fatal(err)
+	}
+	patch := fmt.Sprintf(`{"spec":{"topology":{"version":%q}}}`, version)
+	if err := env.Client.Patch(ctx, c, ctrlclient.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		t.Fatalf("setting spec.topology.version to %s: %v", version, err)
+	}
+}
+
+// compare checks the observation against the plan's predictions, step by step.
+func (r *run) compare(t *testing.T, plan *planner.ClusterPlan) {
+	t.Helper()
+	want, got := predicted(plan), r.obs.movements(plan)
+	for _, d := range diff(want, got) {
+		t.Error(d)
+	}
+	for _, u := range r.obs.unattributed(plan) {
+		t.Errorf("not in the plan: %s", u)
+	}
+	if t.Failed() {
+		t.Logf("predicted:\n%s\nobserved:\n%s", describe(want), describe(got))
+	}
+	for _, s := range plan.Steps {
+		for _, ch := range s.Changes {
+			est := "no estimate"
+			if ch.Prediction != nil && ch.Prediction.Duration != nil {
+				est = ch.Prediction.Duration.String()
+			}
+			t.Logf("step %d %s %s->%s: observed %s, estimated %s", s.Number, ch.Object.Name, ch.From, ch.To, r.obs.duration(ch).Round(time.Second), est)
+		}
+	}
+	r.compareHooks(t, plan)
+}
+
+// compareHooks checks the lifecycle hooks the test extension recorded (one
+// "<hook>-<versions>-actualResponseStatus" key per call site) against the plan.
+func (r *run) compareHooks(t *testing.T, plan *planner.ClusterPlan) {
+	t.Helper()
+	cm := &corev1.ConfigMap{}
+	key := types.NamespacedName{Namespace: r.ns, Name: fmt.Sprintf("%s-%s-test-extension-hookresponses", r.name, r.ext.Name)}
+	if err := env.Client.Get(context.Background(), key, cm); err != nil {
+		t.Errorf("reading the test extension's record of hook calls: %v", err)
+		return
+	}
+	var called []string
+	for k := range cm.Data {
+		if h, ok := strings.CutSuffix(k, "-actualResponseStatus"); ok && !strings.HasPrefix(h, "BeforeClusterCreate") && !strings.HasPrefix(h, "AfterControlPlaneInitialized") {
+			called = append(called, h)
+		}
+	}
+	sort.Strings(called)
+	want := predictedHooks(plan)
+	if !slices.Equal(called, want) {
+		t.Errorf("hooks called:\n  %v\npredicted:\n  %v", called, want)
+	}
+}
+
+// predictedHooks names the plan's hook calls as the test extension records
+// them: the hook and the versions of its request.
+func predictedHooks(plan *planner.ClusterPlan) []string {
+	var out []string
+	for _, s := range plan.Steps {
+		if len(s.Changes) == 0 {
+			continue
+		}
+		from, to := s.Changes[0].From, s.Changes[0].To
+		for _, h := range append(append([]planner.Hook{}, s.HooksBefore...), s.HooksAfter...) {
+			switch h.Name {
+			case "BeforeClusterUpgrade":
+				out = append(out, fmt.Sprintf("%s-%s-%s", h.Name, plan.Current.Topology, plan.Target))
+			case "BeforeControlPlaneUpgrade", "BeforeWorkersUpgrade":
+				out = append(out, fmt.Sprintf("%s-%s-%s", h.Name, from, to))
+			default:
+				out = append(out, fmt.Sprintf("%s-%s", h.Name, to))
+			}
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// waitStep waits until every object of an unmanaged step is at rest at its version.
+func waitStep(ctx context.Context, ns, name string, s planner.Step) error {
+	for _, ch := range s.Changes {
+		if err := env.WaitObjectAt(ctx, ch.Object.Kind, ns, ch.Object.Name, ch.To, 8*time.Minute); err != nil {
+			return err
+		}
+	}
+	return nil
+}

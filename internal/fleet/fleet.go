@@ -374,7 +374,7 @@ func ExtensionConfig(s ExtensionSpec) *runtimev1.ExtensionConfig {
 	}
 	for _, h := range s.Hooks {
 		ec.Status.Handlers = append(ec.Status.Handlers, runtimev1.ExtensionHandler{
-			Name:           kebab(h) + "." + s.Name,
+			Name:           HandlerName(h) + "." + s.Name,
 			RequestHook:    runtimev1.GroupVersionHook{APIVersion: "hooks.runtime.cluster.x-k8s.io/v1alpha1", Hook: h},
 			TimeoutSeconds: 10,
 			FailurePolicy:  runtimev1.FailurePolicyFail,
@@ -385,7 +385,10 @@ func ExtensionConfig(s ExtensionSpec) *runtimev1.ExtensionConfig {
 	return ec
 }
 
-func kebab(s string) string {
+// HandlerName is the name an extension built by these fixtures gives its handler of
+// a hook, e.g. can-update-machine-set for CanUpdateMachineSet; CAPI registers it
+// as <handler>.<ExtensionConfig name> and calls it at .../<hook>/<handler>.
+func HandlerName(s string) string {
 	var out []rune
 	for i, r := range s {
 		if r >= 'A' && r <= 'Z' {

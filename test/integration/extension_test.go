@@ -70,7 +70,8 @@ func TestGenerateUpgradePlanExtension(t *testing.T) {
 	ec.Spec.ClientConfig.CABundle = caBundle
 	for _, h := range []string{"chain", "failing", "skipping"} {
 		ec.Status.Handlers = append(ec.Status.Handlers, runtimev1.ExtensionHandler{
-			Name: h, RequestHook: runtimev1.GroupVersionHook{APIVersion: runtimehooksv1.GroupVersion.String(), Hook: "GenerateUpgradePlan"},
+			// As CAPI's discovery registers handler h of ExtensionConfig upgrade-plans-tls.
+			Name: h + ".upgrade-plans-tls", RequestHook: runtimev1.GroupVersionHook{APIVersion: runtimehooksv1.GroupVersion.String(), Hook: "GenerateUpgradePlan"},
 			TimeoutSeconds: 5, FailurePolicy: runtimev1.FailurePolicyFail,
 		})
 	}

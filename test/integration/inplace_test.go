@@ -28,9 +28,24 @@ import (
 
 // inPlaceExtension answers CanUpdateMachineSet over real TLS: "version-only"
 // covers spec.version only, "everything" covers every difference, "failing" fails.
+//
+// Like CAPI's runtime server, it answers only at
+// /<variant>/hooks.runtime.cluster.x-k8s.io/v1alpha1/<hook>/<handler>, where
+// handler is the handler's own name (not its registered <handler>.<ExtensionConfig>
+// name), and 404 elsewhere.
 func inPlaceExtension(w http.ResponseWriter, r *http.Request) {
-	if strings.Contains(r.URL.Path, "/canupdatemachine/") {
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if len(parts) != 5 || parts[1] != "hooks.runtime.cluster.x-k8s.io" || parts[2] != "v1alpha1" {
+		http.NotFound(w, r)
+		return
+	}
+	switch hook, handler := parts[3], parts[4]; {
+	case hook == "canupdatemachine" && handler == fleet.HandlerName("CanUpdateMachine"):
 		canUpdateMachine(w, r)
+		return
+	case hook == "canupdatemachineset" && handler == fleet.HandlerName("CanUpdateMachineSet"):
+	default:
+		http.Error(w, fmt.Sprintf("no handler %q for hook %q", handler, hook), http.StatusNotFound)
 		return
 	}
 	req := runtimehooksv1.CanUpdateMachineSetRequest{}

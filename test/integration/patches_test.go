@@ -26,6 +26,11 @@ import (
 type etcdPatchExtension struct{ calls atomic.Int32 }
 
 func (e *etcdPatchExtension) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Only where CAPI's runtime server would route GeneratePatches to this handler.
+	if r.URL.Path != "/hooks.runtime.cluster.x-k8s.io/v1alpha1/generatepatches/"+fleet.HandlerName("GeneratePatches") {
+		http.NotFound(w, r)
+		return
+	}
 	e.calls.Add(1)
 	req := runtimehooksv1.GeneratePatchesRequest{}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {

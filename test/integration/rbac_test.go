@@ -9,8 +9,11 @@ import (
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
@@ -92,10 +95,28 @@ func TestPlanWithReadOnlyRole(t *testing.T) {
 			t.Errorf("%s: the restricted user's plan differs:\n%s\n%s", ns, asUser.Stdout, asAdmin.Stdout)
 		}
 	}
-	// The role cannot read Secrets.
+	// snapshot needs nothing more.
 	r := capiPlanner(t, "snapshot", "--kubeconfig", kubeconfig, "-A", "-o", filepath.Join(t.TempDir(), "s.yaml"))
 	if r.Code != 0 || strings.Contains(r.Stderr, "forbidden") {
 		t.Errorf("snapshot as the restricted user: %d %s", r.Code, r.Stderr)
+	}
+	// The API server itself denies the role Secrets and the nodes/proxy subresource.
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Secrets("prod").List(context.Background(), metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("listing Secrets as the restricted user: %v, want forbidden", err)
+	}
+	if _, err := cs.CoreV1().Secrets("").List(context.Background(), metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("listing Secrets in every namespace as the restricted user: %v, want forbidden", err)
+	}
+	if err := cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes/any/proxy/pods").Do(context.Background()).Error(); !apierrors.IsForbidden(err) {
+		t.Errorf("nodes/proxy as the restricted user: %v, want forbidden", err)
 	}
 }
 

@@ -10,10 +10,13 @@ package realcapi
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -28,6 +31,12 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// The scenarios spend their time waiting for the controllers, not computing:
+	// run them all side by side, whatever the number of cores (-parallel's default).
+	if f := flag.Lookup("test.parallel"); f != nil && f.Value.String() == strconv.Itoa(runtime.GOMAXPROCS(0)) {
+		_ = f.Value.Set("16")
+	}
 	code, err := setUp(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "realcapi:", err)

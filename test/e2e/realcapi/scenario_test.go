@@ -266,3 +266,38 @@ func waitStep(ctx context.Context, ns, name string, s planner.Step) error {
 	}
 	return nil
 }
+
+// releaseWorkersAfterStall waits until the control plane has reached the target
+// while the workers stay behind for a while (the stall the plan's blockers
+// predict), then removes every annotation from the topology's MachineDeployments.
+func releaseWorkersAfterStall(ctx context.Context, t *testing.T, r *run) {
+	t.Helper()
+	c := &clusterv1.Cluster{}
+	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: r.ns, Name: r.name}, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.WaitObjectAt(ctx, "KubeadmControlPlane", r.ns, c.Spec.ControlPlaneRef.Name, r.to, 8*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// The workers must not move while held.
+	time.Sleep(10 * time.Second)
+	mds := &clusterv1.MachineDeploymentList{}
+	if err := env.Client.List(ctx, mds, ctrlclient.InNamespace(r.ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, md := range mds.Items {
+		if md.Spec.Template.Spec.Version == r.to {
+			t.Errorf("MachineDeployment %s moved to %s while held", md.Name, r.to)
+		}
+	}
+	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: r.ns, Name: r.name}, c); err != nil {
+		t.Fatal(err)
+	}
+	patch := ctrlclient.MergeFrom(c.DeepCopy())
+	for i := range c.Spec.Topology.Workers.MachineDeployments {
+		c.Spec.Topology.Workers.MachineDeployments[i].Metadata.Annotations = nil
+	}
+	if err := env.Client.Patch(ctx, c, patch); err != nil {
+		t.Fatalf("removing the workers' annotations: %v", err)
+	}
+}

@@ -50,3 +50,77 @@ func TestInPlaceRefused(t *testing.T) {
 	r.upgrade(t, plan)
 	r.compare(t, plan)
 }
+
+// check provisions the scenario, plans it (offline, live, and asking the
+// extension), upgrades it with the real controllers and compares.
+func (s scenario) check(t *testing.T, name string) {
+	r := s.run(t, name)
+	plan := r.plans(t)
+	r.upgrade(t, plan)
+	r.compare(t, plan)
+}
+
+// KubeadmControlPlane with maxSurge 0: no Machine is created before one is deleted.
+func TestControlPlaneMaxSurge0(t *testing.T) {
+	c := doneWhen()
+	c.ControlPlaneMaxSurge = 0
+	scenario{cluster: c, to: "v1.35.2"}.check(t, "cp-surge0")
+}
+
+// A single control plane replica.
+func TestSingleControlPlaneReplica(t *testing.T) {
+	c := doneWhen()
+	c.ControlPlaneReplicas = 1
+	scenario{cluster: c, to: "v1.35.2"}.check(t, "cp-single")
+}
+
+// A MachineDeployment with maxSurge 0 and maxUnavailable 1, Machines replaced.
+func TestMachineDeploymentMaxUnavailable(t *testing.T) {
+	c := doneWhen()
+	c.MachineDeployments = []capienv.MachineDeploymentSpec{{Name: "md-0", Replicas: 3, MaxUnavailable: 1}}
+	scenario{cluster: c, to: "v1.34.3", ext: capienv.ExtensionOptions{RefuseInPlace: true}}.check(t, "md-unavailable")
+}
+
+// upgrade-concurrency 2: two MachineDeployments upgrade in one wave.
+func TestUpgradeConcurrency(t *testing.T) {
+	c := doneWhen()
+	c.Annotations = map[string]string{"topology.cluster.x-k8s.io/upgrade-concurrency": "2"}
+	c.MachineDeployments = []capienv.MachineDeploymentSpec{{Name: "md-0", Replicas: 1, MaxSurge: 1}, {Name: "md-1", Replicas: 1, MaxSurge: 1}}
+	scenario{cluster: c, to: "v1.34.3"}.check(t, "concurrency")
+}
+
+// A chain over four minors.
+func TestChainOverFourMinors(t *testing.T) {
+	c := doneWhen()
+	c.Version = "v1.32.8"
+	c.Versions = append([]string{"v1.32.8"}, chain...)
+	c.ControlPlaneReplicas = 1
+	scenario{cluster: c, to: "v1.36.3"}.check(t, "four-minors")
+}
+
+// A Cluster without a topology: KubeadmControlPlane and two MachineDeployments,
+// upgraded minor by minor as the plan says.
+func TestUnmanagedMinorByMinor(t *testing.T) {
+	c := doneWhen()
+	c.Topology, c.Patches, c.Versions = false, false, nil
+	c.MachineDeployments = []capienv.MachineDeploymentSpec{{Name: "md-0", Replicas: 1, MaxSurge: 1}, {Name: "md-1", Replicas: 1, MaxSurge: 1}}
+	scenario{cluster: c, to: "v1.36.3", planArgs: []string{"--versions", "v1.34.3,v1.35.2,v1.36.3"}}.check(t, "unmanaged")
+}
+
+// defer-upgrade on the only MachineDeployment: the control plane goes on to its
+// last step, then everything waits until the annotation is removed.
+func TestDeferUpgrade(t *testing.T) {
+	c := doneWhen()
+	c.MachineDeployments[0].Annotations = map[string]string{"topology.cluster.x-k8s.io/defer-upgrade": ""}
+	scenario{cluster: c, to: "v1.34.3", during: releaseWorkersAfterStall}.check(t, "defer")
+}
+
+// hold-upgrade-sequence on the first of two MachineDeployments holds both.
+func TestHoldUpgradeSequence(t *testing.T) {
+	c := doneWhen()
+	c.MachineDeployments = []capienv.MachineDeploymentSpec{
+		{Name: "md-0", Replicas: 1, MaxSurge: 1, Annotations: map[string]string{"topology.cluster.x-k8s.io/hold-upgrade-sequence": ""}},
+		{Name: "md-1", Replicas: 1, MaxSurge: 1},
+	}
+	scenario{cluster: c, to: "v1.34.3", during: releaseWorkersAfterStall}.check(t, "hold")
+}

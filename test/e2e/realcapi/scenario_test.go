@@ -12,8 +12,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
@@ -299,5 +301,42 @@ func releaseWorkersAfterStall(ctx context.Context, t *testing.T, r *run) {
 	}
 	if err := env.Client.Patch(ctx, c, patch); err != nil {
 		t.Fatalf("removing the workers' annotations: %v", err)
+	}
+}
+
+// deleteOldWorkers plays the operator of an OnDelete MachineDeployment: once its
+// spec has moved to the target, it deletes the Machines still at an older version.
+func deleteOldWorkers(ctx context.Context, t *testing.T, r *run) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+		mds := &clusterv1.MachineDeploymentList{}
+		if err := env.Client.List(ctx, mds, ctrlclient.InNamespace(r.ns)); err != nil {
+			return false, err
+		}
+		for _, md := range mds.Items {
+			if md.Spec.Template.Spec.Version != r.to {
+				return false, nil
+			}
+		}
+		machines := &clusterv1.MachineList{}
+		if err := env.Client.List(ctx, machines, ctrlclient.InNamespace(r.ns), ctrlclient.HasLabels{clusterv1.MachineDeploymentNameLabel}); err != nil {
+			return false, err
+		}
+		old := 0
+		for i := range machines.Items {
+			m := &machines.Items[i]
+			if m.Spec.Version != r.to {
+				old++
+				if m.DeletionTimestamp.IsZero() {
+					if err := env.Client.Delete(ctx, m); err != nil && !apierrors.IsNotFound(err) {
+						return false, err
+					}
+				}
+			}
+		}
+		return old == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("deleting the OnDelete MachineDeployment's old Machines: %v", err)
 	}
 }

@@ -124,3 +124,11 @@ func TestHoldUpgradeSequence(t *testing.T) {
 	}
 	scenario{cluster: c, to: "v1.34.3", during: releaseWorkersAfterStall}.check(t, "hold")
 }
+
+// An OnDelete MachineDeployment stalls until the operator deletes its old
+// Machines; then the MachineSet replaces them.
+func TestOnDeleteMachineDeployment(t *testing.T) {
+	c := doneWhen()
+	c.MachineDeployments = []capienv.MachineDeploymentSpec{{Name: "md-0", Replicas: 2, OnDelete: true}}
+	scenario{cluster: c, to: "v1.34.3", ext: capienv.ExtensionOptions{RefuseInPlace: true}, during: deleteOldWorkers}.check(t, "ondelete")
+}

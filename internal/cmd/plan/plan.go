@@ -2,13 +2,11 @@
 package plan
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +22,7 @@ import (
 	"github.com/capi-planner/capi-planner/internal/policy"
 	"github.com/capi-planner/capi-planner/internal/render"
 	"github.com/capi-planner/capi-planner/internal/runtimeext"
+	"github.com/capi-planner/capi-planner/internal/safefile"
 	"github.com/capi-planner/capi-planner/internal/scheme"
 	"github.com/capi-planner/capi-planner/planner"
 )
@@ -144,7 +143,7 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 			return nil, err
 		}
 	}
-	if opts.Versions, err = readVersions(c.String("versions"), c.String("versions-file"), c.IsSet("versions"), c.IsSet("versions-file")); err != nil {
+	if opts.Versions, err = readVersions(c.String("versions"), c.String("versions-file"), c.IsSet("versions"), c.IsSet("versions-file"), in.MaxFileSize); err != nil {
 		return nil, err
 	}
 	return opts, nil
@@ -171,21 +170,20 @@ func parseClusterName(s string) (types.NamespacedName, error) {
 	return types.NamespacedName{Namespace: ns, Name: name}, nil
 }
 
-func readVersions(list, file string, listSet, fileSet bool) ([]string, error) {
+func readVersions(list, file string, listSet, fileSet bool, maxSize int64) ([]string, error) {
 	switch {
 	case listSet && fileSet:
 		return nil, errors.New("conflicting flags --versions and --versions-file: use one")
 	case listSet:
 		return splitVersions(list, "--versions")
 	case fileSet:
-		data, err := os.ReadFile(file)
+		data, err := safefile.ReadFile(file, maxSize)
 		if err != nil {
-			return nil, fmt.Errorf("--versions-file: %w", err)
+			return nil, fmt.Errorf("--versions-file: %w (raise the size limit with --%s)", err, input.MaxFileSizeFlag)
 		}
-		var b bytes.Buffer
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		for sc.Scan() {
-			line, _, _ := strings.Cut(sc.Text(), "#")
+		var b strings.Builder
+		for line := range strings.Lines(string(data)) {
+			line, _, _ = strings.Cut(line, "#")
 			b.WriteString(line + ",")
 		}
 		return splitVersions(b.String(), "--versions-file "+file)
@@ -208,16 +206,13 @@ func splitVersions(s, from string) ([]string, error) {
 	return out, nil
 }
 
-// rejectedError is returned when a selected Cluster's upgrade would be rejected;
+// RejectedError is returned when a selected Cluster's upgrade would be rejected;
 // the rejections were already written to stderr.
-type rejectedError struct{ clusters int }
+type RejectedError struct{ Clusters int }
 
-func (e *rejectedError) Error() string {
-	return fmt.Sprintf("%d %s cannot be planned", e.clusters, map[bool]string{true: "cluster", false: "clusters"}[e.clusters == 1])
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("%d %s cannot be planned", e.Clusters, map[bool]string{true: "cluster", false: "clusters"}[e.Clusters == 1])
 }
-
-// ExitCode says the problem was reported: exit 1 without another message.
-func (e *rejectedError) ExitCode() int { return 1 }
 
 // Run reads the state, plans and renders.
 func Run(ctx context.Context, opts *Options) error {
@@ -254,7 +249,7 @@ func Run(ctx context.Context, opts *Options) error {
 			popts.InPlaceAsker = &inplace.Checker{State: st, Runtime: rc, Client: c, Now: popts.Now}
 		}
 	}
-	plan, err := planner.Plan(st, opts.Selection, popts)
+	plan, err := planner.Plan(ctx, st, opts.Selection, popts)
 	if err != nil {
 		return err
 	}
@@ -270,28 +265,33 @@ func Run(ctx context.Context, opts *Options) error {
 	// A single Cluster that cannot be planned has nothing else to show in a table.
 	// (JSON, YAML and Markdown still carry the document, for CI.)
 	if !(opts.Format == render.FormatTable && len(plan.Clusters) == 1 && failed == 1) {
-		if err := render.Plan(opts.IO.Out, plan, render.Options{Format: opts.Format, Color: opts.IO.Color}); err != nil {
+		// Rendered whole first: an interrupted run writes nothing on stdout.
+		var out bytes.Buffer
+		if err := render.Plan(&out, plan, render.Options{Format: opts.Format, Color: opts.IO.Color}); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := opts.IO.Out.Write(out.Bytes()); err != nil {
 			return err
 		}
 	}
 	if failed > 0 {
-		return &rejectedError{clusters: failed}
+		return &RejectedError{Clusters: failed}
 	}
 	if opts.FailOn != nil {
 		if violations := opts.FailOn.Check(plan); len(violations) > 0 {
 			for _, v := range violations {
 				fmt.Fprintf(opts.IO.ErrOut, "policy: %s\n", v)
 			}
-			return policyError{violations: len(violations)}
+			return &PolicyError{Violations: len(violations)}
 		}
 	}
 	return nil
 }
 
-// policyError is returned when the plan breaks --fail-on; the violations were written to stderr.
-type policyError struct{ violations int }
+// PolicyError is returned when the plan breaks --fail-on; the violations were written to stderr.
+type PolicyError struct{ Violations int }
 
-func (e policyError) Error() string { return fmt.Sprintf("%d policy violations", e.violations) }
-
-// ExitCode is 3: the plan is valid but breaks the CI policy.
-func (e policyError) ExitCode() int { return 3 }
+func (e *PolicyError) Error() string { return fmt.Sprintf("%d policy violations", e.Violations) }

@@ -2,6 +2,8 @@ package snapshot
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +22,7 @@ func write(t *testing.T, dir, name, content string) string {
 }
 
 func TestReadFixtures(t *testing.T) {
-	st, err := Read([]string{"../../../fixtures"}, Options{})
+	st, err := Read(t.Context(), []string{"../../../fixtures"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +35,7 @@ func TestReadFixtures(t *testing.T) {
 // The unmanaged fixture is written in v1beta1: it must read as CAPI's
 // conversion webhooks would serve it in v1beta2.
 func TestReadV1Beta1(t *testing.T) {
-	st, err := Read([]string{"../../../fixtures/unmanaged"}, Options{})
+	st, err := Read(t.Context(), []string{"../../../fixtures/unmanaged"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,14 +70,14 @@ spec:
 
 func TestReadListAndStdin(t *testing.T) {
 	list := "apiVersion: v1\nkind: List\nitems:\n- " + strings.ReplaceAll(strings.TrimSpace(cluster), "\n", "\n  ") + "\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d}\n"
-	st, err := Read([]string{Stdin}, Options{Stdin: strings.NewReader(list)})
+	st, err := Read(t.Context(), []string{Stdin}, Options{Stdin: strings.NewReader(list)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(st.Clusters) != 1 || st.Clusters[0].Spec.Topology.Version != "v1.33.4" {
 		t.Errorf("clusters = %+v", st.Clusters)
 	}
-	if _, err := Read([]string{Stdin}, Options{}); err == nil {
+	if _, err := Read(t.Context(), []string{Stdin}, Options{}); err == nil {
 		t.Error("reading - without stdin must fail")
 	}
 }
@@ -98,7 +100,7 @@ func TestReadErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := write(t, dir, "bad.yaml", tt.content)
-			_, err := Read([]string{p}, Options{})
+			_, err := Read(t.Context(), []string{p}, Options{})
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -116,10 +118,10 @@ func TestReadErrors(t *testing.T) {
 
 func TestReadPaths(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Read([]string{filepath.Join(dir, "missing.yaml")}, Options{}); err == nil || !strings.Contains(err.Error(), "no such file") {
+	if _, err := Read(t.Context(), []string{filepath.Join(dir, "missing.yaml")}, Options{}); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing file: %v", err)
 	}
-	if _, err := Read([]string{dir}, Options{}); err == nil || !strings.Contains(err.Error(), "no .yaml") {
+	if _, err := Read(t.Context(), []string{dir}, Options{}); err == nil || !strings.Contains(err.Error(), "no .yaml") {
 		t.Errorf("empty directory: %v", err)
 	}
 	sub := filepath.Join(dir, "a", "b")
@@ -128,23 +130,59 @@ func TestReadPaths(t *testing.T) {
 	}
 	write(t, sub, "c.yml", cluster)
 	write(t, sub, "notes.txt", "not yaml: [")
-	st, err := Read([]string{dir}, Options{})
+	st, err := Read(t.Context(), []string{dir}, Options{})
 	if err != nil || len(st.Clusters) != 1 {
 		t.Errorf("recursive read: %v, %d clusters", err, len(st.Clusters))
 	}
 }
 
+// split collects the documents of a stream with their first lines.
+func split(t *testing.T, in string, maxDoc int64) ([]document, error) {
+	t.Helper()
+	var docs []document
+	s := &splitter{file: "f", maxDoc: maxDoc, ctx: t.Context(), emit: func(d document) error {
+		docs = append(docs, d)
+		return nil
+	}}
+	return docs, s.split(strings.NewReader(in))
+}
+
 func TestSplitDocumentsKeepsLines(t *testing.T) {
-	docs, err := splitDocuments(bytes.NewBufferString("# head\n\na: 1\n---\n# c\nb: 2\n...\n---\nc: 3\n"))
-	if err != nil {
-		t.Fatal(err)
+	long := strings.Repeat("x", 200<<10) // longer than the read buffer
+	tests := []struct {
+		name, in string
+		lines    []int
+	}{
+		{"yaml", "# head\n\na: 1\n---\n# c\nb: 2\n...\n---\nc: 3\n", []int{3, 6, 9}},
+		{"long line", "a: " + long + "\n---\nb: 1\n", []int{1, 3}},
+		{"json lines", "\n{\"a\": 1}\n{\"b\": 2}\n\n{\"c\":\n 3}\n", []int{2, 3, 5}},
+		{"concatenated json", "{\"a\": 1}{\"b\": 2}", []int{1, 1}},
+		{"utf-8 bom", "\xEF\xBB\xBFa: 1\n", []int{1}},
 	}
-	var got []int
-	for _, d := range docs {
-		got = append(got, d.startLine)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			docs, err := split(t, tt.in, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, d := range docs {
+				got = append(got, d.startLine)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.lines) {
+				t.Errorf("documents start at %v, want %v", got, tt.lines)
+			}
+		})
 	}
-	if len(docs) != 3 || got[0] != 3 || got[1] != 6 || got[2] != 9 {
-		t.Errorf("documents start at %v", got)
+}
+
+func TestSplitDocumentLimit(t *testing.T) {
+	for _, in := range []string{"a: 1\n---\nb: " + strings.Repeat("y", 100) + "\n", "{\"a\": 1}\n{\"b\": \"" + strings.Repeat("y", 100) + "\"}"} {
+		_, err := split(t, in, 50)
+		var le *LimitError
+		if !errors.As(err, &le) || !le.Document || le.Limit != 50 {
+			t.Errorf("%.20q: want a document LimitError, got %v", in, err)
+		}
 	}
 }
 
@@ -166,7 +204,7 @@ func TestPeekHeader(t *testing.T) {
 		}
 	}
 	// Quoted values fall back to the JSON header and read the same.
-	st, err := Read([]string{Stdin}, Options{Stdin: strings.NewReader("apiVersion: \"cluster.x-k8s.io/v1beta2\"\nkind: 'Cluster'\nmetadata: {name: c, namespace: ns}\n")})
+	st, err := Read(t.Context(), []string{Stdin}, Options{Stdin: strings.NewReader("apiVersion: \"cluster.x-k8s.io/v1beta2\"\nkind: 'Cluster'\nmetadata: {name: c, namespace: ns}\n")})
 	if err != nil || len(st.Clusters) != 1 {
 		t.Errorf("quoted header: %v", err)
 	}
@@ -196,7 +234,7 @@ metadata:
 spec:
   group: cert-manager.io
 `)
-	st, err := Read([]string{p}, Options{})
+	st, err := Read(t.Context(), []string{p}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +248,7 @@ spec:
 	if strings.Contains(out.String(), "spec") || !strings.Contains(out.String(), "cluster.x-k8s.io/v1beta2: v1beta2") {
 		t.Errorf("written:\n%s", out.String())
 	}
-	again, err := Read([]string{write(t, dir, "again.yaml", out.String())}, Options{})
+	again, err := Read(t.Context(), []string{write(t, dir, "again.yaml", out.String())}, Options{})
 	if err != nil || len(again.CRDs) != 1 {
 		t.Fatalf("read back: %v, %+v", err, again)
 	}

@@ -2,11 +2,15 @@ package snapshot
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -96,6 +100,19 @@ func TestReadErrors(t *testing.T) {
 		{"duplicate", cluster + "---\n" + cluster, []string{"document 2", "already read from", "(document 1)"}},
 		{"scalar", "just a string\n", []string{"expected a Kubernetes object"}},
 		{"control plane version", "apiVersion: controlplane.cluster.x-k8s.io/v1beta1\nkind: AcmeControlPlane\nmetadata: {name: cp, namespace: ns}\nspec: {version: 1.33}\n", []string{"field spec.version: expected a string"}},
+		{"duplicate key", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineDeployment\nmetadata: {name: md, namespace: ns}\nspec:\n  replicas: 3\n  replicas: 30\n", []string{"bad.yaml:6", `duplicate key "replicas": line 6 repeats the one at line 5`}},
+		{"duplicate key in JSON", "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\",\n \"metadata\": {\"name\": \"a\",\n \"name\": \"b\"}}\n", []string{`duplicate key "name": line 3 repeats the one at line 2`}},
+		{"malformed JSON", "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"a\"}}\n{\"kind\":\n", []string{"bad.yaml:2", "malformed JSON"}},
+		{"NUL byte", "a: 1\nb: \x00\n", []string{"bad.yaml:2", "NUL byte", "UTF-16 text without a byte-order mark"}},
+		{"UTF-16 without BOM", "a\x00:\x00 \x001\x00\n\x00", []string{"NUL byte"}},
+		{"no namespace", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: Cluster\nmetadata: {name: c}\n", []string{"Cluster c", "field metadata.namespace: missing", "add metadata.namespace"}},
+		{"items not a list", "apiVersion: v1\nkind: List\nitems: {a: 1}\n", []string{"field items: expected a list of objects, found a mapping"}},
+	}
+	for _, v := range []string{"1.35.4", "v1.35", "v01.35.4", "latest"} {
+		tests = append(tests, struct {
+			name, content string
+			want          []string
+		}{"topology version " + v, strings.Replace(cluster, "v1.33.4", v, 1), []string{"field spec.topology.version", `"` + v + `" is not a valid Kubernetes version`, "such as v1.35.4"}})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,6 +130,122 @@ func TestReadErrors(t *testing.T) {
 				t.Errorf("error spans several lines: %q", err)
 			}
 		})
+	}
+}
+
+// What is read whole, and what is read with a warning on stderr.
+func TestReadWholeAndWarn(t *testing.T) {
+	jsonCluster := `{"apiVersion":"cluster.x-k8s.io/v1beta2","kind":"Cluster","metadata":{"name":"%s","namespace":"ns"}}`
+	utf16 := func(s string, bigEndian bool) string {
+		var b strings.Builder
+		if bigEndian {
+			b.WriteString("\xFE\xFF")
+		} else {
+			b.WriteString("\xFF\xFE")
+		}
+		for _, r := range s {
+			if bigEndian {
+				b.WriteByte(0)
+				b.WriteByte(byte(r))
+			} else {
+				b.WriteByte(byte(r))
+				b.WriteByte(0)
+			}
+		}
+		return b.String()
+	}
+	two := cluster + "---\n" + strings.Replace(cluster, "name: c", "name: d", 1)
+	tests := []struct {
+		name, content string
+		clusters      int
+		warning       []string
+	}{
+		{"json lines", fmt.Sprintf(jsonCluster+"\n"+jsonCluster+"\n", "c", "d"), 2, nil},
+		{"concatenated json", fmt.Sprintf("  \n"+jsonCluster+jsonCluster, "c", "d"), 2, nil},
+		{"utf-8 bom", "\xEF\xBB\xBF" + two, 2, nil},
+		{"utf-16le", utf16(two, false), 2, nil},
+		{"utf-16be", utf16(two, true), 2, nil},
+		{"items null", cluster + "---\napiVersion: v1\nkind: List\nitems: null\n", 1, []string{"document 2", "List with no items"}},
+		{"kind typo", cluster + "---\napiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineDeploymnet\nmetadata: {name: md, namespace: ns}\n", 1,
+			[]string{"f.yaml:10 (document 2, MachineDeploymnet ns/md)", "MachineDeploymnet is not a kind of cluster.x-k8s.io", "the plan leaves it out"}},
+		{"group typo", cluster + "---\napiVersion: clusters.x-k8s.io/v1beta2\nkind: Machine\nmetadata: {name: m, namespace: ns}\n", 1,
+			[]string{"capi-planner reads Machine objects of group cluster.x-k8s.io, not clusters.x-k8s.io"}},
+		{"unknown group", cluster + "---\napiVersion: infrastucture.cluster.x-k8s.io/v1beta1\nkind: DockerMachine\nmetadata: {name: t, namespace: ns}\n", 1,
+			[]string{"infrastucture.cluster.x-k8s.io is not an API group of Cluster API"}},
+		{"unknown version", cluster + "---\napiVersion: cluster.x-k8s.io/v1beta3\nkind: MachineHealthCheck\nmetadata: {name: m, namespace: ns}\n", 1,
+			[]string{"v1beta3 is not a version of MachineHealthCheck", "v1beta1, v1beta2"}},
+		{"provider kinds are not warned about", cluster + "---\napiVersion: infrastructure.cluster.x-k8s.io/v1beta1\nkind: DockerMachine\nmetadata: {name: m, namespace: ns}\n", 1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			p := write(t, t.TempDir(), "f.yaml", tt.content)
+			st, err := Read(t.Context(), []string{p}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(st.Clusters) != tt.clusters {
+				t.Errorf("%d clusters, want %d", len(st.Clusters), tt.clusters)
+			}
+			for _, w := range tt.warning {
+				if !strings.Contains(logs.String(), w) || !strings.Contains(logs.String(), "level=WARN") {
+					t.Errorf("no warning %q in %s", w, logs.String())
+				}
+			}
+			if tt.warning == nil && logs.Len() > 0 {
+				t.Errorf("unexpected warning: %s", logs.String())
+			}
+		})
+	}
+}
+
+// Limits name the file or the document's line, and the limit.
+func TestReadLimits(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "big.yaml", cluster+"---\n"+cluster)
+	_, err := Read(t.Context(), []string{p}, Options{MaxFileSize: 100})
+	var le *LimitError
+	if !errors.As(err, &le) || le.Document || !strings.Contains(err.Error(), "big.yaml: larger than the limit of 100 bytes per file") {
+		t.Errorf("file limit: %v", err)
+	}
+	_, err = Read(t.Context(), []string{Stdin}, Options{Stdin: strings.NewReader(cluster + "---\n" + cluster), MaxFileSize: 150})
+	if !errors.As(err, &le) || le.Document || le.File != "<stdin>" {
+		t.Errorf("stdin limit: %v", err)
+	}
+	_, err = Read(t.Context(), []string{p}, Options{MaxDocumentSize: 50})
+	if !errors.As(err, &le) || !le.Document || !strings.Contains(err.Error(), "big.yaml:1: the document starting here is larger than the limit of 50 bytes per document") {
+		t.Errorf("document limit: %v", err)
+	}
+}
+
+// Only regular files are read: a FIFO is refused at once, also inside a directory.
+func TestReadRefusesSpecialFiles(t *testing.T) {
+	if goruntime.GOOS == "windows" {
+		t.Skip("no FIFOs")
+	}
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", cluster)
+	fifo := filepath.Join(dir, "b.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, dir} {
+		_, err := Read(t.Context(), []string{p}, Options{})
+		if err == nil || !strings.Contains(err.Error(), "-f "+fifo+": is a FIFO (named pipe)") {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := Read(t.Context(), []string{os.DevNull}, Options{}); err == nil || !strings.Contains(err.Error(), "is a character device") {
+		t.Errorf("%s: %v", os.DevNull, err)
+	}
+}
+
+// A canceled read stops with the context's error.
+func TestReadCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := Read(ctx, []string{Stdin}, Options{Stdin: strings.NewReader(cluster)}); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
 	}
 }
 

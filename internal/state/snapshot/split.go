@@ -212,7 +212,10 @@ func (s *splitter) splitJSON(leadLines int, br *bufio.Reader) error {
 				return &Error{File: s.file, Line: line, Document: s.index + 1, Msg: "malformed JSON: " + se.Error()}
 			}
 			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return &Error{File: s.file, Line: line, Document: s.index + 1, Msg: "malformed JSON: the file ends inside a value"}
+				// The value starts after the blanks the decoder still holds.
+				rest, _ := io.ReadAll(dec.Buffered())
+				cr.linesBefore(dec.InputOffset()+int64(len(rest)-len(bytes.TrimLeft(rest, " \t\r\n"))), &line)
+				return &Error{File: s.file, Line: line, Document: s.index + 1, Msg: "malformed JSON: the file ends inside the value starting here"}
 			}
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"k8s.io/apimachinery/pkg/types"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/capi-planner/capi-planner/internal/catalog"
 	"github.com/capi-planner/capi-planner/internal/cmd/input"
@@ -24,6 +27,7 @@ import (
 	"github.com/capi-planner/capi-planner/internal/runtimeext"
 	"github.com/capi-planner/capi-planner/internal/safefile"
 	"github.com/capi-planner/capi-planner/internal/scheme"
+	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/planner"
 )
 
@@ -118,6 +122,9 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 		// Read only the Cluster's namespace.
 		opts.Input.Namespace = key.Namespace
 	}
+	if c.IsSet("to") && c.String("to") == "" {
+		return nil, errors.New(`invalid --to "": expected an exact Kubernetes version (v1.36.3), a minor (v1.36) or "latest"; leave --to out to plan to the newest version the source offers`)
+	}
 	if opts.Selection.To, err = planner.ParseTarget(c.String("to")); err != nil {
 		return nil, err
 	}
@@ -206,6 +213,54 @@ func splitVersions(s, from string) ([]string, error) {
 	return out, nil
 }
 
+// warnUnknownTarget warns when an exact --to is not a version the catalog or
+// --versions offers: a release newer than the catalog is legitimate, a typo is not.
+// (A ClusterClass's version list is checked per Cluster, as CAPI's webhook does.)
+func warnUnknownTarget(opts *Options) {
+	to := opts.Selection.To
+	if to.Kind != planner.TargetExact {
+		return
+	}
+	if opts.Versions != nil {
+		if !slices.Contains(opts.Versions, to.Version) {
+			opts.Logger.Warn(fmt.Sprintf("--to %s is not among --versions (%s): planning to it anyway; check the version", to.Raw, strings.Join(opts.Versions, ", ")))
+		}
+		return
+	}
+	newest := "none"
+	for _, r := range opts.Catalog.Releases {
+		if r.Version == to.Version {
+			return
+		}
+		newest = r.Version
+	}
+	opts.Logger.Warn(fmt.Sprintf("--to %s is not in the release catalog of %s (newest %s): planning to it as a release newer than the catalog; check the version, or pass the releases with --versions",
+		to.Raw, opts.Catalog.Generated.Format("2006-01-02"), newest))
+}
+
+// checkFailOnNames refuses --fail-on names that name no object that planning
+// could replace, so that a typo cannot turn a CI gate off.
+func checkFailOnNames(st *state.State, names []string) error {
+	known := map[string]bool{}
+	for _, md := range st.MachineDeployments {
+		known[md.Name] = true
+		known[md.Labels[clusterv1.ClusterTopologyMachineDeploymentNameLabel]] = true
+	}
+	for _, mp := range st.MachinePools {
+		known[mp.Name] = true
+		known[mp.Labels[clusterv1.ClusterTopologyMachinePoolNameLabel]] = true
+	}
+	for _, cp := range st.ControlPlanes {
+		known[cp.GetName()] = true
+	}
+	for _, n := range names {
+		if !known[n] {
+			return fmt.Errorf("invalid --fail-on: no MachineDeployment, MachinePool or control plane in the input is named %q (nor has it as its topology name): check the name", n)
+		}
+	}
+	return nil
+}
+
 // RejectedError is returned when a selected Cluster's upgrade would be rejected;
 // the rejections were already written to stderr.
 type RejectedError struct{ Clusters int }
@@ -228,6 +283,12 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	st := loaded.State
+	if opts.FailOn != nil {
+		if err := checkFailOnNames(st, opts.FailOn.Objects); err != nil {
+			return err
+		}
+	}
+	warnUnknownTarget(opts)
 	opts.Logger.Debug("read state", "clusters", len(st.Clusters), "machines", len(st.Machines), "live", loaded.REST != nil)
 	if opts.Selection.Cluster == nil {
 		opts.Selection.Namespace = loaded.Namespace

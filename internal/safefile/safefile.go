@@ -45,6 +45,10 @@ func (e *NotRegularError) Error() string {
 // Open opens a regular file for reading, and refuses anything else without
 // blocking on it. Errors name the path.
 func Open(path string) (*os.File, fs.FileInfo, error) {
+	// Sockets cannot be opened at all: say what they are.
+	if info, err := os.Stat(path); err == nil && Type(info.Mode()) != "" {
+		return nil, nil, &NotRegularError{Path: path, Type: Type(info.Mode())}
+	}
 	// O_NONBLOCK: opening a FIFO does not wait for a writer, so it can be refused.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {

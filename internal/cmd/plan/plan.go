@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blang/semver/v4"
 	"github.com/urfave/cli/v2"
 	"k8s.io/apimachinery/pkg/types"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
@@ -191,7 +192,7 @@ func readVersions(list, file string, listSet, fileSet bool, maxSize int64) ([]st
 		var b strings.Builder
 		for line := range strings.Lines(string(data)) {
 			line, _, _ = strings.Cut(line, "#")
-			b.WriteString(line + ",")
+			b.WriteString(strings.TrimSpace(line) + ",")
 		}
 		return splitVersions(b.String(), "--versions-file "+file)
 	}
@@ -213,9 +214,10 @@ func splitVersions(s, from string) ([]string, error) {
 	return out, nil
 }
 
-// warnUnknownTarget warns when an exact --to is not a version the catalog or
-// --versions offers: a release newer than the catalog is legitimate, a typo is not.
-// (A ClusterClass's version list is checked per Cluster, as CAPI's webhook does.)
+// warnUnknownTarget warns when an exact --to is not among --versions, or is
+// newer than every release of its minor in the catalog: a release newer than
+// the catalog is legitimate, a typo (v1.36.99) is not. (A ClusterClass's version
+// list is checked per Cluster, as CAPI's webhook does.)
 func warnUnknownTarget(opts *Options) {
 	to := opts.Selection.To
 	if to.Kind != planner.TargetExact {
@@ -227,15 +229,26 @@ func warnUnknownTarget(opts *Options) {
 		}
 		return
 	}
-	newest := "none"
+	target, err := semver.ParseTolerant(to.Version)
+	if err != nil {
+		return
+	}
+	newest := ""
 	for _, r := range opts.Catalog.Releases {
-		if r.Version == to.Version {
+		v, err := semver.ParseTolerant(r.Version)
+		if err != nil || v.Major != target.Major || v.Minor != target.Minor {
+			continue
+		}
+		if v.GTE(target) {
 			return
 		}
 		newest = r.Version
 	}
-	opts.Logger.Warn(fmt.Sprintf("--to %s is not in the release catalog of %s (newest %s): planning to it as a release newer than the catalog; check the version, or pass the releases with --versions",
-		to.Raw, opts.Catalog.Generated.Format("2006-01-02"), newest))
+	if newest == "" {
+		newest = "none"
+	}
+	opts.Logger.Warn(fmt.Sprintf("--to %s is newer than every v%d.%d release in the release catalog of %s (newest: %s): planning to it as a release newer than the catalog; check the version, or pass the releases with --versions",
+		to.Raw, target.Major, target.Minor, opts.Catalog.Generated.Format("2006-01-02"), newest))
 }
 
 // checkFailOnNames refuses --fail-on names that name no object that planning

@@ -41,7 +41,7 @@ images and arguments. The file is written atomically (a temporary file renamed
 over it), through a symbolic link to its target, keeping an existing file's mode;
 devices, FIFOs and directories are refused: -o - writes to standard output.`,
 		Flags: append(input.Flags(),
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Required: true, Usage: "file to write, or - for stdout"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "file to write, or - for stdout"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

@@ -118,6 +118,10 @@ func WriteFile(path string, st *state.State, header string) error {
 // ResolveOutput checks that WriteFile can write path, and returns the file it
 // writes (a symbolic link's target) and the mode it gets.
 func ResolveOutput(path string) (target string, mode fs.FileMode, err error) {
+	// Stat follows links EvalSymlinks cannot, such as /dev/stdout to a pipe.
+	if info, err := os.Stat(path); err == nil && safefile.Type(info.Mode()) != "" {
+		return "", 0, fmt.Errorf("-o %s: is %s; snapshot writes a regular file (use -o - for standard output)", path, safefile.Type(info.Mode()))
+	}
 	target, err = filepath.EvalSymlinks(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

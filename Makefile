@@ -7,7 +7,7 @@ PKG     := github.com/capi-planner/capi-planner
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X $(PKG)/internal/cmd.Version=$(VERSION)
 
-.PHONY: all build demo test lint bench envtest catalog fixtures golden clean
+.PHONY: all build demo test lint bench envtest fuzz catalog fixtures golden clean
 
 all: build
 
@@ -23,6 +23,13 @@ demo: build
 ## and the integration tier against a real kube-apiserver + etcd (envtest).
 test: lint
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" $(GO) test -count=1 ./...
+	$(MAKE) fuzz
+
+## fuzz: run each fuzz target for a few seconds (FUZZTIME); a failing input lands in testdata/fuzz.
+FUZZTIME ?= 5s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/state/snapshot
+	$(GO) test -run '^$$' -fuzz '^FuzzPlanFlags$$' -fuzztime $(FUZZTIME) ./internal/cmd
 
 ## envtest: build kube-apiserver and etcd from hack/tools/ once, into a cache outside the checkout.
 envtest:

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -397,6 +399,16 @@ func TestPlanUnmanaged(t *testing.T) {
 	}
 	if got, want := stepsString(p.Steps), "CP v1.34.9 | W v1.34.9 c-a,c-b@2"; got != want {
 		t.Errorf("steps:\n got  %s\n want %s", got, want)
+	}
+}
+
+// A canceled context stops planning with its error, and no plan.
+func TestPlanCanceled(t *testing.T) {
+	st := buildState(t, fleet.Cluster(fleet.ClusterSpec{Namespace: "b", Name: "two", ControlPlaneVersion: "v1.35.2", Replicas: 1}))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if doc, err := Plan(ctx, st, Selection{}, Options{Now: testNow, Catalog: testCatalog}); !errors.Is(err, context.Canceled) || doc != nil {
+		t.Errorf("Plan = %v, %v", doc, err)
 	}
 }
 

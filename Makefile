@@ -7,7 +7,7 @@ PKG     := github.com/capi-planner/capi-planner
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X $(PKG)/internal/cmd.Version=$(VERSION)
 
-.PHONY: all build demo test lint bench envtest managers sandbox sandbox-down catalog fixtures golden clean
+.PHONY: all build demo test lint bench envtest managers sandbox sandbox-down fuzz catalog fixtures golden clean
 
 all: build
 
@@ -20,9 +20,18 @@ demo: build
 	  --assume-extension-covers=kubeadmConfig.spec.clusterConfiguration.etcd.local.imageTag,kubeadmConfig.spec.files
 
 ## test: lint, then every test: unit, golden, differential, CLI on the built binary,
-## and the integration tier against a real kube-apiserver + etcd (envtest).
+## the integration tier against a real kube-apiserver + etcd (envtest), and the
+## real-controller tier (test/e2e/realcapi: the CAPI v1.14.2 managers, built once).
 test: lint
-	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" $(GO) test -count=1 ./...
+	@hack/capi-managers.sh >/dev/null
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" $(GO) test -count=1 -timeout 45m ./...
+	$(MAKE) fuzz
+
+## fuzz: run each fuzz target for a few seconds (FUZZTIME); a failing input lands in testdata/fuzz.
+FUZZTIME ?= 5s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/state/snapshot
+	$(GO) test -run '^$$' -fuzz '^FuzzPlanFlags$$' -fuzztime $(FUZZTIME) ./internal/cmd
 
 ## envtest: build kube-apiserver and etcd from hack/tools/ once, into a cache outside the checkout.
 envtest:

@@ -28,7 +28,7 @@ type capiPlan struct {
 // computeCAPIPlan runs CAPI's own desiredstate.ComputeUpgradePlan (which picks the
 // minimum worker version, calls the plan function and DefaultAndValidateUpgradePlans)
 // on a scope holding just the versions the plan depends on.
-func computeCAPIPlan(desired, controlPlane string, mds, mps []*simWorker, planFn desiredstate.GetUpgradePlanFunc) (capiPlan, error) {
+func computeCAPIPlan(ctx context.Context, desired, controlPlane string, mds, mps []*simWorker, planFn desiredstate.GetUpgradePlanFunc) (capiPlan, error) {
 	s := scope.New(&clusterv1.Cluster{})
 	s.Blueprint.Topology.Version = desired
 	s.Current.ControlPlane = &scope.ControlPlaneState{Object: &unstructured.Unstructured{Object: map[string]any{
@@ -48,7 +48,7 @@ func computeCAPIPlan(desired, controlPlane string, mds, mps []*simWorker, planFn
 		mp.Spec.Template.Spec.Version = w.version
 		s.Current.MachinePools[w.key()] = &scope.MachinePoolState{Object: mp}
 	}
-	if err := desiredstate.ComputeUpgradePlan(context.Background(), s, planFn); err != nil {
+	if err := desiredstate.ComputeUpgradePlan(ctx, s, planFn); err != nil {
 		return capiPlan{}, err
 	}
 	p := capiPlan{controlPlane: s.UpgradeTracker.ControlPlane.UpgradePlan, minWorkers: s.UpgradeTracker.MinWorkersVersion}

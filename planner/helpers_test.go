@@ -39,7 +39,7 @@ func planOne(t testing.TB, st *state.State, ns, name, to string, versions []stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := Plan(st, Selection{Cluster: &types.NamespacedName{Namespace: ns, Name: name}, To: target},
+	doc, err := Plan(t.Context(), st, Selection{Cluster: &types.NamespacedName{Namespace: ns, Name: name}, To: target},
 		Options{Now: testNow, Catalog: testCatalog, Versions: versions})
 	if err != nil {
 		t.Fatal(err)

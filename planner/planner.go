@@ -1,6 +1,8 @@
 // Package planner computes how Cluster API will upgrade Clusters to a target
-// Kubernetes version. It is pure: a state in, a plan out; no I/O and no clock
-// (the time is passed in Options).
+// Kubernetes version. It is pure in this sense: a state in, a plan out, with no
+// clock and no I/O of its own. The time is passed in Options, and every live
+// call (runtime extensions, the in-place asker) goes through a client injected
+// in Options, with the context.Context given to Plan.
 //
 // For topology Clusters it replays the topology controller decision by decision,
 // calling CAPI's own plan code (exp/topology/desiredstate) before each one; for
@@ -98,7 +100,10 @@ type Selection struct {
 var ErrNoClusters = errors.New("no Cluster objects found in the input: pass the files or directories of a management cluster snapshot with -f")
 
 // Plan computes the upgrade plan of the selected Clusters.
-func Plan(st *state.State, sel Selection, opts Options) (*UpgradePlan, error) {
+//
+// Plan stops at the first Cluster after ctx is canceled and returns ctx's error;
+// ctx also bounds every call made through the injected clients.
+func Plan(ctx context.Context, st *state.State, sel Selection, opts Options) (*UpgradePlan, error) {
 	if opts.Catalog == nil {
 		return nil, errors.New("planner: no release catalog given")
 	}
@@ -129,17 +134,24 @@ func Plan(st *state.State, sel Selection, opts Options) (*UpgradePlan, error) {
 	// CAPI caches extension answers per Cluster and versions; one cache per run.
 	var extensionCache cache.Cache[desiredstate.GenerateUpgradePlanCacheEntry]
 	if opts.RuntimeClient != nil {
-		ctx, cancel := context.WithCancel(context.Background())
+		cacheCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		extensionCache = cache.New[desiredstate.GenerateUpgradePlanCacheEntry](ctx, time.Hour)
+		extensionCache = cache.New[desiredstate.GenerateUpgradePlanCacheEntry](cacheCtx, time.Hour)
 	}
 	// The controllers' gates are the management cluster's: read them once.
 	controllerGates := readGates(st, opts.FeatureGates)
 	// Clusters of a ClusterClass share what its patches make of their control planes.
 	shared := topologypatch.NewShared()
 	for _, c := range clusters {
-		p := &clusterPlanner{st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates, sharedPatches: shared}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		p := &clusterPlanner{ctx: ctx, st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates, sharedPatches: shared}
 		doc.Clusters = append(doc.Clusters, p.plan())
+	}
+	// A Cluster planned while ctx was canceled may hold errors that only say so: drop the plan.
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return doc, nil
 }
@@ -174,6 +186,8 @@ func selectClusters(st *state.State, sel Selection) ([]*clusterv1.Cluster, error
 
 // clusterPlanner plans one Cluster.
 type clusterPlanner struct {
+	// ctx is Plan's: it lives as long as one call of Plan.
+	ctx            context.Context
 	st             *state.State
 	cluster        *clusterv1.Cluster
 	opts           Options
@@ -331,6 +345,7 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		cpRef:        cp.ref,
 		mds:          ws.mds,
 		mps:          ws.mps,
+		ctx:          p.ctx,
 		planFn:       p.planFunction(src),
 		topology:     topology,
 		concurrency:  1,

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -400,35 +402,45 @@ func TestPlanUnmanaged(t *testing.T) {
 	}
 }
 
+// A canceled context stops planning with its error, and no plan.
+func TestPlanCanceled(t *testing.T) {
+	st := buildState(t, fleet.Cluster(fleet.ClusterSpec{Namespace: "b", Name: "two", ControlPlaneVersion: "v1.35.2", Replicas: 1}))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if doc, err := Plan(ctx, st, Selection{}, Options{Now: testNow, Catalog: testCatalog}); !errors.Is(err, context.Canceled) || doc != nil {
+		t.Errorf("Plan = %v, %v", doc, err)
+	}
+}
+
 func TestPlanSelection(t *testing.T) {
 	st := buildState(t,
 		fleet.ClusterClass(fleet.ClassSpec{Namespace: "a", Name: "cc", Versions: chain}),
 		fleet.Cluster(fleet.ClusterSpec{Namespace: "a", Name: "one", Class: "cc", ControlPlaneVersion: "v1.35.2", Replicas: 1}),
 		fleet.Cluster(fleet.ClusterSpec{Namespace: "b", Name: "two", ControlPlaneVersion: "v1.35.2", Replicas: 1}),
 	)
-	doc, err := Plan(st, Selection{}, Options{Now: testNow, Catalog: testCatalog})
+	doc, err := Plan(t.Context(), st, Selection{}, Options{Now: testNow, Catalog: testCatalog})
 	if err != nil || len(doc.Clusters) != 2 {
 		t.Fatalf("every cluster: %v, %d", err, len(doc.Clusters))
 	}
 	if doc.APIVersion != APIVersion || doc.Kind != Kind || !doc.Metadata.GeneratedAt.Equal(testNow) {
 		t.Errorf("document header %+v", doc.Metadata)
 	}
-	doc, err = Plan(st, Selection{Namespace: "b"}, Options{Now: testNow, Catalog: testCatalog})
+	doc, err = Plan(t.Context(), st, Selection{Namespace: "b"}, Options{Now: testNow, Catalog: testCatalog})
 	if err != nil || len(doc.Clusters) != 1 || doc.Clusters[0].Cluster.Name != "two" {
 		t.Fatalf("namespace b: %v %+v", err, doc)
 	}
-	_, err = Plan(st, Selection{Namespace: "c"}, Options{Now: testNow, Catalog: testCatalog})
+	_, err = Plan(t.Context(), st, Selection{Namespace: "c"}, Options{Now: testNow, Catalog: testCatalog})
 	if err == nil || !strings.Contains(err.Error(), "a/one, b/two") {
 		t.Errorf("unknown namespace: %v", err)
 	}
 	planOneErr := func(v []string) error {
-		_, err := Plan(st, Selection{}, Options{Now: testNow, Catalog: testCatalog, Versions: v})
+		_, err := Plan(t.Context(), st, Selection{}, Options{Now: testNow, Catalog: testCatalog, Versions: v})
 		return err
 	}
 	if err := planOneErr([]string{"1.2"}); err == nil || !strings.Contains(err.Error(), "--versions") {
 		t.Errorf("bad --versions: %v", err)
 	}
-	if _, err := Plan(buildState(t), Selection{}, Options{Now: testNow, Catalog: testCatalog}); err != ErrNoClusters {
+	if _, err := Plan(t.Context(), buildState(t), Selection{}, Options{Now: testNow, Catalog: testCatalog}); err != ErrNoClusters {
 		t.Errorf("empty input: %v", err)
 	}
 }

@@ -107,6 +107,8 @@ func readGates(st *state.State, override map[string]bool) gates {
 
 // predictor predicts the Machines of one Cluster's changes.
 type predictor struct {
+	// ctx is Plan's, for patch evaluation and extension calls.
+	ctx      context.Context
 	asker    InPlaceAsker
 	st       *state.State
 	cluster  *clusterv1.Cluster
@@ -126,7 +128,7 @@ type predictor struct {
 
 func newPredictor(p *clusterPlanner, cc *clusterv1.ClusterClass, hooks hookRegistry) *predictor {
 	covered := append([]string{DiffVersion}, p.opts.AssumeCovered...)
-	pr := &predictor{asker: p.opts.InPlaceAsker, st: p.st, cluster: p.cluster, now: p.opts.Now, gates: p.gates,
+	pr := &predictor{ctx: p.ctx, asker: p.opts.InPlaceAsker, st: p.st, cluster: p.cluster, now: p.opts.Now, gates: p.gates,
 		hooks: hooks, covered: covered, patchUse: versionBuiltinPatches(cc)}
 	if cc != nil {
 		// Also without patches: the ClusterClass's templates may have changed since
@@ -292,12 +294,11 @@ func (pr *predictor) evaluate(c *Change, firstStep bool) (topologypatch.Change, 
 	} else {
 		before.ControlPlane, after.ControlPlane = c.From, c.To
 	}
-	ctx := context.Background()
-	b, err := pr.patches.At(ctx, before)
+	b, err := pr.patches.At(pr.ctx, before)
 	if err != nil {
 		return topologypatch.Change{}, err
 	}
-	a, err := pr.patches.At(ctx, after)
+	a, err := pr.patches.At(pr.ctx, after)
 	if err != nil {
 		return topologypatch.Change{}, err
 	}
@@ -440,7 +441,7 @@ func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
 	if pr.asker != nil && len(d.unevaluated) == 0 {
 		var answers int
 		uncovered, asked = pr.ask(p, hookCanUpdateMachine, func(handler string) (map[string][]string, error) {
-			a, err := pr.asker.CanUpdateMachine(context.Background(), handler, pr.cluster, kcp, c.To, d.templates)
+			a, err := pr.asker.CanUpdateMachine(pr.ctx, handler, pr.cluster, kcp, c.To, d.templates)
 			answers = len(a)
 			return a, err
 		})
@@ -522,7 +523,7 @@ func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
 	if pr.asker != nil && len(d.unevaluated) == 0 {
 		var uncovered map[string][]string
 		uncovered, asked = pr.ask(p, hookCanUpdateMachineSet, func(handler string) (map[string][]string, error) {
-			nc, err := pr.asker.CanUpdateMachineSet(context.Background(), handler, md, c.To, d.templates)
+			nc, err := pr.asker.CanUpdateMachineSet(pr.ctx, handler, md, c.To, d.templates)
 			return map[string][]string{md.Name: nc}, err
 		})
 		if len(uncovered) > 0 {
@@ -757,7 +758,7 @@ func (pr *predictor) classDrift(steps []Step) []Finding {
 	if pr.patches == nil {
 		return nil
 	}
-	drift, err := pr.patches.Drift(context.Background())
+	drift, err := pr.patches.Drift(pr.ctx)
 	if err != nil {
 		return nil // the predictions say why the patches cannot be evaluated
 	}

@@ -70,7 +70,7 @@ func (sc scenario) plan(t *testing.T) ClusterPlan {
 		sc.opts(&opts)
 	}
 	target, _ := ParseTarget("v1.36.3")
-	doc, err := Plan(buildState(t, objs), Selection{Cluster: &types.NamespacedName{Namespace: "ns", Name: "c"}, To: target}, opts)
+	doc, err := Plan(t.Context(), buildState(t, objs), Selection{Cluster: &types.NamespacedName{Namespace: "ns", Name: "c"}, To: target}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,13 +456,13 @@ func TestFleetPlansEqualSinglePlans(t *testing.T) {
 	st := buildState(t, objs)
 	target, _ := ParseTarget("v1.36.3")
 	opts := Options{Now: testNow, Catalog: testCatalog, AssumeCovered: []string{etcdTag}}
-	all, err := Plan(st, Selection{To: target}, opts)
+	all, err := Plan(t.Context(), st, Selection{To: target}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, got := range all.Clusters {
 		key := types.NamespacedName{Namespace: got.Cluster.Namespace, Name: got.Cluster.Name}
-		alone, err := Plan(st, Selection{Cluster: &key, To: target}, opts)
+		alone, err := Plan(t.Context(), st, Selection{Cluster: &key, To: target}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

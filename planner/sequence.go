@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -28,6 +29,8 @@ func (w *simWorker) key() string { return w.ref.Name }
 // unmanaged Clusters, capi-planner itself) moves a Cluster to the desired version.
 // Like the controller, it recomputes CAPI's plan from scratch before every decision.
 type simulation struct {
+	// ctx is Plan's, for the calls CAPI's plan code makes to extensions.
+	ctx          context.Context
 	desired      string
 	controlPlane string
 	cpRef        ObjectRef
@@ -95,7 +98,7 @@ func (s *simulation) run() (simResult, error) {
 		if decision >= maxDecisions {
 			return res, fmt.Errorf("the simulation did not reach %s after %d steps; please report this with the snapshot", s.desired, maxDecisions)
 		}
-		p, err := computeCAPIPlan(s.desired, s.controlPlane, s.mds, s.mps, s.planFn)
+		p, err := computeCAPIPlan(s.ctx, s.desired, s.controlPlane, s.mds, s.mps, s.planFn)
 		if err != nil {
 			return res, err
 		}

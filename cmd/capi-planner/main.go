@@ -4,8 +4,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/capi-planner/capi-planner/internal/cmd"
 	"github.com/capi-planner/capi-planner/internal/gctune"
@@ -14,7 +12,8 @@ import (
 
 func main() {
 	gctune.Apply()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first Ctrl-C or SIGTERM cancels the run (exit 130 or 143); a second one kills.
+	ctx, stop := cmd.NotifyContext(context.Background())
 	code := cmd.Main(ctx, os.Args, iostreams.System())
 	stop()
 	os.Exit(code)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/urfave/cli/v2"
@@ -22,15 +23,43 @@ import (
 var Version = "dev"
 
 // Main runs the CLI with args (args[0] is the program name) and returns the exit code.
+// Once ctx is canceled, Main returns within a second even when the command is
+// blocked (reading a pipe, waiting for a silent API server).
 func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 	app := newApp(ios)
-	err := app.RunContext(ctx, args)
-	var ec exitCoder
-	if err != nil && !errors.As(err, &ec) {
-		fmt.Fprintf(ios.ErrOut, "error: %s\n", oneLine(err.Error()))
+	done := make(chan error, 1)
+	go func() { done <- app.RunContext(ctx, args) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		select {
+		case err = <-done:
+		case <-time.After(time.Second):
+		}
 	}
-	return exitCode(err)
+	code, report := exitCode(ctx, err)
+	if report != nil {
+		fmt.Fprintf(ios.ErrOut, "error: %s\n", oneLine(report.Error()))
+		var ue *usageError
+		if errors.As(report, &ue) {
+			fmt.Fprintf(ios.ErrOut, "usage: %s\n", ue.usage)
+		}
+	}
+	return code
 }
+
+// usageError is a command line that names no command or flag capi-planner has:
+// it is reported with the usage of the command.
+type usageError struct {
+	err   error
+	usage string
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+const appUsage = "capi-planner [--verbose] plan|snapshot|version [flags] (capi-planner COMMAND --help shows a command's flags)"
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
@@ -38,9 +67,13 @@ func oneLine(s string) string {
 
 func newApp(ios *iostreams.IOStreams) *cli.App {
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
-	// Usage errors are one line on stderr, like every other error; --help shows the rest.
-	onUsageError := func(_ *cli.Context, err error, _ bool) error {
-		return fmt.Errorf("%w (see capi-planner --help)", err)
+	// Usage errors are one error line on stderr, like every other error, and the usage.
+	onUsageError := func(c *cli.Context, err error, _ bool) error {
+		usage := appUsage
+		if c.Command != nil && c.Command.UsageText != "" {
+			usage = c.Command.UsageText
+		}
+		return &usageError{err: err, usage: usage}
 	}
 	app := &cli.App{
 		Name:      "capi-planner",
@@ -52,7 +85,14 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 		// Errors are reported once, by Main, with the documented exit codes.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
-		Flags:          []cli.Flag{verboseFlag()},
+		// Without a known command: help for none, an error for anything else.
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.ShowAppHelp(c)
+			}
+			return &usageError{err: fmt.Errorf("unknown command %q", c.Args().First()), usage: appUsage}
+		},
+		Flags: []cli.Flag{verboseFlag()},
 		Commands: []*cli.Command{
 			plan.NewCommand(ios, logger(ios), Version),
 			snapshot.NewCommand(ios, logger(ios), Version),

@@ -1,28 +1,84 @@
 package cmd
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
 
-// Exit codes, documented in docs/exit-codes.md.
+	"github.com/capi-planner/capi-planner/internal/cmd/plan"
+)
+
+// Exit codes, all of them; docs/usage.md ("Exit codes") documents each.
 const (
 	// ExitOK: every selected Cluster has a plan (Planned, Blocked or UpToDate).
 	ExitOK = 0
-	// ExitError: bad input or flags, or a Cluster's upgrade would be rejected or needs more input.
+	// ExitError: bad input, command or flags, or a Cluster's upgrade would be rejected or needs more input.
 	ExitError = 1
 	// ExitPolicy: the plans are valid but break --fail-on (returned by the plan command).
 	ExitPolicy = 3
+	// ExitInterrupted and ExitTerminated: stopped by SIGINT (Ctrl-C) or SIGTERM, 128 + the signal's number as shells report it.
+	ExitInterrupted = 130
+	ExitTerminated  = 143
 )
 
-// exitCoder is an error that has already been reported and carries its exit code.
-type exitCoder interface{ ExitCode() int }
+// Interrupted is the cause of a context canceled by a signal.
+type Interrupted struct{ Signal os.Signal }
 
-// exitCode maps a command error to a process exit code.
-func exitCode(err error) int {
-	if err == nil {
-		return ExitOK
+func (i *Interrupted) Error() string {
+	return "interrupted by " + signalName(i.Signal) + "; nothing was written to standard output"
+}
+
+func signalName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
 	}
-	var ec exitCoder
-	if errors.As(err, &ec) {
-		return ec.ExitCode()
+	return "SIGINT"
+}
+
+// NotifyContext returns a context canceled, with an *Interrupted cause, by the
+// first SIGINT or SIGTERM. After that first signal the default handling is
+// restored, so that a second one ends the process at once.
+func NotifyContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-sigs:
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+			cancel(&Interrupted{Signal: s})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel(context.Canceled)
 	}
-	return ExitError
+}
+
+// exitCode maps the outcome of a run to a process exit code, and says whether
+// err still has to be reported (commands report rejections and policy
+// violations themselves).
+func exitCode(ctx context.Context, err error) (code int, report error) {
+	var (
+		interrupted *Interrupted
+		rejected    *plan.RejectedError
+		policy      *plan.PolicyError
+	)
+	switch {
+	case errors.As(context.Cause(ctx), &interrupted):
+		if interrupted.Signal == syscall.SIGTERM {
+			return ExitTerminated, interrupted
+		}
+		return ExitInterrupted, interrupted
+	case err == nil:
+		return ExitOK, nil
+	case errors.As(err, &policy):
+		return ExitPolicy, nil
+	case errors.As(err, &rejected):
+		return ExitError, nil
+	}
+	return ExitError, err
 }

@@ -13,6 +13,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/capi-planner/capi-planner/internal/safefile"
+
 	// Auth providers for real clusters: OIDC (exec plugins are built into client-go).
 	_ "k8s.io/client-go/plugin/pkg/client/auth/oidc"
 )
@@ -22,6 +24,9 @@ type Flags struct {
 	Kubeconfig     string
 	Context        string
 	RequestTimeout time.Duration
+	// MaxFileSize bounds each kubeconfig file read; LimitFlag is the flag that raises it.
+	MaxFileSize int64
+	LimitFlag   string
 }
 
 // Config is a loaded client configuration.
@@ -45,6 +50,15 @@ func Available() bool {
 func (f Flags) Load() (*Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = f.Kubeconfig
+	// client-go reads the files itself, whole: refuse FIFOs, devices and huge files first.
+	for _, p := range append([]string{rules.ExplicitPath}, rules.Precedence...) {
+		if p == "" {
+			continue
+		}
+		if err := safefile.Check(p, f.MaxFileSize); err != nil {
+			return nil, fmt.Errorf("kubeconfig: %w (a kubeconfig is a regular file; --kubeconfig and KUBECONFIG name it; a larger one is read with %s)", err, f.LimitFlag)
+		}
+	}
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: f.Context}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := cc.ClientConfig()

@@ -40,7 +40,7 @@ var goldenCatalog = catalog.New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), "t
 
 func planFixture(t *testing.T, fixture, to string) *planner.UpgradePlan {
 	t.Helper()
-	st, err := snapshot.Read([]string{filepath.Join("..", "..", "fixtures", fixture)}, snapshot.Options{})
+	st, err := snapshot.Read(t.Context(), []string{filepath.Join("..", "..", "fixtures", fixture)}, snapshot.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func planFixture(t *testing.T, fixture, to string) *planner.UpgradePlan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := planner.Plan(st, planner.Selection{To: target}, planner.Options{
+	p, err := planner.Plan(t.Context(), st, planner.Selection{To: target}, planner.Options{
 		Now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), Catalog: goldenCatalog, PlannerVersion: "test",
 	})
 	if err != nil {

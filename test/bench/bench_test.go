@@ -87,12 +87,12 @@ func decodeOnly(b *testing.B, path string) {
 }
 
 func planAll(b *testing.B, path string) *planner.UpgradePlan {
-	st, err := snapshot.Read([]string{path}, snapshot.Options{})
+	st, err := snapshot.Read(b.Context(), []string{path}, snapshot.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	target, _ := planner.ParseTarget("v1.36.3")
-	p, err := planner.Plan(st, planner.Selection{To: target}, planner.Options{Now: time.Now(), Catalog: catalog.New(time.Now(), "bench", "v1.33.4", "v1.34.3", "v1.35.2", "v1.36.3")})
+	p, err := planner.Plan(b.Context(), st, planner.Selection{To: target}, planner.Options{Now: time.Now(), Catalog: catalog.New(time.Now(), "bench", "v1.33.4", "v1.34.3", "v1.35.2", "v1.36.3")})
 	if err != nil {
 		b.Fatal(err)
 	}

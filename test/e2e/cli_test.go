@@ -142,7 +142,6 @@ func TestBadInput(t *testing.T) {
 		{"no input", nil, []string{"no input", "-f"}},
 		{"missing file", []string{"-f", "fixtures/nope.yaml"}, []string{"fixtures/nope.yaml", "no such file"}},
 		{"bad --versions", []string{"-f", "fixtures/fleet", "--versions", "v1.36.3,latest"}, []string{`invalid version "latest" in --versions`}},
-		{"unknown flag", []string{"-f", "fixtures/fleet", "--frobnicate"}, []string{"frobnicate"}},
 		{"snapshot and live", []string{"-f", "fixtures/fleet", "--kubeconfig", versionsFile}, []string{"conflicting flags -f and --kubeconfig"}},
 		{"bad kubeconfig", []string{"--kubeconfig", versionsFile}, []string{"cannot load --kubeconfig", "versions.txt"}},
 		{"bad selector", []string{"-f", "fixtures/fleet", "-l", "a in ("}, []string{`invalid -l "a in ("`}},
@@ -189,10 +188,10 @@ func TestFailOnReplace(t *testing.T) {
 	if !strings.Contains(r.Stdout, "Rollout: 3 new, 0 in place, 3 deleted (assumed)") {
 		t.Errorf("the plan is still written:\n%s", r.Stdout)
 	}
-	// Restricted to an object the plan does not touch: no violation.
+	// Restricted to a name no object has: an error, not a silent pass.
 	r = run(t, "", "plan", "-f", "fixtures/topology-versions", "--to", "v1.35.2", "--fail-on", "replace:nothing-by-that-name")
-	if r.Code != 0 {
-		t.Errorf("--fail-on restricted to another object: exit %d\n%s", r.Code, r.Stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, `no MachineDeployment, MachinePool or control plane in the input is named "nothing-by-that-name"`) {
+		t.Errorf("--fail-on naming nothing: exit %d\n%s", r.Code, r.Stderr)
 	}
 	// With the gate off on the command line, everything is a rollout.
 	r = run(t, "", "plan", "-f", "fixtures/topology-versions", "--to", "v1.36.3", "--feature-gates", "InPlaceUpdates=false", "-o", "json")

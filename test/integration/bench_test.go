@@ -160,7 +160,7 @@ func BenchmarkLivePlanAll(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := planner.Plan(res.State, planner.Selection{To: target}, planner.Options{Now: time.Now(), Catalog: cat}); err != nil {
+		if _, err := planner.Plan(context.Background(), res.State, planner.Selection{To: target}, planner.Options{Now: time.Now(), Catalog: cat}); err != nil {
 			b.Fatal(err)
 		}
 		plan += time.Since(start)

@@ -131,7 +131,7 @@ func infrastructureCRDs() []*apiextensionsv1.CustomResourceDefinition {
 // loadFixtures creates every fixture's objects, read with the snapshot reader
 // (so v1beta1 fixtures arrive in v1beta2), status included.
 func loadFixtures(ctx context.Context) error {
-	st, err := snapshot.Read([]string{filepath.Join(root, "fixtures")}, snapshot.Options{})
+	st, err := snapshot.Read(ctx, []string{filepath.Join(root, "fixtures")}, snapshot.Options{})
 	if err != nil {
 		return err
 	}

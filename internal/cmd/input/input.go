@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/capi-planner/capi-planner/internal/iostreams"
 	"github.com/capi-planner/capi-planner/internal/kube"
+	"github.com/capi-planner/capi-planner/internal/safefile"
 	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/internal/state/live"
 	"github.com/capi-planner/capi-planner/internal/state/snapshot"
@@ -34,6 +36,8 @@ type Options struct {
 	AllNamespaces bool
 	// Selector filters Clusters by label.
 	Selector labels.Selector
+	// MaxFileSize and MaxDocumentSize bound what is read from snapshots and files given in flags.
+	MaxFileSize, MaxDocumentSize int64
 }
 
 // Flags are the input flags shared by the commands that read state.
@@ -46,16 +50,40 @@ func Flags() []cli.Flag {
 		&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "read the Clusters of this namespace"},
 		&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "read every namespace (the default for snapshots)"},
 		&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "label selector on Clusters, e.g. env=prod"},
+		&cli.StringFlag{Name: MaxFileSizeFlag, Value: safefile.Size(snapshot.DefaultMaxFileSize), Usage: "largest file read (snapshots, --kubeconfig, --versions-file), e.g. 4Gi"},
+		&cli.StringFlag{Name: MaxDocumentSizeFlag, Value: safefile.Size(snapshot.DefaultMaxDocumentSize), Usage: "largest YAML or JSON document of a snapshot, e.g. 1Gi"},
 	}
+}
+
+// The flags that raise the input limits.
+const (
+	MaxFileSizeFlag     = "max-file-size"
+	MaxDocumentSizeFlag = "max-document-size"
+)
+
+func parseSize(c *cli.Context, flag string) (int64, error) {
+	q, err := resource.ParseQuantity(c.String(flag))
+	if err != nil || q.Sign() <= 0 {
+		return 0, fmt.Errorf("invalid --%s %q: expected a positive size in bytes such as 512Mi or 2Gi", flag, c.String(flag))
+	}
+	return q.Value(), nil
 }
 
 // FromFlags validates the input flags.
 func FromFlags(c *cli.Context) (Options, error) {
 	o := Options{
 		Filenames:     c.StringSlice("filename"),
-		Kube:          kube.Flags{Kubeconfig: c.String("kubeconfig"), Context: c.String("context"), RequestTimeout: c.Duration("request-timeout")},
+		Kube:          kube.Flags{Kubeconfig: c.String("kubeconfig"), Context: c.String("context"), RequestTimeout: c.Duration("request-timeout"), LimitFlag: "--" + MaxFileSizeFlag},
 		Namespace:     c.String("namespace"),
 		AllNamespaces: c.Bool("all-namespaces"),
+	}
+	var err error
+	if o.MaxFileSize, err = parseSize(c, MaxFileSizeFlag); err != nil {
+		return o, err
+	}
+	o.Kube.MaxFileSize = o.MaxFileSize
+	if o.MaxDocumentSize, err = parseSize(c, MaxDocumentSizeFlag); err != nil {
+		return o, err
 	}
 	if o.Namespace != "" && o.AllNamespaces {
 		return o, errors.New("conflicting flags -n/--namespace and -A/--all-namespaces: use one")
@@ -93,9 +121,9 @@ type Loaded struct {
 // Load reads the state. Forbidden kinds are logged as warnings.
 func (o Options) Load(ctx context.Context, ios *iostreams.IOStreams, logger *slog.Logger) (*Loaded, error) {
 	if !o.Live() {
-		st, err := snapshot.Read(o.Filenames, snapshot.Options{Stdin: ios.In, Logger: logger})
+		st, err := snapshot.Read(ctx, o.Filenames, snapshot.Options{Stdin: ios.In, Logger: logger, MaxFileSize: o.MaxFileSize, MaxDocumentSize: o.MaxDocumentSize})
 		if err != nil {
-			return nil, err
+			return nil, explainLimit(err)
 		}
 		if o.Selector != nil {
 			all := len(st.Clusters)
@@ -126,6 +154,19 @@ func (o Options) Load(ctx context.Context, ios *iostreams.IOStreams, logger *slo
 		loaded.Unread = append(loaded.Unread, w.Kind)
 	}
 	return loaded, nil
+}
+
+// explainLimit names the flag that raises a limit a read hit.
+func explainLimit(err error) error {
+	var le *snapshot.LimitError
+	if !errors.As(err, &le) {
+		return err
+	}
+	flag := MaxFileSizeFlag
+	if le.Document {
+		flag = MaxDocumentSizeFlag
+	}
+	return fmt.Errorf("%w: raise it with --%s if the input is right", err, flag)
 }
 
 func filterClusters(st *state.State, sel labels.Selector) []*clusterv1.Cluster {

@@ -2,21 +2,23 @@
 package plan
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/blang/semver/v4"
 	"github.com/urfave/cli/v2"
 	"k8s.io/apimachinery/pkg/types"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/capi-planner/capi-planner/internal/catalog"
 	"github.com/capi-planner/capi-planner/internal/cmd/input"
@@ -25,7 +27,9 @@ import (
 	"github.com/capi-planner/capi-planner/internal/policy"
 	"github.com/capi-planner/capi-planner/internal/render"
 	"github.com/capi-planner/capi-planner/internal/runtimeext"
+	"github.com/capi-planner/capi-planner/internal/safefile"
 	"github.com/capi-planner/capi-planner/internal/scheme"
+	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/planner"
 )
 
@@ -120,6 +124,9 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 		// Read only the Cluster's namespace.
 		opts.Input.Namespace = key.Namespace
 	}
+	if c.IsSet("to") && c.String("to") == "" {
+		return nil, errors.New(`invalid --to "": expected an exact Kubernetes version (v1.36.3), a minor (v1.36) or "latest"; leave --to out to plan to the newest version the source offers`)
+	}
 	if opts.Selection.To, err = planner.ParseTarget(c.String("to")); err != nil {
 		return nil, err
 	}
@@ -145,7 +152,7 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 			return nil, err
 		}
 	}
-	if opts.Versions, err = readVersions(c.String("versions"), c.String("versions-file"), c.IsSet("versions"), c.IsSet("versions-file")); err != nil {
+	if opts.Versions, err = readVersions(c.String("versions"), c.String("versions-file"), c.IsSet("versions"), c.IsSet("versions-file"), in.MaxFileSize); err != nil {
 		return nil, err
 	}
 	return opts, nil
@@ -172,22 +179,21 @@ func parseClusterName(s string) (types.NamespacedName, error) {
 	return types.NamespacedName{Namespace: ns, Name: name}, nil
 }
 
-func readVersions(list, file string, listSet, fileSet bool) ([]string, error) {
+func readVersions(list, file string, listSet, fileSet bool, maxSize int64) ([]string, error) {
 	switch {
 	case listSet && fileSet:
 		return nil, errors.New("conflicting flags --versions and --versions-file: use one")
 	case listSet:
 		return splitVersions(list, "--versions")
 	case fileSet:
-		data, err := os.ReadFile(file)
+		data, err := safefile.ReadFile(file, maxSize)
 		if err != nil {
-			return nil, fmt.Errorf("--versions-file: %w", err)
+			return nil, fmt.Errorf("--versions-file: %w (raise the size limit with --%s)", err, input.MaxFileSizeFlag)
 		}
-		var b bytes.Buffer
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		for sc.Scan() {
-			line, _, _ := strings.Cut(sc.Text(), "#")
-			b.WriteString(line + ",")
+		var b strings.Builder
+		for line := range strings.Lines(string(data)) {
+			line, _, _ = strings.Cut(line, "#")
+			b.WriteString(strings.TrimSpace(line) + ",")
 		}
 		return splitVersions(b.String(), "--versions-file "+file)
 	}
@@ -209,16 +215,73 @@ func splitVersions(s, from string) ([]string, error) {
 	return out, nil
 }
 
-// rejectedError is returned when a selected Cluster's upgrade would be rejected;
-// the rejections were already written to stderr.
-type rejectedError struct{ clusters int }
-
-func (e *rejectedError) Error() string {
-	return fmt.Sprintf("%d %s cannot be planned", e.clusters, map[bool]string{true: "cluster", false: "clusters"}[e.clusters == 1])
+// warnUnknownTarget warns when an exact --to is not among --versions, or is
+// newer than every release of its minor in the catalog: a release newer than
+// the catalog is legitimate, a typo (v1.36.99) is not. (A ClusterClass's version
+// list is checked per Cluster, as CAPI's webhook does.)
+func warnUnknownTarget(opts *Options) {
+	to := opts.Selection.To
+	if to.Kind != planner.TargetExact {
+		return
+	}
+	if opts.Versions != nil {
+		if !slices.Contains(opts.Versions, to.Version) {
+			opts.Logger.Warn(fmt.Sprintf("--to %s is not among --versions (%s): planning to it anyway; check the version", to.Raw, strings.Join(opts.Versions, ", ")))
+		}
+		return
+	}
+	target, err := semver.ParseTolerant(to.Version)
+	if err != nil {
+		return
+	}
+	newest := ""
+	for _, r := range opts.Catalog.Releases {
+		v, err := semver.ParseTolerant(r.Version)
+		if err != nil || v.Major != target.Major || v.Minor != target.Minor {
+			continue
+		}
+		if v.GTE(target) {
+			return
+		}
+		newest = r.Version
+	}
+	if newest == "" {
+		newest = "none"
+	}
+	opts.Logger.Warn(fmt.Sprintf("--to %s is newer than every v%d.%d release in the release catalog of %s (newest: %s): planning to it as a release newer than the catalog; check the version, or pass the releases with --versions",
+		to.Raw, target.Major, target.Minor, opts.Catalog.Generated.Format("2006-01-02"), newest))
 }
 
-// ExitCode says the problem was reported: exit 1 without another message.
-func (e *rejectedError) ExitCode() int { return 1 }
+// checkFailOnNames refuses --fail-on names that name no object that planning
+// could replace, so that a typo cannot turn a CI gate off.
+func checkFailOnNames(st *state.State, names []string) error {
+	known := map[string]bool{}
+	for _, md := range st.MachineDeployments {
+		known[md.Name] = true
+		known[md.Labels[clusterv1.ClusterTopologyMachineDeploymentNameLabel]] = true
+	}
+	for _, mp := range st.MachinePools {
+		known[mp.Name] = true
+		known[mp.Labels[clusterv1.ClusterTopologyMachinePoolNameLabel]] = true
+	}
+	for _, cp := range st.ControlPlanes {
+		known[cp.GetName()] = true
+	}
+	for _, n := range names {
+		if !known[n] {
+			return fmt.Errorf("invalid --fail-on: no MachineDeployment, MachinePool or control plane in the input is named %q (nor has it as its topology name): check the name", n)
+		}
+	}
+	return nil
+}
+
+// RejectedError is returned when a selected Cluster's upgrade would be rejected;
+// the rejections were already written to stderr.
+type RejectedError struct{ Clusters int }
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("%d %s cannot be planned", e.Clusters, map[bool]string{true: "cluster", false: "clusters"}[e.Clusters == 1])
+}
 
 // Run reads the state, plans and renders.
 func Run(ctx context.Context, opts *Options) error {
@@ -234,6 +297,12 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	st := loaded.State
+	if opts.FailOn != nil {
+		if err := checkFailOnNames(st, opts.FailOn.Objects); err != nil {
+			return err
+		}
+	}
+	warnUnknownTarget(opts)
 	opts.Logger.Debug("read state", "clusters", len(st.Clusters), "machines", len(st.Machines), "live", loaded.REST != nil)
 	if opts.Selection.Cluster == nil {
 		opts.Selection.Namespace = loaded.Namespace
@@ -255,7 +324,7 @@ func Run(ctx context.Context, opts *Options) error {
 			popts.InPlaceAsker = &inplace.Checker{State: st, Runtime: rc, Client: c, Now: popts.Now}
 		}
 	}
-	plan, err := planner.Plan(st, opts.Selection, popts)
+	plan, err := planner.Plan(ctx, st, opts.Selection, popts)
 	if err != nil {
 		return err
 	}
@@ -272,19 +341,27 @@ func Run(ctx context.Context, opts *Options) error {
 	// A single Cluster that cannot be planned has nothing else to show in a table.
 	// (JSON, YAML and Markdown still carry the document, for CI.)
 	if !(opts.Format == render.FormatTable && len(plan.Clusters) == 1 && failed == 1) {
-		if err := render.Plan(opts.IO.Out, plan, render.Options{Format: opts.Format, Color: opts.IO.Color}); err != nil {
+		// Rendered whole first: an interrupted run writes nothing on stdout.
+		var out bytes.Buffer
+		if err := render.Plan(&out, plan, render.Options{Format: opts.Format, Color: opts.IO.Color}); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := opts.IO.Out.Write(out.Bytes()); err != nil {
 			return err
 		}
 	}
 	if failed > 0 {
-		return &rejectedError{clusters: failed}
+		return &RejectedError{Clusters: failed}
 	}
 	if opts.FailOn != nil {
 		if violations := opts.FailOn.Check(plan); len(violations) > 0 {
 			for _, v := range violations {
 				fmt.Fprintf(opts.IO.ErrOut, "policy: %s\n", v)
 			}
-			return policyError{violations: len(violations)}
+			return &PolicyError{Violations: len(violations)}
 		}
 	}
 	return nil
@@ -305,10 +382,7 @@ func warnFailedAsks(w io.Writer, plan *planner.UpgradePlan) {
 	}
 }
 
-// policyError is returned when the plan breaks --fail-on; the violations were written to stderr.
-type policyError struct{ violations int }
+// PolicyError is returned when the plan breaks --fail-on; the violations were written to stderr.
+type PolicyError struct{ Violations int }
 
-func (e policyError) Error() string { return fmt.Sprintf("%d policy violations", e.violations) }
-
-// ExitCode is 3: the plan is valid but breaks the CI policy.
-func (e policyError) ExitCode() int { return 3 }
+func (e *PolicyError) Error() string { return fmt.Sprintf("%d policy violations", e.Violations) }

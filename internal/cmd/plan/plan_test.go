@@ -52,8 +52,8 @@ func TestRunReadsStdin(t *testing.T) {
 func TestRunRejectionsGoToStderr(t *testing.T) {
 	opts, _, out, errOut := testOptions("../../../fixtures/fleet")
 	err := Run(context.Background(), opts)
-	var ec interface{ ExitCode() int }
-	if !errors.As(err, &ec) || ec.ExitCode() != 1 {
+	var rejected *RejectedError
+	if !errors.As(err, &rejected) || rejected.Clusters != 2 {
 		t.Fatalf("err = %v", err)
 	}
 	if !strings.Contains(out.String(), "6 clusters") {

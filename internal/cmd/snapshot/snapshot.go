@@ -37,9 +37,11 @@ func NewCommand(ios *iostreams.IOStreams, logger func(*cli.Context) *slog.Logger
 		Description: `Reads the management cluster exactly as plan does and writes the objects as
 YAML that plan -f accepts: plan offline later, in CI, or attach it to a bug
 report. Secrets are never read; controller Deployments are reduced to their
-images and arguments. The file is written atomically.`,
+images and arguments. The file is written atomically (a temporary file renamed
+over it), through a symbolic link to its target, keeping an existing file's mode;
+devices, FIFOs and directories are refused: -o - writes to standard output.`,
 		Flags: append(input.Flags(),
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Required: true, Usage: "file to write, or - for stdout"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "file to write, or - for stdout"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -59,6 +61,12 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.Output == "" {
 		return errors.New("missing -o FILE (or -o - for stdout)")
 	}
+	if opts.Output != "-" {
+		// Refuse a device, FIFO or directory before reading anything.
+		if _, _, err := snapshot.ResolveOutput(opts.Output); err != nil {
+			return err
+		}
+	}
 	loaded, err := opts.Input.Load(ctx, opts.IO, opts.Logger)
 	if err != nil {
 		return err
@@ -68,6 +76,9 @@ func Run(ctx context.Context, opts *Options) error {
 		source = loaded.REST.Host
 	}
 	header := fmt.Sprintf("capi-planner %s snapshot of %s at %s", opts.Version, source, opts.Now().UTC().Format(time.RFC3339))
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if opts.Output == "-" {
 		return snapshot.Write(opts.IO.Out, loaded.State, header)
 	}

@@ -18,6 +18,6 @@ func FuzzRead(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, doc string) {
-		_, _ = Read([]string{Stdin}, Options{Stdin: strings.NewReader(doc)})
+		_, _ = Read(t.Context(), []string{Stdin}, Options{Stdin: strings.NewReader(doc)})
 	})
 }

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -38,6 +39,7 @@ import (
 	runtimev1alpha1 "sigs.k8s.io/cluster-api/api/runtime/v1alpha1"
 	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
 
+	"github.com/capi-planner/capi-planner/internal/safefile"
 	"github.com/capi-planner/capi-planner/internal/scheme"
 	"github.com/capi-planner/capi-planner/internal/state"
 )
@@ -45,12 +47,21 @@ import (
 // Stdin is the file name that stands for standard input.
 const Stdin = "-"
 
+// Default limits of Options.
+const (
+	DefaultMaxFileSize     = 1 << 30
+	DefaultMaxDocumentSize = 256 << 20
+)
+
 // Options configure a Reader.
 type Options struct {
 	// Stdin is read for the file name "-".
 	Stdin io.Reader
-	// Logger receives debug messages about skipped documents.
+	// Logger receives warnings about objects the plan may miss, and debug
+	// messages about skipped documents.
 	Logger *slog.Logger
+	// MaxFileSize and MaxDocumentSize bound what is read (the defaults when 0).
+	MaxFileSize, MaxDocumentSize int64
 }
 
 // Error is a problem with one document of one input file.
@@ -80,11 +91,19 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Read reads every path (a file, a directory read recursively for *.yaml, *.yml
-// and *.json, or "-" for stdin) into one State.
-func Read(paths []string, opts Options) (*state.State, error) {
+// Read reads every path (a regular file, a directory read recursively for
+// *.yaml, *.yml and *.json, or "-" for stdin) into one State. It reads nothing
+// else: FIFOs, devices and sockets are refused, so that a read always ends.
+// It stops with ctx's error once ctx is canceled.
+func Read(ctx context.Context, paths []string, opts Options) (*state.State, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	if opts.MaxDocumentSize <= 0 {
+		opts.MaxDocumentSize = DefaultMaxDocumentSize
 	}
 	conv, err := scheme.NewConverter(scheme.New())
 	if err != nil {
@@ -92,7 +111,7 @@ func Read(paths []string, opts Options) (*state.State, error) {
 	}
 	r := &reader{opts: opts, conv: conv, st: &state.State{}, seen: map[state.ObjectKey]string{}}
 	for _, p := range paths {
-		if err := r.readPath(p); err != nil {
+		if err := r.readPath(ctx, p); err != nil {
 			return nil, err
 		}
 	}
@@ -107,19 +126,19 @@ type reader struct {
 	seen map[state.ObjectKey]string // where each object was read, to catch conflicting duplicates
 }
 
-func (r *reader) readPath(p string) error {
+func (r *reader) readPath(ctx context.Context, p string) error {
 	if p == Stdin {
 		if r.opts.Stdin == nil {
 			return errors.New("-f -: no standard input available")
 		}
-		return r.readStream("<stdin>", r.opts.Stdin)
+		return r.readStream(ctx, "<stdin>", r.opts.Stdin)
 	}
 	info, err := os.Stat(p)
 	if err != nil {
 		return fmt.Errorf("-f %s: %w", p, unwrapPathError(err))
 	}
 	if !info.IsDir() {
-		return r.readFile(p)
+		return r.readFile(ctx, p)
 	}
 	var files []string
 	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
@@ -139,7 +158,7 @@ func (r *reader) readPath(p string) error {
 	}
 	sort.Strings(files)
 	for _, f := range files {
-		if err := r.readFile(f); err != nil {
+		if err := r.readFile(ctx, f); err != nil {
 			return err
 		}
 	}
@@ -162,54 +181,121 @@ func isManifest(path string) bool {
 	return false
 }
 
-func (r *reader) readFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
+func (r *reader) readFile(ctx context.Context, path string) error {
+	f, info, err := safefile.Open(path)
+	var nr *safefile.NotRegularError
+	switch {
+	case errors.As(err, &nr):
+		return fmt.Errorf("-f %s: is %s; capi-planner reads regular files, directories of them, and - for standard input", path, nr.Type)
+	case err != nil:
 		return fmt.Errorf("-f %s: %w", path, unwrapPathError(err))
 	}
 	defer f.Close()
-	return r.readStream(path, f)
+	if info.Size() > r.opts.MaxFileSize {
+		return &LimitError{File: path, Limit: r.opts.MaxFileSize}
+	}
+	return r.readStream(ctx, path, f)
 }
 
-func (r *reader) readStream(name string, in io.Reader) error {
-	docs, err := splitDocuments(in)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+// fileLimit fails a read of more than limit bytes.
+type fileLimit struct {
+	r    io.Reader
+	left int64
+	err  error
+}
+
+func (l *fileLimit) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, l.err
 	}
-	// Parsing and decoding dominate reading: documents are decoded on every core,
-	// then kept in order, so errors and duplicates are found in file order.
-	decoded := make([]decodedDocument, len(docs))
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, l.err
+	}
+	return n, err
+}
+
+// readStream decodes a stream as it is read: documents are decoded on every
+// core while the next ones are read, then kept in order, so that errors and
+// duplicates are found in file order and memory follows the largest documents.
+func (r *reader) readStream(ctx context.Context, name string, in io.Reader) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type job struct {
+		doc document
+		out chan decodedDocument
+	}
+	workers := goruntime.GOMAXPROCS(0)
+	jobs, order := make(chan job), make(chan job, 2*workers)
 	var wg sync.WaitGroup
-	next := make(chan int)
-	for range goruntime.GOMAXPROCS(0) {
+	for range workers {
 		wg.Go(func() {
-			for i := range next {
-				decoded[i] = r.decodeDocument(name, docs[i])
+			for j := range jobs {
+				j.out <- r.decodeDocument(name, j.doc)
 			}
 		})
 	}
-	for i := range docs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for _, d := range decoded {
-		if d.err != nil {
-			return d.err
+	splitErr := make(chan error, 1)
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		s := &splitter{file: name, maxDoc: r.opts.MaxDocumentSize, ctx: ctx, emit: func(d document) error {
+			j := job{doc: d, out: make(chan decodedDocument, 1)}
+			select {
+			case order <- j:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			jobs <- j
+			return nil
+		}}
+		limited := &fileLimit{r: in, left: r.opts.MaxFileSize, err: &LimitError{File: name, Limit: r.opts.MaxFileSize}}
+		splitErr <- s.split(limited)
+	}()
+	var err error
+	for j := range order {
+		d := <-j.out
+		if err != nil {
+			continue // drain what is in flight
 		}
-		for _, o := range d.objects {
-			if err := r.keep(o); err != nil {
-				return err
+		for _, w := range d.warnings {
+			r.opts.Logger.Warn(w.Error())
+		}
+		if err = d.err; err == nil {
+			for _, o := range d.objects {
+				if err = r.keep(o); err != nil {
+					break
+				}
 			}
 		}
+		if err != nil {
+			cancel()
+		}
+	}
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if err = <-splitErr; err != nil {
+		var le *LimitError
+		var fe *Error
+		if errors.As(err, &le) || errors.As(err, &fe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }
 
-// decodedDocument is one document decoded: its objects, or the error that stops the read.
+// decodedDocument is one document decoded: its objects and warnings, or the error that stops the read.
 type decodedDocument struct {
-	objects []decodedObject
-	err     error
+	objects  []decodedObject
+	warnings []error
+	err      error
 }
 
 // decodedObject is one object of a document (obj is nil for a kind planning does not use).
@@ -230,7 +316,8 @@ type header struct {
 		Name      string `json:"name"`
 		Namespace string `json:"namespace"`
 	} `json:"metadata"`
-	Items []json.RawMessage `json:"items"`
+	// Items is a List's items: null when written so, nil when missing.
+	Items json.RawMessage `json:"items"`
 }
 
 func (h header) gvk() schema.GroupVersionKind {
@@ -257,8 +344,18 @@ func (r *reader) decodeDocument(file string, d document) decodedDocument {
 	fail := func(item int, obj, format string, args ...any) error {
 		return &Error{File: file, Line: d.startLine, Document: d.index, Item: item, Object: obj, Msg: fmt.Sprintf(format, args...)}
 	}
-	raw, yamlErr := yaml.YAMLToJSON(d.data)
+	if i := bytes.IndexByte(d.data, 0); i >= 0 {
+		e := fail(0, "", "found a NUL byte: this is binary data, or UTF-16 text without a byte-order mark; capi-planner reads YAML or JSON text in UTF-8 (or UTF-16 with a byte-order mark)").(*Error)
+		e.Line += bytes.Count(d.data[:i], []byte("\n"))
+		return decodedDocument{err: e}
+	}
+	raw, yamlErr := yaml.YAMLToJSONStrict(d.data)
 	if yamlErr != nil {
+		if key, line, first, ok := duplicateKey(d.data); ok {
+			e := fail(0, "", "duplicate key %q: line %d repeats the one at line %d of the same mapping, and only one of them would count; keep one", key, d.startLine+line-1, d.startLine+first-1).(*Error)
+			e.Line = d.startLine + line - 1
+			return decodedDocument{err: e}
+		}
 		e := fail(0, "", "malformed YAML: %v", yamlErr).(*Error)
 		if m := yamlLineRE.FindStringSubmatch(yamlErr.Error()); m != nil {
 			n, _ := strconv.Atoi(m[1])
@@ -277,17 +374,29 @@ func (r *reader) decodeDocument(file string, d document) decodedDocument {
 	}
 	var out decodedDocument
 	decodeOne := func(item int, h header, raw []byte, where string) bool {
-		obj, err := r.decodeObject(&h, raw)
+		obj, warning, err := r.decodeObject(&h, raw)
 		failHere := func(format string, args ...any) error { return fail(item, h.describe(), format, args...) }
 		if err != nil {
 			out.err = failHere("%v", err)
 			return false
 		}
+		if warning != "" {
+			out.warnings = append(out.warnings, failHere("%s", warning))
+		}
 		out.objects = append(out.objects, decodedObject{h: h, obj: obj, where: where, fail: failHere})
 		return true
 	}
-	if h.Items != nil && strings.HasSuffix(h.Kind, "List") {
-		for i, item := range h.Items {
+	if strings.HasSuffix(h.Kind, "List") && (h.Items != nil || h.Metadata.Name == "") {
+		var items []json.RawMessage
+		if err := json.Unmarshal(h.Items, &items); err != nil || items == nil {
+			if err != nil && h.Items != nil {
+				out.err = fail(0, "", "field items: expected a list of objects, found %s", describeJSON(h.Items))
+				return out
+			}
+			r.opts.Logger.Warn(fail(0, "", "a %s with no items (items missing or null): it adds no object to the plan", h.Kind).Error())
+			return out
+		}
+		for i, item := range items {
 			var ih header
 			if err := json.Unmarshal(item, &ih); err != nil {
 				out.err = fail(i+1, "", "expected a Kubernetes object, found %s", describeJSON(item))
@@ -303,6 +412,25 @@ func (r *reader) decodeDocument(file string, d document) decodedDocument {
 	return out
 }
 
+var duplicateKeyRE = regexp.MustCompile(`line (\d+): mapping key "(.*)" already defined at line (\d+)`)
+
+// duplicateKey finds a key written twice in one mapping of a YAML document, with
+// the lines (in the document) of both; yaml.v3 refuses duplicate keys and names both.
+func duplicateKey(doc []byte) (key string, line, first int, ok bool) {
+	var v any
+	err := yamlv3.Unmarshal(doc, &v)
+	if err == nil {
+		return "", 0, 0, false
+	}
+	m := duplicateKeyRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return "", 0, 0, false
+	}
+	line, _ = strconv.Atoi(m[1])
+	first, _ = strconv.Atoi(m[3])
+	return m[2], line, first, true
+}
+
 func describeJSON(raw []byte) string {
 	s := strings.TrimSpace(string(raw))
 	switch {
@@ -310,6 +438,8 @@ func describeJSON(raw []byte) string {
 		return "an empty document"
 	case strings.HasPrefix(s, "["):
 		return "a list"
+	case strings.HasPrefix(s, "{"):
+		return "a mapping"
 	default:
 		return "a scalar value"
 	}
@@ -352,12 +482,13 @@ func (r *reader) keep(o decodedObject) error {
 }
 
 // decodeObject checks an object's identity and decodes it (nil for a kind planning
-// does not use). A header peeked from the YAML gets its name and namespace here.
-func (r *reader) decodeObject(h *header, raw []byte) (runtime.Object, error) {
+// does not use, with a warning when it may be one planning was meant to read).
+// A header peeked from the YAML gets its name and namespace here.
+func (r *reader) decodeObject(h *header, raw []byte) (obj runtime.Object, warning string, err error) {
 	if h.APIVersion == "" || h.Kind == "" {
-		return nil, errors.New("field apiVersion and kind: every object needs both; is this a Kubernetes manifest?")
+		return nil, "", errors.New("field apiVersion and kind: every object needs both; is this a Kubernetes manifest?")
 	}
-	obj, err := r.decode(*h, raw)
+	obj, err = r.decode(*h, raw)
 	switch {
 	case obj != nil:
 		if m, merr := meta.Accessor(obj); merr == nil {
@@ -371,18 +502,18 @@ func (r *reader) decodeObject(h *header, raw []byte) (runtime.Object, error) {
 	}
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, "", err
 	case h.Metadata.Name == "":
-		return nil, errors.New("field metadata.name: missing")
+		return nil, "", errors.New("field metadata.name: missing")
 	case obj == nil:
-		return nil, nil
+		return nil, unknownKind(h.gvk()), nil
 	}
 	if cp, ok := obj.(*unstructured.Unstructured); ok && state.IsControlPlaneKind(cp.GroupVersionKind().Group, h.Kind) {
 		if err := checkContractVersion(cp); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	return obj, nil
+	return obj, "", checkObject(obj, h.Kind, h.Metadata.Namespace)
 }
 
 // hubKinds are the kinds read as typed v1beta2 objects, with the Go types of

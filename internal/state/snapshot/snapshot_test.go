@@ -2,9 +2,15 @@ package snapshot
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,7 +26,7 @@ func write(t *testing.T, dir, name, content string) string {
 }
 
 func TestReadFixtures(t *testing.T) {
-	st, err := Read([]string{"../../../fixtures"}, Options{})
+	st, err := Read(t.Context(), []string{"../../../fixtures"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +39,7 @@ func TestReadFixtures(t *testing.T) {
 // The unmanaged fixture is written in v1beta1: it must read as CAPI's
 // conversion webhooks would serve it in v1beta2.
 func TestReadV1Beta1(t *testing.T) {
-	st, err := Read([]string{"../../../fixtures/unmanaged"}, Options{})
+	st, err := Read(t.Context(), []string{"../../../fixtures/unmanaged"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,14 +74,14 @@ spec:
 
 func TestReadListAndStdin(t *testing.T) {
 	list := "apiVersion: v1\nkind: List\nitems:\n- " + strings.ReplaceAll(strings.TrimSpace(cluster), "\n", "\n  ") + "\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d}\n"
-	st, err := Read([]string{Stdin}, Options{Stdin: strings.NewReader(list)})
+	st, err := Read(t.Context(), []string{Stdin}, Options{Stdin: strings.NewReader(list)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(st.Clusters) != 1 || st.Clusters[0].Spec.Topology.Version != "v1.33.4" {
 		t.Errorf("clusters = %+v", st.Clusters)
 	}
-	if _, err := Read([]string{Stdin}, Options{}); err == nil {
+	if _, err := Read(t.Context(), []string{Stdin}, Options{}); err == nil {
 		t.Error("reading - without stdin must fail")
 	}
 }
@@ -94,11 +100,24 @@ func TestReadErrors(t *testing.T) {
 		{"duplicate", cluster + "---\n" + cluster, []string{"document 2", "already read from", "(document 1)"}},
 		{"scalar", "just a string\n", []string{"expected a Kubernetes object"}},
 		{"control plane version", "apiVersion: controlplane.cluster.x-k8s.io/v1beta1\nkind: AcmeControlPlane\nmetadata: {name: cp, namespace: ns}\nspec: {version: 1.33}\n", []string{"field spec.version: expected a string"}},
+		{"duplicate key", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineDeployment\nmetadata: {name: md, namespace: ns}\nspec:\n  replicas: 3\n  replicas: 30\n", []string{"bad.yaml:6", `duplicate key "replicas": line 6 repeats the one at line 5`}},
+		{"duplicate key in JSON", "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\",\n \"metadata\": {\"name\": \"a\",\n \"name\": \"b\"}}\n", []string{`duplicate key "name": line 3 repeats the one at line 2`}},
+		{"malformed JSON", "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"a\"}}\n{\"kind\":\n", []string{"bad.yaml:2", "malformed JSON"}},
+		{"NUL byte", "a: 1\nb: \x00\n", []string{"bad.yaml:2", "NUL byte", "UTF-16 text without a byte-order mark"}},
+		{"UTF-16 without BOM", "a\x00:\x00 \x001\x00\n\x00", []string{"NUL byte"}},
+		{"no namespace", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: Cluster\nmetadata: {name: c}\n", []string{"Cluster c", "field metadata.namespace: missing", "add metadata.namespace"}},
+		{"items not a list", "apiVersion: v1\nkind: List\nitems: {a: 1}\n", []string{"field items: expected a list of objects, found a mapping"}},
+	}
+	for _, v := range []string{"1.35.4", "v1.35", "v01.35.4", "latest"} {
+		tests = append(tests, struct {
+			name, content string
+			want          []string
+		}{"topology version " + v, strings.Replace(cluster, "v1.33.4", v, 1), []string{"field spec.topology.version", `"` + v + `" is not a valid Kubernetes version`, "such as v1.35.4"}})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := write(t, dir, "bad.yaml", tt.content)
-			_, err := Read([]string{p}, Options{})
+			_, err := Read(t.Context(), []string{p}, Options{})
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -114,12 +133,128 @@ func TestReadErrors(t *testing.T) {
 	}
 }
 
+// What is read whole, and what is read with a warning on stderr.
+func TestReadWholeAndWarn(t *testing.T) {
+	jsonCluster := `{"apiVersion":"cluster.x-k8s.io/v1beta2","kind":"Cluster","metadata":{"name":"%s","namespace":"ns"}}`
+	utf16 := func(s string, bigEndian bool) string {
+		var b strings.Builder
+		if bigEndian {
+			b.WriteString("\xFE\xFF")
+		} else {
+			b.WriteString("\xFF\xFE")
+		}
+		for _, r := range s {
+			if bigEndian {
+				b.WriteByte(0)
+				b.WriteByte(byte(r))
+			} else {
+				b.WriteByte(byte(r))
+				b.WriteByte(0)
+			}
+		}
+		return b.String()
+	}
+	two := cluster + "---\n" + strings.Replace(cluster, "name: c", "name: d", 1)
+	tests := []struct {
+		name, content string
+		clusters      int
+		warning       []string
+	}{
+		{"json lines", fmt.Sprintf(jsonCluster+"\n"+jsonCluster+"\n", "c", "d"), 2, nil},
+		{"concatenated json", fmt.Sprintf("  \n"+jsonCluster+jsonCluster, "c", "d"), 2, nil},
+		{"utf-8 bom", "\xEF\xBB\xBF" + two, 2, nil},
+		{"utf-16le", utf16(two, false), 2, nil},
+		{"utf-16be", utf16(two, true), 2, nil},
+		{"items null", cluster + "---\napiVersion: v1\nkind: List\nitems: null\n", 1, []string{"document 2", "List with no items"}},
+		{"kind typo", cluster + "---\napiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineDeploymnet\nmetadata: {name: md, namespace: ns}\n", 1,
+			[]string{"f.yaml:10 (document 2, MachineDeploymnet ns/md)", "MachineDeploymnet is not a kind of cluster.x-k8s.io", "the plan leaves it out"}},
+		{"group typo", cluster + "---\napiVersion: clusters.x-k8s.io/v1beta2\nkind: Machine\nmetadata: {name: m, namespace: ns}\n", 1,
+			[]string{"capi-planner reads Machine objects of group cluster.x-k8s.io, not clusters.x-k8s.io"}},
+		{"unknown group", cluster + "---\napiVersion: infrastucture.cluster.x-k8s.io/v1beta1\nkind: DockerMachine\nmetadata: {name: t, namespace: ns}\n", 1,
+			[]string{"infrastucture.cluster.x-k8s.io is not an API group of Cluster API"}},
+		{"unknown version", cluster + "---\napiVersion: cluster.x-k8s.io/v1beta3\nkind: MachineHealthCheck\nmetadata: {name: m, namespace: ns}\n", 1,
+			[]string{"v1beta3 is not a version of MachineHealthCheck", "v1beta1, v1beta2"}},
+		{"provider kinds are not warned about", cluster + "---\napiVersion: infrastructure.cluster.x-k8s.io/v1beta1\nkind: DockerMachine\nmetadata: {name: m, namespace: ns}\n", 1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			p := write(t, t.TempDir(), "f.yaml", tt.content)
+			st, err := Read(t.Context(), []string{p}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(st.Clusters) != tt.clusters {
+				t.Errorf("%d clusters, want %d", len(st.Clusters), tt.clusters)
+			}
+			for _, w := range tt.warning {
+				if !strings.Contains(logs.String(), w) || !strings.Contains(logs.String(), "level=WARN") {
+					t.Errorf("no warning %q in %s", w, logs.String())
+				}
+			}
+			if tt.warning == nil && logs.Len() > 0 {
+				t.Errorf("unexpected warning: %s", logs.String())
+			}
+		})
+	}
+}
+
+// Limits name the file or the document's line, and the limit.
+func TestReadLimits(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "big.yaml", cluster+"---\n"+cluster)
+	_, err := Read(t.Context(), []string{p}, Options{MaxFileSize: 100})
+	var le *LimitError
+	if !errors.As(err, &le) || le.Document || !strings.Contains(err.Error(), "big.yaml: larger than the limit of 100 bytes per file") {
+		t.Errorf("file limit: %v", err)
+	}
+	_, err = Read(t.Context(), []string{Stdin}, Options{Stdin: strings.NewReader(cluster + "---\n" + cluster), MaxFileSize: 150})
+	if !errors.As(err, &le) || le.Document || le.File != "<stdin>" {
+		t.Errorf("stdin limit: %v", err)
+	}
+	_, err = Read(t.Context(), []string{p}, Options{MaxDocumentSize: 50})
+	if !errors.As(err, &le) || !le.Document || !strings.Contains(err.Error(), "big.yaml:1: the document starting here is larger than the limit of 50 bytes per document") {
+		t.Errorf("document limit: %v", err)
+	}
+}
+
+// Only regular files are read: a FIFO is refused at once, also inside a directory.
+func TestReadRefusesSpecialFiles(t *testing.T) {
+	if goruntime.GOOS == "windows" {
+		t.Skip("no FIFOs")
+	}
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", cluster)
+	fifo := filepath.Join(dir, "b.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, dir} {
+		_, err := Read(t.Context(), []string{p}, Options{})
+		if err == nil || !strings.Contains(err.Error(), "-f "+fifo+": is a FIFO (named pipe)") {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := Read(t.Context(), []string{os.DevNull}, Options{}); err == nil || !strings.Contains(err.Error(), "is a character device") {
+		t.Errorf("%s: %v", os.DevNull, err)
+	}
+}
+
+// A canceled read stops with the context's error.
+func TestReadCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := Read(ctx, []string{Stdin}, Options{Stdin: strings.NewReader(cluster)}); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+}
+
 func TestReadPaths(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Read([]string{filepath.Join(dir, "missing.yaml")}, Options{}); err == nil || !strings.Contains(err.Error(), "no such file") {
+	if _, err := Read(t.Context(), []string{filepath.Join(dir, "missing.yaml")}, Options{}); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing file: %v", err)
 	}
-	if _, err := Read([]string{dir}, Options{}); err == nil || !strings.Contains(err.Error(), "no .yaml") {
+	if _, err := Read(t.Context(), []string{dir}, Options{}); err == nil || !strings.Contains(err.Error(), "no .yaml") {
 		t.Errorf("empty directory: %v", err)
 	}
 	sub := filepath.Join(dir, "a", "b")
@@ -128,23 +263,59 @@ func TestReadPaths(t *testing.T) {
 	}
 	write(t, sub, "c.yml", cluster)
 	write(t, sub, "notes.txt", "not yaml: [")
-	st, err := Read([]string{dir}, Options{})
+	st, err := Read(t.Context(), []string{dir}, Options{})
 	if err != nil || len(st.Clusters) != 1 {
 		t.Errorf("recursive read: %v, %d clusters", err, len(st.Clusters))
 	}
 }
 
+// split collects the documents of a stream with their first lines.
+func split(t *testing.T, in string, maxDoc int64) ([]document, error) {
+	t.Helper()
+	var docs []document
+	s := &splitter{file: "f", maxDoc: maxDoc, ctx: t.Context(), emit: func(d document) error {
+		docs = append(docs, d)
+		return nil
+	}}
+	return docs, s.split(strings.NewReader(in))
+}
+
 func TestSplitDocumentsKeepsLines(t *testing.T) {
-	docs, err := splitDocuments(bytes.NewBufferString("# head\n\na: 1\n---\n# c\nb: 2\n...\n---\nc: 3\n"))
-	if err != nil {
-		t.Fatal(err)
+	long := strings.Repeat("x", 200<<10) // longer than the read buffer
+	tests := []struct {
+		name, in string
+		lines    []int
+	}{
+		{"yaml", "# head\n\na: 1\n---\n# c\nb: 2\n...\n---\nc: 3\n", []int{3, 6, 9}},
+		{"long line", "a: " + long + "\n---\nb: 1\n", []int{1, 3}},
+		{"json lines", "\n{\"a\": 1}\n{\"b\": 2}\n\n{\"c\":\n 3}\n", []int{2, 3, 5}},
+		{"concatenated json", "{\"a\": 1}{\"b\": 2}", []int{1, 1}},
+		{"utf-8 bom", "\xEF\xBB\xBFa: 1\n", []int{1}},
 	}
-	var got []int
-	for _, d := range docs {
-		got = append(got, d.startLine)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			docs, err := split(t, tt.in, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, d := range docs {
+				got = append(got, d.startLine)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.lines) {
+				t.Errorf("documents start at %v, want %v", got, tt.lines)
+			}
+		})
 	}
-	if len(docs) != 3 || got[0] != 3 || got[1] != 6 || got[2] != 9 {
-		t.Errorf("documents start at %v", got)
+}
+
+func TestSplitDocumentLimit(t *testing.T) {
+	for _, in := range []string{"a: 1\n---\nb: " + strings.Repeat("y", 100) + "\n", "{\"a\": 1}\n{\"b\": \"" + strings.Repeat("y", 100) + "\"}"} {
+		_, err := split(t, in, 50)
+		var le *LimitError
+		if !errors.As(err, &le) || !le.Document || le.Limit != 50 {
+			t.Errorf("%.20q: want a document LimitError, got %v", in, err)
+		}
 	}
 }
 
@@ -166,7 +337,7 @@ func TestPeekHeader(t *testing.T) {
 		}
 	}
 	// Quoted values fall back to the JSON header and read the same.
-	st, err := Read([]string{Stdin}, Options{Stdin: strings.NewReader("apiVersion: \"cluster.x-k8s.io/v1beta2\"\nkind: 'Cluster'\nmetadata: {name: c, namespace: ns}\n")})
+	st, err := Read(t.Context(), []string{Stdin}, Options{Stdin: strings.NewReader("apiVersion: \"cluster.x-k8s.io/v1beta2\"\nkind: 'Cluster'\nmetadata: {name: c, namespace: ns}\n")})
 	if err != nil || len(st.Clusters) != 1 {
 		t.Errorf("quoted header: %v", err)
 	}
@@ -196,7 +367,7 @@ metadata:
 spec:
   group: cert-manager.io
 `)
-	st, err := Read([]string{p}, Options{})
+	st, err := Read(t.Context(), []string{p}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +381,7 @@ spec:
 	if strings.Contains(out.String(), "spec") || !strings.Contains(out.String(), "cluster.x-k8s.io/v1beta2: v1beta2") {
 		t.Errorf("written:\n%s", out.String())
 	}
-	again, err := Read([]string{write(t, dir, "again.yaml", out.String())}, Options{})
+	again, err := Read(t.Context(), []string{write(t, dir, "again.yaml", out.String())}, Options{})
 	if err != nil || len(again.CRDs) != 1 {
 		t.Fatalf("read back: %v, %+v", err, again)
 	}

@@ -52,8 +52,8 @@ func servingCert(dir string) ([]byte, error) {
 	return certPEM, nil
 }
 
-// freePort returns a TCP port on 127.0.0.1 that is free now.
-func freePort() (int, error) {
+// FreePort returns a TCP port on 127.0.0.1 that is free now.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

@@ -92,11 +92,11 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	type ports struct{ webhook, health int }
 	all := map[string]ports{}
 	for _, name := range append(providerNames(), "test-extension") {
-		w, err := freePort()
+		w, err := FreePort()
 		if err != nil {
 			return nil, err
 		}
-		h, err := freePort()
+		h, err := FreePort()
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package capienv
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,28 +33,40 @@ type ExtensionOptions struct {
 // waits until the core controller has discovered it, then returns it as the
 // controller wrote it.
 func (e *Env) RegisterTestExtension(ctx context.Context, o ExtensionOptions) (*runtimev1.ExtensionConfig, error) {
-	ec := &runtimev1.ExtensionConfig{ObjectMeta: metav1.ObjectMeta{Name: o.Name}}
-	ec.Spec.ClientConfig.URL = e.extensionURL
-	ec.Spec.ClientConfig.CABundle = e.caBundle
 	// The test extension's lifecycle handlers keep their answers in a ConfigMap
 	// named after the ExtensionConfig, which they find through this setting.
-	ec.Spec.Settings = map[string]string{"extensionConfigName": o.Name}
+	settings := map[string]string{"extensionConfigName": o.Name}
 	if o.RefuseInPlace {
-		ec.Spec.Settings["disableInPlaceUpdates"] = "true"
+		settings["disableInPlaceUpdates"] = "true"
 	}
 	if o.BlockHooks {
-		ec.Spec.Settings["defaultAllHandlersToBlocking"] = "true"
+		settings["defaultAllHandlersToBlocking"] = "true"
 	}
-	if len(o.Namespaces) > 0 {
+	return e.RegisterExtension(ctx, o.Name, e.extensionURL, settings, o.Namespaces)
+}
+
+// RegisterExtension creates an ExtensionConfig for the extension at url (serving
+// with the box's certificate, see CertDir) and waits until the core controller
+// has discovered it. namespaces limits it to those namespaces; empty serves all.
+func (e *Env) RegisterExtension(ctx context.Context, name, url string, settings map[string]string, namespaces []string) (*runtimev1.ExtensionConfig, error) {
+	ec := &runtimev1.ExtensionConfig{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	ec.Spec.ClientConfig.URL = url
+	ec.Spec.ClientConfig.CABundle = e.caBundle
+	ec.Spec.Settings = settings
+	if len(namespaces) > 0 {
 		ec.Spec.NamespaceSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
-			Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: o.Namespaces,
+			Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: namespaces,
 		}}}
 	}
 	if err := e.Client.Create(ctx, ec); err != nil {
-		return nil, fmt.Errorf("creating ExtensionConfig %s: %w", o.Name, err)
+		return nil, fmt.Errorf("creating ExtensionConfig %s: %w", name, err)
 	}
-	return e.WaitDiscovered(ctx, o.Name)
+	return e.WaitDiscovered(ctx, name)
 }
+
+// CertDir holds the box's serving certificate (tls.crt, tls.key) for 127.0.0.1,
+// which the API server and the core controller trust.
+func (e *Env) CertDir() string { return filepath.Join(e.Dir, "certs") }
 
 // WaitDiscovered waits until the core controller reports the ExtensionConfig
 // Discovered for its current generation.

@@ -380,8 +380,12 @@ func ExtensionConfig(s ExtensionSpec) *runtimev1.ExtensionConfig {
 			FailurePolicy:  runtimev1.FailurePolicyFail,
 		})
 	}
-	ec.Status.Conditions = []metav1.Condition{{Type: runtimev1.ExtensionConfigDiscoveredCondition, Status: metav1.ConditionTrue,
-		Reason: runtimev1.ExtensionConfigDiscoveredReason, ObservedGeneration: 1, LastTransitionTime: metav1.NewTime(Epoch)}}
+	// As the core controller writes them (checked by test/e2e/realcapi against the real one).
+	ec.Status.Conditions = []metav1.Condition{
+		{Type: runtimev1.ExtensionConfigDiscoveredCondition, Status: metav1.ConditionTrue,
+			Reason: runtimev1.ExtensionConfigDiscoveredReason, ObservedGeneration: 1, LastTransitionTime: metav1.NewTime(Epoch)},
+		{Type: clusterv1.PausedCondition, Status: metav1.ConditionFalse, Reason: clusterv1.NotPausedReason, ObservedGeneration: 1, LastTransitionTime: metav1.NewTime(Epoch)},
+	}
 	return ec
 }
 

@@ -48,7 +48,7 @@ catalog:
 fixtures:
 	$(GO) run ./hack/gen-fixtures
 
-## golden: rewrite the renderers' golden files after an intended output change.
+## golden: rewrite the renderers' golden files and docs/findings.md after an intended output change.
 golden:
 	$(GO) test ./internal/render -update
 

@@ -54,18 +54,18 @@ func registeredHooks(st *state.State, cluster *clusterv1.Cluster) (hookRegistry,
 			continue
 		}
 		if why := notUsable(ec); why != "" {
-			findings = append(findings, Finding{Severity: SeverityWarning, Rule: "ExtensionNotUsable", Objects: []ObjectRef{*ref},
+			findings = append(findings, Finding{Rule: RuleExtensionNotUsable, Objects: []ObjectRef{*ref},
 				Message: fmt.Sprintf("ExtensionConfig %s registers handlers but %s, so CAPI calls none of them", ec.Name, why)})
 			continue
 		}
 		match, known, err := namespaceMatches(st, ec.Spec.NamespaceSelector, cluster.Namespace)
 		if err != nil {
-			findings = append(findings, Finding{Severity: SeverityWarning, Rule: "ExtensionNotUsable", Objects: []ObjectRef{*ref},
+			findings = append(findings, Finding{Rule: RuleExtensionNotUsable, Objects: []ObjectRef{*ref},
 				Message: fmt.Sprintf("ExtensionConfig %s spec.namespaceSelector is invalid (%v), so CAPI calls none of its handlers", ec.Name, err)})
 			continue
 		}
 		if !known {
-			findings = append(findings, Finding{Severity: SeverityInfo, Rule: "NamespaceUnknown", Objects: []ObjectRef{*ref},
+			findings = append(findings, Finding{Rule: RuleNamespaceUnknown, Objects: []ObjectRef{*ref},
 				Message: fmt.Sprintf("ExtensionConfig %s has a namespaceSelector but the snapshot holds no Namespace %s to match it against; assuming it matches (include the Namespace object to be sure)", ec.Name, cluster.Namespace)})
 		}
 		if !match {

@@ -83,7 +83,7 @@ func predictions(p ClusterPlan) []string {
 	for _, s := range p.Steps {
 		for _, c := range s.Changes {
 			pr := c.Prediction
-			out = append(out, strings.Join([]string{pr.Rule, string(pr.Verdict), countsString(pr.Counts)}, " "))
+			out = append(out, strings.Join([]string{string(pr.Rule), string(pr.Verdict), countsString(pr.Counts)}, " "))
 		}
 	}
 	return out
@@ -279,7 +279,7 @@ func TestPendingRollout(t *testing.T) {
 		md.Spec.Template.Spec.InfrastructureRef.Name = "rotated-template"
 		md.Spec.Paused = ptr.To(true)
 	}}.plan(t)
-	var rules []string
+	var rules []RuleID
 	for _, f := range p.Findings {
 		if f.Rule == "PendingRollout" || f.Rule == "PausedMachineDeployment" {
 			rules = append(rules, f.Rule)
@@ -289,7 +289,7 @@ func TestPendingRollout(t *testing.T) {
 		}
 	}
 	slices.Sort(rules)
-	if !slices.Equal(rules, []string{"PausedMachineDeployment", "PendingRollout"}) {
+	if !slices.Equal(rules, []RuleID{RulePausedMachineDeployment, RulePendingRollout}) {
 		t.Errorf("findings %v", findingRules(p))
 	}
 	if slices.Contains(findingRules(scenario{}.plan(t)), "PendingRollout") {

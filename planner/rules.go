@@ -14,25 +14,6 @@ import (
 	"github.com/capi-planner/capi-planner/internal/state"
 )
 
-// Rejection rules. Each mirrors a CAPI webhook or plan validation; the message
-// names the object, the rule and what to do.
-const (
-	RuleDowngrade              = "Downgrade"
-	RuleNotInVersionList       = "NotInClusterClassVersions"
-	RuleMoreThanOneMinor       = "MoreThanOneMinor"
-	RuleUpgradeInProgress      = "PreviousUpgradeNotLanded"
-	RuleAfterClusterUpgrade    = "AfterClusterUpgradePending"
-	RulePaused                 = "ClusterPaused"
-	RuleDeleting               = "ClusterDeleting"
-	RuleNoControlPlane         = "NoControlPlane"
-	RuleUnknownTarget          = "UnknownTarget"
-	RuleInvalidUpgradePlan     = "InvalidUpgradePlan"
-	RuleNoWorkersPlan          = "NoWorkersPlan"
-	RuleMissingObject          = "MissingObject"
-	RuleExtensionNeedsLiveMode = "ExtensionNotCallableOffline"
-	RuleExtensionFailed        = "UpgradePlanExtensionFailed"
-)
-
 // lifecycleRejections: Clusters CAPI does not act on at all.
 func lifecycleRejections(c *clusterv1.Cluster) []Rejection {
 	var out []Rejection

@@ -41,7 +41,7 @@ type Violation struct {
 	Step    int
 	Object  planner.ObjectRef
 	Counts  planner.MachineCounts
-	Rule    string
+	Rule    planner.RuleID
 }
 
 func (v Violation) String() string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -75,4 +76,33 @@ func Plan(w io.Writer, p *planner.UpgradePlan, opts Options) error {
 		}
 		return t.summary(p)
 	}
+}
+
+// activeFindings returns the findings not suppressed, and a line naming the
+// suppressed ones ("" when none).
+func activeFindings(fs []planner.Finding) ([]planner.Finding, string) {
+	var active []planner.Finding
+	var suppressed []string
+	for _, f := range fs {
+		if f.Suppressed == nil {
+			active = append(active, f)
+			continue
+		}
+		if !slices.Contains(suppressed, string(f.Rule)) {
+			suppressed = append(suppressed, string(f.Rule))
+		}
+	}
+	if n := len(fs) - len(active); n > 0 {
+		return active, fmt.Sprintf("%d suppressed (%s); -o json shows them with the reasons", n, strings.Join(suppressed, ", "))
+	}
+	return active, ""
+}
+
+// findingText is a finding's message, with the condition it holds on when the
+// input did not show it.
+func findingText(f planner.Finding) string {
+	if f.Condition == "" {
+		return f.Message
+	}
+	return f.Message + " (" + f.Condition + ")"
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/capi-planner/capi-planner/internal/render"
 	"github.com/capi-planner/capi-planner/internal/runtimeext"
 	"github.com/capi-planner/capi-planner/internal/scheme"
+	"github.com/capi-planner/capi-planner/internal/suppress"
 	"github.com/capi-planner/capi-planner/planner"
 )
 
@@ -50,6 +51,11 @@ type Options struct {
 	FailOn *policy.Replace
 	// AskExtensions asks the in-place extension instead of assuming (live only).
 	AskExtensions bool
+	// Ignore suppresses findings (--ignore, --ignore-file).
+	Ignore []suppress.Entry
+	// DetailedExitCode exits 2 when an upgrade is planned, 0 only when every
+	// selected Cluster is at the target (--detailed-exitcode).
+	DetailedExitCode bool
 }
 
 // NewCommand returns the cli command; logger gives the logger configured by global flags.
@@ -57,7 +63,7 @@ func NewCommand(ios *iostreams.IOStreams, logger func(*cli.Context) *slog.Logger
 	return &cli.Command{
 		Name:      "plan",
 		Usage:     "plan the upgrade of Clusters to a Kubernetes version",
-		UsageText: "capi-planner plan [-f SNAPSHOT | --kubeconfig FILE] [--cluster NAMESPACE/NAME] [--to VERSION] [-o table|json|yaml]",
+		UsageText: "capi-planner plan [-f SNAPSHOT | --kubeconfig FILE] [--cluster NAMESPACE/NAME] [--to VERSION] [-o table|json|yaml|markdown] [--ignore RULE[:NAMESPACE/NAME]] [--detailed-exitcode]",
 		Description: `Reads Cluster API objects from a live management cluster (kubeconfig) or from
 YAML snapshots (kubectl get ... -o yaml, or capi-planner snapshot) and shows, step
 by step, how Cluster API will upgrade each Cluster to the target version: control
@@ -76,6 +82,9 @@ source offers and plans to the newest.`,
 			&cli.StringFlag{Name: "assume-extension-covers", Usage: "field paths the in-place extension covers besides spec.version, comma-separated, under " + strings.Join(planner.CoverableObjects, ", ") + " (a field covers its subfields), or " + planner.DiffTemplates + " for unevaluated ClusterClass patches"},
 			&cli.StringFlag{Name: "fail-on", Usage: "exit 3 when Machines would be replaced: replace, or replace:NAME,NAME for some objects"},
 			&cli.BoolFlag{Name: "ask-extensions", Usage: "live: ask the in-place extension (CanUpdateMachine, CanUpdateMachineSet) what it covers instead of assuming"},
+			&cli.StringSliceFlag{Name: "ignore", Usage: "suppress a finding: RULE, or RULE:NAMESPACE/NAME for one Cluster or object (repeatable; rules in docs/findings.md)"},
+			&cli.StringFlag{Name: "ignore-file", Usage: "suppress findings listed in a YAML file: ignore: [{rule: RULE, object: NAMESPACE/NAME, reason: WHY}]"},
+			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when every selected Cluster is at the target, 2 when an upgrade is planned, 1 on errors, 3 on a --fail-on violation"},
 		),
 		Action: func(c *cli.Context) error {
 			opts, err := optionsFrom(c, ios)
@@ -144,6 +153,21 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 			return nil, err
 		}
 	}
+	for _, v := range c.StringSlice("ignore") {
+		e, err := suppress.ParseFlag(v)
+		if err != nil {
+			return nil, err
+		}
+		opts.Ignore = append(opts.Ignore, e)
+	}
+	if path := c.String("ignore-file"); path != "" {
+		entries, err := suppress.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		opts.Ignore = append(opts.Ignore, entries...)
+	}
+	opts.DetailedExitCode = c.Bool("detailed-exitcode")
 	if opts.Versions, err = readVersions(c.String("versions"), c.String("versions-file"), c.IsSet("versions"), c.IsSet("versions-file")); err != nil {
 		return nil, err
 	}
@@ -258,6 +282,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	for _, e := range suppress.Apply(plan, opts.Ignore) {
+		opts.Logger.Warn("the suppression matched no finding", "entry", e.String())
+	}
 	failed := 0
 	for _, c := range plan.Clusters {
 		if c.Status == planner.StatusRejected || c.Status == planner.StatusNeedsInput {
@@ -285,8 +312,30 @@ func Run(ctx context.Context, opts *Options) error {
 			return policyError{violations: len(violations)}
 		}
 	}
+	if opts.DetailedExitCode && upgradePlanned(plan) {
+		return changesError{}
+	}
 	return nil
 }
+
+// upgradePlanned reports whether some selected Cluster has steps to run.
+func upgradePlanned(p *planner.UpgradePlan) bool {
+	for _, c := range p.Clusters {
+		if len(c.Steps) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// changesError is returned with --detailed-exitcode when an upgrade is planned:
+// not a failure, as Terraform's exit 2 is not.
+type changesError struct{}
+
+func (changesError) Error() string { return "an upgrade is planned" }
+
+// ExitCode is 2 (--detailed-exitcode): the plan has steps.
+func (changesError) ExitCode() int { return 2 }
 
 // policyError is returned when the plan breaks --fail-on; the violations were written to stderr.
 type policyError struct{ violations int }

@@ -13,7 +13,9 @@ import (
 	"github.com/capi-planner/capi-planner/internal/catalog"
 	"github.com/capi-planner/capi-planner/internal/cmd/input"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
+	"github.com/capi-planner/capi-planner/internal/policy"
 	"github.com/capi-planner/capi-planner/internal/render"
+	"github.com/capi-planner/capi-planner/internal/suppress"
 	"github.com/capi-planner/capi-planner/planner"
 )
 
@@ -74,5 +76,76 @@ func TestRunRejectedJSONStillWritesTheDocument(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"status": "Rejected"`) || !strings.Contains(out.String(), `"status": "Blocked"`) {
 		t.Errorf("stdout:\n%s", out)
+	}
+}
+
+// --detailed-exitcode: 0 when every Cluster is at the target, 2 when an upgrade
+// is planned, 1 on errors, 3 on a --fail-on violation; without it, 0 when planned.
+func TestRunDetailedExitCode(t *testing.T) {
+	replace, _ := policy.Parse("replace")
+	tests := []struct {
+		name     string
+		fixture  string
+		to       string
+		detailed bool
+		failOn   *policy.Replace
+		want     int
+	}{
+		{"planned", "topology-one-minor", "v1.36.3", true, nil, 2},
+		{"planned, without the flag", "topology-one-minor", "v1.36.3", false, nil, 0},
+		{"at the target", "topology-one-minor", "v1.35.4", true, nil, 0},
+		{"rejected", "fleet", "", true, nil, 1},
+		{"policy", "topology-versions", "v1.36.3", true, replace, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, _, _, errOut := testOptions("../../../fixtures/" + tt.fixture)
+			opts.Catalog = catalog.New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), "test", "v1.33.4", "v1.34.3", "v1.35.2", "v1.35.4", "v1.36.3")
+			opts.Selection.To, _ = planner.ParseTarget(tt.to)
+			opts.DetailedExitCode, opts.FailOn = tt.detailed, tt.failOn
+			err := Run(context.Background(), opts)
+			code := 0
+			var ec interface{ ExitCode() int }
+			if errors.As(err, &ec) {
+				code = ec.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.want {
+				t.Errorf("exit %d, want %d (%v)\n%s", code, tt.want, err, errOut)
+			}
+		})
+	}
+}
+
+// Suppressed findings leave the table, stay in JSON with the reason, and an
+// entry that matches nothing is warned about.
+func TestRunIgnore(t *testing.T) {
+	entry, err := suppress.ParseFlag("WorkersCannotScale:prod/web-md-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, _ := suppress.ParseFlag("KindNotRead")
+	opts, _, out, errOut := testOptions("../../../fixtures/topology-versions")
+	opts.Selection.To, _ = planner.ParseTarget("v1.36.3")
+	opts.Ignore = []suppress.Entry{entry, stale}
+	if err := Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "[WorkersCannotScale]") || !strings.Contains(out.String(), "1 suppressed (WorkersCannotScale)") {
+		t.Errorf("table:\n%s", out)
+	}
+	if !strings.Contains(errOut.String(), "matched no finding") || !strings.Contains(errOut.String(), "KindNotRead (--ignore)") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+	opts, _, out, _ = testOptions("../../../fixtures/topology-versions")
+	opts.Selection.To, _ = planner.ParseTarget("v1.36.3")
+	opts.Format = render.FormatJSON
+	opts.Ignore = []suppress.Entry{entry}
+	if err := Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"rule": "WorkersCannotScale"`) || !strings.Contains(out.String(), `"suppressed": {`) || !strings.Contains(out.String(), `"source": "--ignore"`) {
+		t.Errorf("json:\n%s", out)
 	}
 }

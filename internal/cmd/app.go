@@ -3,16 +3,21 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/go-logr/logr"
 	"github.com/urfave/cli/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/capi-planner/capi-planner/internal/cmd/completion"
 	"github.com/capi-planner/capi-planner/internal/cmd/plan"
 	"github.com/capi-planner/capi-planner/internal/cmd/snapshot"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
@@ -22,8 +27,15 @@ import (
 var Version = "dev"
 
 // Main runs the CLI with args (args[0] is the program name) and returns the exit code.
+//
+// Installed as kubectl-capi_planner, it is the kubectl plugin `kubectl capi-planner`;
+// as kubectl_complete-capi_planner, kubectl's completion program for it.
 func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
-	app := newApp(ios)
+	switch filepath.Base(args[0]) {
+	case kubectlComplete, kubectlComplete + ".exe":
+		return completeForKubectl(ctx, args[1:], ios)
+	}
+	app := newApp(ios, helpName(args[0]))
 	err := app.RunContext(ctx, args)
 	var ec exitCoder
 	if err != nil && !errors.As(err, &ec) {
@@ -36,19 +48,59 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func newApp(ios *iostreams.IOStreams) *cli.App {
+// Program names: the kubectl plugin, and kubectl's completion program for it.
+const (
+	kubectlPlugin   = "kubectl-capi_planner"
+	kubectlComplete = "kubectl_complete-capi_planner"
+)
+
+// helpName is how usage and errors name the program: "kubectl capi-planner"
+// when kubectl runs it as a plugin.
+func helpName(arg0 string) string {
+	switch filepath.Base(arg0) {
+	case kubectlPlugin, kubectlPlugin + ".exe":
+		return "kubectl capi-planner"
+	}
+	return "capi-planner"
+}
+
+// completeForKubectl answers kubectl's plugin completion: words are what was typed
+// after `kubectl capi-planner`, the word being completed last.
+func completeForKubectl(ctx context.Context, words []string, ios *iostreams.IOStreams) int {
+	var listed bytes.Buffer
+	args, toComplete := completion.KubectlArgs(words)
+	app := newApp(&iostreams.IOStreams{In: ios.In, Out: &listed, ErrOut: io.Discard}, "kubectl capi-planner")
+	args = append([]string{kubectlPlugin}, args...)
+	// urfave/cli's completion reads the word before --generate-bash-completion
+	// from os.Args, not from the arguments it runs with.
+	saved := os.Args
+	os.Args = args
+	defer func() { os.Args = saved }()
+	if err := app.RunContext(ctx, args); err != nil {
+		return exitCode(err)
+	}
+	if err := completion.KubectlReply(ios.Out, listed.String(), toComplete); err != nil {
+		return ExitError
+	}
+	return ExitOK
+}
+
+func newApp(ios *iostreams.IOStreams, helpName string) *cli.App {
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 	// Usage errors are one line on stderr, like every other error; --help shows the rest.
 	onUsageError := func(_ *cli.Context, err error, _ bool) error {
-		return fmt.Errorf("%w (see capi-planner --help)", err)
+		return fmt.Errorf("%w (see %s --help)", err, helpName)
 	}
 	app := &cli.App{
-		Name:      "capi-planner",
-		Usage:     "plan chained Cluster API upgrades before you make them",
-		Version:   Version,
-		Reader:    ios.In,
-		Writer:    ios.Out,
-		ErrWriter: ios.ErrOut,
+		Name:     "capi-planner",
+		HelpName: helpName,
+		// Completion: the scripts of `completion` ask with --generate-bash-completion.
+		EnableBashCompletion: true,
+		Usage:                "plan chained Cluster API upgrades before you make them",
+		Version:              Version,
+		Reader:               ios.In,
+		Writer:               ios.Out,
+		ErrWriter:            ios.ErrOut,
 		// Errors are reported once, by Main, with the documented exit codes.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
@@ -59,10 +111,12 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 			{
 				Name:  "version",
 				Usage: "print the capi-planner version and its release catalog date",
+				Flags: []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output format: text or json"}},
 				Action: func(c *cli.Context) error {
-					return printVersion(ios)
+					return printVersion(ios, c.String("output"))
 				},
 			},
+			completion.NewCommand("capi-planner"),
 		},
 	}
 	for _, c := range app.Commands {

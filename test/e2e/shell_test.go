@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/capi-planner/capi-planner/internal/testutil/clitest"
+)
+
+func TestVersionJSON(t *testing.T) {
+	r := run(t, "", "version", "-o", "json")
+	var v struct {
+		CAPIPlanner, ClusterAPI string
+		Catalog                 struct{ Releases int }
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &v); err != nil || r.Code != 0 || v.ClusterAPI != "v1.14.2" || v.Catalog.Releases == 0 {
+		t.Errorf("exit %d %v: %s%s", r.Code, err, r.Stdout, r.Stderr)
+	}
+	if r := run(t, "", "version", "-o", "yaml"); r.Code != 1 || !strings.Contains(r.Stderr, `invalid -o "yaml"`) {
+		t.Errorf("version -o yaml: exit %d %s", r.Code, r.Stderr)
+	}
+}
+
+// pluginDir installs the binary as kubectl installs plugins: under the plugin's
+// names, in a directory that is put first on PATH.
+func pluginDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	abs, err := filepath.Abs(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(abs, filepath.Join(dir, "kubectl-capi_planner")); err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile("../../hack/krew/kubectl_complete-capi_planner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kubectl_complete-capi_planner"), script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return dir
+}
+
+// Installed as kubectl-capi_planner, the binary is `kubectl capi-planner`: it names
+// itself so, takes kubectl's flags, and completes through kubectl_complete-capi_planner.
+func TestKubectlPlugin(t *testing.T) {
+	dir := pluginDir(t)
+	plugin := filepath.Join(dir, "kubectl-capi_planner")
+	r := clitest.Run(t, plugin, "../..", "", "plan", "--help")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "kubectl capi-planner plan") {
+		t.Errorf("help: exit %d\n%s", r.Code, r.Stdout)
+	}
+	r = clitest.Run(t, plugin, "../..", "", "plan", "-f", "fixtures/topology-versions", "--to", "v1.36.3", "-n", "prod", "--request-timeout", "5s")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "Planned (4 steps)") {
+		t.Errorf("plan: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = clitest.Run(t, plugin, "../..", "", "plan", "--kubeconfig", "/nonexistent", "--context", "mgmt")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "/nonexistent") {
+		t.Errorf("kubectl's --kubeconfig and --context: exit %d %s", r.Code, r.Stderr)
+	}
+	complete := filepath.Join(dir, "kubectl_complete-capi_planner")
+	for args, want := range map[string]string{"pl": "plan\n:4\n", "plan --ign": "--ignore\n--ignore-file\n:4\n", "zzz": ":0\n"} {
+		if r := clitest.Run(t, complete, "../..", "", strings.Fields(args)...); r.Code != 0 || r.Stdout != want {
+			t.Errorf("complete %q: exit %d %q, want %q", args, r.Code, r.Stdout, want)
+		}
+	}
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Log("no kubectl on PATH: checked the plugin without it")
+		return
+	}
+	r = clitest.Run(t, kubectl, "../..", "", "capi-planner", "plan", "-f", "fixtures/topology-versions", "--to", "v1.36.3")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "Planned (4 steps)") {
+		t.Errorf("kubectl capi-planner plan: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = clitest.Run(t, kubectl, "../..", "", "__complete", "capi-planner", "pl")
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "plan\n:4") {
+		t.Errorf("kubectl __complete capi-planner pl: exit %d %q %s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// The completion scripts load in their shells and complete commands and flags.
+func TestCompletionScripts(t *testing.T) {
+	dir := t.TempDir()
+	abs, err := filepath.Abs(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(abs, filepath.Join(dir, "capi-planner")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	tests := []struct{ shell, script, want string }{
+		{"bash", `source <(capi-planner completion bash) && complete -p capi-planner >/dev/null &&
+COMP_WORDS=(capi-planner pl); COMP_CWORD=1; _capi_planner; echo "${COMPREPLY[*]}";
+COMP_WORDS=(capi-planner plan --detailed); COMP_CWORD=2; _capi_planner; echo "${COMPREPLY[*]}"`, "plan\n--detailed-exitcode\n"},
+		{"zsh", `autoload -U compinit && compinit -u && source <(capi-planner completion zsh) && echo ${_comps[capi-planner]}`, "_capi_planner\n"},
+		{"fish", `capi-planner completion fish | source; complete -C "capi-planner pl"; complete -C "capi-planner plan --detailed"`, "plan\tplan the upgrade"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.shell, func(t *testing.T) {
+			sh, err := exec.LookPath(tt.shell)
+			if err != nil {
+				t.Skipf("%s is not installed", tt.shell)
+			}
+			args := []string{"-c", tt.script}
+			if tt.shell == "zsh" {
+				args = append([]string{"-f"}, args...)
+			}
+			r := clitest.Run(t, sh, dir, "", args...)
+			if r.Code != 0 || !strings.HasPrefix(r.Stdout, tt.want) || r.Stderr != "" {
+				t.Errorf("exit %d\nstdout %q\nstderr %s", r.Code, r.Stdout, r.Stderr)
+			}
+			if tt.shell == "fish" && !strings.Contains(r.Stdout, "--detailed-exitcode") {
+				t.Errorf("fish does not complete flags: %q", r.Stdout)
+			}
+		})
+	}
+	if r := run(t, "", "completion", "powershell"); r.Code != 1 || !strings.Contains(r.Stderr, "unsupported shell") {
+		t.Errorf("completion powershell: exit %d %s", r.Code, r.Stderr)
+	}
+}

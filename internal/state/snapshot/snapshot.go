@@ -217,6 +217,7 @@ type decodedObject struct {
 	h     header
 	obj   runtime.Object
 	where string
+	src   state.Source
 	fail  func(format string, args ...any) error
 }
 
@@ -283,7 +284,7 @@ func (r *reader) decodeDocument(file string, d document) decodedDocument {
 			out.err = failHere("%v", err)
 			return false
 		}
-		out.objects = append(out.objects, decodedObject{h: h, obj: obj, where: where, fail: failHere})
+		out.objects = append(out.objects, decodedObject{h: h, obj: obj, where: where, src: state.Source{File: file, Line: d.startLine}, fail: failHere})
 		return true
 	}
 	if h.Items != nil && strings.HasSuffix(h.Kind, "List") {
@@ -348,6 +349,10 @@ func (r *reader) keep(o decodedObject) error {
 	if err := r.st.Add(o.obj); err != nil {
 		return o.fail("%v", err)
 	}
+	if r.st.Sources == nil {
+		r.st.Sources = map[state.ObjectKey]state.Source{}
+	}
+	r.st.Sources[state.ObjectKey{Kind: o.h.Kind, Namespace: o.h.Metadata.Namespace, Name: o.h.Metadata.Name}] = o.src
 	return nil
 }
 

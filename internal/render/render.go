@@ -1,4 +1,4 @@
-// Package render writes plans for people (tables) and for programs (JSON, YAML).
+// Package render writes plans for people (tables, Markdown) and for programs (JSON, YAML, SARIF).
 // Renderers only format: every fact they print is in the plan document.
 package render
 
@@ -11,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/capi-planner/capi-planner/internal/sarif"
 	"github.com/capi-planner/capi-planner/planner"
 )
 
@@ -24,6 +25,8 @@ const (
 	FormatYAML  Format = "yaml"
 	// FormatMarkdown is for CI job summaries and pull-request comments.
 	FormatMarkdown Format = "markdown"
+	// FormatSARIF is SARIF 2.1.0, for code scanning: findings and rejections only.
+	FormatSARIF Format = "sarif"
 )
 
 // ParseFormat validates an -o value.
@@ -31,12 +34,12 @@ func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(s)); f {
 	case "", FormatTable:
 		return FormatTable, nil
-	case FormatJSON, FormatYAML, FormatMarkdown:
+	case FormatJSON, FormatYAML, FormatMarkdown, FormatSARIF:
 		return f, nil
 	case "md":
 		return FormatMarkdown, nil
 	}
-	return "", fmt.Errorf("invalid -o %q: expected table, json, yaml or markdown", s)
+	return "", fmt.Errorf("invalid -o %q: expected table, json, yaml, markdown or sarif", s)
 }
 
 // Options configure rendering.
@@ -44,6 +47,8 @@ type Options struct {
 	Format Format
 	// Color enables ANSI colour in tables.
 	Color bool
+	// Locate says where objects were read from, for SARIF; nil when live.
+	Locate sarif.Locate
 }
 
 // Plan writes the plan in the chosen format.
@@ -69,6 +74,8 @@ func Plan(w io.Writer, p *planner.UpgradePlan, opts Options) error {
 		return err
 	case FormatMarkdown:
 		return (&markdown{w: w}).plan(p)
+	case FormatSARIF:
+		return sarif.Write(w, p, opts.Locate)
 	default:
 		t := &table{w: w, color: opts.Color}
 		if len(p.Clusters) == 1 {

@@ -62,16 +62,16 @@ type State struct {
 	// CRDs are the name and labels of the CAPI providers' CustomResourceDefinitions:
 	// their cluster.x-k8s.io/<contract> labels give each kind's contract version.
 	CRDs []*metav1.PartialObjectMetadata
-	// Sources says where each object of a snapshot was read, keyed by kind,
-	// namespace and name (no group); nil when read live.
+	// Sources says where each object of a snapshot file was read, keyed by kind,
+	// namespace and name (no group); nil when read live or from stdin.
 	Sources map[ObjectKey]Source
 
 	// idx speeds up the lookups below; built on first use, dropped by Add.
 	idx *index
 }
 
-// Source is where an object was read from: a snapshot file ("<stdin>" for -f -),
-// and the first line of its YAML document (of the List, for an item of a List).
+// Source is where an object was read from: a snapshot file (not stdin), and the
+// first line of its YAML document (of the List, for an item of a List).
 type Source struct {
 	File string
 	Line int

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,5 +126,38 @@ COMP_WORDS=(capi-planner plan --detailed); COMP_CWORD=2; _capi_planner; echo "${
 	}
 	if r := run(t, "", "completion", "powershell"); r.Code != 1 || !strings.Contains(r.Stderr, "unsupported shell") {
 		t.Errorf("completion powershell: exit %d %s", r.Code, r.Stderr)
+	}
+}
+
+// -o sarif puts each finding on the snapshot file and line of its object.
+func TestSARIFOutput(t *testing.T) {
+	r := run(t, "", "plan", "-f", "fixtures/topology-versions", "--to", "v1.36.3", "-o", "sarif")
+	if r.Code != 0 {
+		t.Fatalf("exit %d %s", r.Code, r.Stderr)
+	}
+	var log struct {
+		Version string
+		Runs    []struct {
+			Results []struct {
+				RuleID    string
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine int }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &log); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, res := range log.Runs[0].Results {
+		loc := res.Locations[0].PhysicalLocation
+		got = append(got, fmt.Sprintf("%s %s:%d", res.RuleID, loc.ArtifactLocation.URI, loc.Region.StartLine))
+	}
+	if log.Version != "2.1.0" || strings.Join(got, "\n") != "WorkersCannotScale fixtures/topology-versions/cluster.yaml:237" {
+		t.Errorf("version %s, results:\n%s", log.Version, strings.Join(got, "\n"))
 	}
 }

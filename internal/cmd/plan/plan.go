@@ -63,7 +63,7 @@ func NewCommand(ios *iostreams.IOStreams, logger func(*cli.Context) *slog.Logger
 	return &cli.Command{
 		Name:      "plan",
 		Usage:     "plan the upgrade of Clusters to a Kubernetes version",
-		UsageText: "capi-planner plan [-f SNAPSHOT | --kubeconfig FILE] [--cluster NAMESPACE/NAME] [--to VERSION] [-o table|json|yaml|markdown] [--ignore RULE[:NAMESPACE/NAME]] [--detailed-exitcode]",
+		UsageText: "capi-planner plan [-f SNAPSHOT | --kubeconfig FILE] [--cluster NAMESPACE/NAME] [--to VERSION] [-o table|json|yaml|markdown|sarif] [--ignore RULE[:NAMESPACE/NAME]] [--detailed-exitcode]",
 		Description: `Reads Cluster API objects from a live management cluster (kubeconfig) or from
 YAML snapshots (kubectl get ... -o yaml, or capi-planner snapshot) and shows, step
 by step, how Cluster API will upgrade each Cluster to the target version: control
@@ -77,7 +77,7 @@ source offers and plans to the newest.`,
 			&cli.StringFlag{Name: "to", Usage: "target: v1.36.3, v1.36 or latest (default: the newest version the source offers)"},
 			&cli.StringFlag{Name: "versions", Usage: "comma-separated Kubernetes versions that replace the release catalog and stand in for upgrade-plan extensions"},
 			&cli.StringFlag{Name: "versions-file", Usage: "like --versions, read from a file (one version per line or comma-separated; # comments)"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output format: table, json, yaml or markdown"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output format: table, json, yaml, markdown or sarif"},
 			&cli.StringFlag{Name: "feature-gates", Usage: "the controllers' gates for in-place predictions, e.g. InPlaceUpdates=true,RuntimeSDK=true (default: read from the controllers' Deployments)"},
 			&cli.StringFlag{Name: "assume-extension-covers", Usage: "field paths the in-place extension covers besides spec.version, comma-separated, under " + strings.Join(planner.CoverableObjects, ", ") + " (a field covers its subfields), or " + planner.DiffTemplates + " for unevaluated ClusterClass patches"},
 			&cli.StringFlag{Name: "fail-on", Usage: "exit 3 when Machines would be replaced: replace, or replace:NAME,NAME for some objects"},
@@ -297,7 +297,14 @@ func Run(ctx context.Context, opts *Options) error {
 	// A single Cluster that cannot be planned has nothing else to show in a table.
 	// (JSON, YAML and Markdown still carry the document, for CI.)
 	if !(opts.Format == render.FormatTable && len(plan.Clusters) == 1 && failed == 1) {
-		if err := render.Plan(opts.IO.Out, plan, render.Options{Format: opts.Format, Color: opts.IO.Color}); err != nil {
+		ropts := render.Options{Format: opts.Format, Color: opts.IO.Color}
+		if st.Sources != nil {
+			ropts.Locate = func(ref planner.ObjectRef) (string, int, bool) {
+				src, ok := st.SourceOf(ref.Kind, ref.Namespace, ref.Name)
+				return src.File, src.Line, ok
+			}
+		}
+		if err := render.Plan(opts.IO.Out, plan, ropts); err != nil {
 			return err
 		}
 	}

@@ -100,6 +100,9 @@ func Read(paths []string, opts Options) (*state.State, error) {
 	return r.st, nil
 }
 
+// stdinName names standard input in errors; objects read from it have no Source.
+const stdinName = "<stdin>"
+
 type reader struct {
 	opts Options
 	conv *scheme.Converter
@@ -112,7 +115,7 @@ func (r *reader) readPath(p string) error {
 		if r.opts.Stdin == nil {
 			return errors.New("-f -: no standard input available")
 		}
-		return r.readStream("<stdin>", r.opts.Stdin)
+		return r.readStream(stdinName, r.opts.Stdin)
 	}
 	info, err := os.Stat(p)
 	if err != nil {
@@ -348,6 +351,9 @@ func (r *reader) keep(o decodedObject) error {
 	}
 	if err := r.st.Add(o.obj); err != nil {
 		return o.fail("%v", err)
+	}
+	if o.src.File == stdinName {
+		return nil
 	}
 	if r.st.Sources == nil {
 		r.st.Sources = map[state.ObjectKey]state.Source{}

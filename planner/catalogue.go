@@ -84,23 +84,26 @@ const (
 
 // Findings.
 const (
-	RuleVersionSkewPolicy         RuleID = "VersionSkewPolicy"
-	RuleWorkersCannotScale        RuleID = "WorkersCannotScale"
-	RuleCAPIv112RuntimeSDKOff     RuleID = "CAPIv112RuntimeSDKOff"
-	RuleCAPIv112PatchOnly         RuleID = "CAPIv112PatchOnly"
-	RuleTargetNotInCatalog        RuleID = "TargetNotInCatalog"
-	RuleUpgradeInFlight           RuleID = "UpgradeInFlight"
-	RuleControlPlaneRollingOut    RuleID = "ControlPlaneRollingOut"
-	RuleNotManagedByTopology      RuleID = "NotManagedByTopology"
-	RuleWorkerPendingCreate       RuleID = "WorkerPendingCreate"
-	RuleKindNotRead               RuleID = "KindNotRead"
-	RuleExtensionNotUsable        RuleID = "ExtensionNotUsable"
-	RuleNamespaceUnknown          RuleID = "NamespaceUnknown"
-	RulePausedMachineDeployment   RuleID = "PausedMachineDeployment"
-	RulePendingRollout            RuleID = "PendingRollout"
-	RuleTopologyVersionBuiltin    RuleID = "TopologyVersionBuiltinInChain"
-	RulePendingClusterClassChange RuleID = "PendingClusterClassChange"
-	RuleInvalidUpgradeConcurrency RuleID = "InvalidUpgradeConcurrency"
+	RuleVersionSkewPolicy           RuleID = "VersionSkewPolicy"
+	RuleWorkersCannotScale          RuleID = "WorkersCannotScale"
+	RuleCAPIv112RuntimeSDKOff       RuleID = "CAPIv112RuntimeSDKOff"
+	RuleCAPIv112PatchOnly           RuleID = "CAPIv112PatchOnly"
+	RuleTargetNotInCatalog          RuleID = "TargetNotInCatalog"
+	RuleUpgradeInFlight             RuleID = "UpgradeInFlight"
+	RuleControlPlaneRollingOut      RuleID = "ControlPlaneRollingOut"
+	RuleNotManagedByTopology        RuleID = "NotManagedByTopology"
+	RuleWorkerPendingCreate         RuleID = "WorkerPendingCreate"
+	RuleKindNotRead                 RuleID = "KindNotRead"
+	RuleExtensionNotUsable          RuleID = "ExtensionNotUsable"
+	RuleNamespaceUnknown            RuleID = "NamespaceUnknown"
+	RulePausedMachineDeployment     RuleID = "PausedMachineDeployment"
+	RulePendingRollout              RuleID = "PendingRollout"
+	RuleTopologyVersionBuiltin      RuleID = "TopologyVersionBuiltinInChain"
+	RulePendingClusterClassChange   RuleID = "PendingClusterClassChange"
+	RuleInvalidUpgradeConcurrency   RuleID = "InvalidUpgradeConcurrency"
+	RuleAcceleratorMachinesReplaced RuleID = "AcceleratorMachinesReplaced"
+	RuleAcceleratorMachines         RuleID = "AcceleratorMachines"
+	RuleAcceleratorsUnknown         RuleID = "AcceleratorsUnknown"
 )
 
 const (
@@ -306,6 +309,18 @@ var rules = []Rule{
 		Summary: "the upgrade-concurrency annotation is not an integer >= 1; CAPI uses 1",
 		Source:  "exp/topology/scope/scope.go (topology.cluster.x-k8s.io/upgrade-concurrency)",
 		Action:  "fix the annotation"},
+	{ID: RuleAcceleratorMachinesReplaced, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
+		Summary: "a step replaces Machines with accelerators (GPUs), the most expensive to lose: their jobs restart and the capacity may not come back",
+		Source:  "the step's prediction (see Predictions); accelerators told from accelerator taints and labels in the Machine and bootstrap templates (nvidia.com/gpu, amd.com/gpu, ...) or the instance type of AWS, Azure and GCP machine templates",
+		Action:  "what the prediction's rule says keeps Machines in place (in the message); gate CI on it with --fail-on=replace-gpu"},
+	{ID: RuleAcceleratorMachines, Kinds: []RuleKind{KindFinding}, Severity: SeverityInfo,
+		Summary: "in total, the accelerator Machines the upgrade replaces and updates in place",
+		Source:  "the steps' predictions",
+		Action:  "nothing; see AcceleratorMachinesReplaced for each step that replaces them"},
+	{ID: RuleAcceleratorsUnknown, Kinds: []RuleKind{KindFinding}, Severity: SeverityInfo,
+		Summary: "a worker whose Machines are replaced may carry accelerators: its templates do not tell (an unknown is not \"no GPU\")",
+		Source:  "the worker's Machine, bootstrap and infrastructure templates",
+		Action:  "include the templates, or label the Machine template (for example nvidia.com/gpu.present) when it has accelerators"},
 }
 
 // ruleIndex finds a rule's position in the catalogue.

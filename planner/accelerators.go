@@ -182,12 +182,7 @@ func acceleratorFindings(st *state.State, ws workerSet, steps []Step) []Finding 
 			Message: fmt.Sprintf("accelerator Machines (%s) in this upgrade: %d replaced (%d created, %d deleted), %d updated in place",
 				strings.Join(gpuWorkers, ", "), total.Deleted, total.Created, total.Deleted, total.UpdatedInPlace)})
 	}
-	refs := make([]ObjectRef, 0, len(unknownSteps))
-	for ref := range unknownSteps {
-		refs = append(refs, ref)
-	}
-	sort.Slice(refs, func(i, j int) bool { return refs[i].String() < refs[j].String() })
-	for _, ref := range refs {
+	for _, ref := range sortedRefs(unknownSteps) {
 		out = append(out, Finding{Rule: RuleAcceleratorsUnknown, Objects: []ObjectRef{ref}, Steps: unknownSteps[ref],
 			Message: fmt.Sprintf("cannot tell whether the Machines %s replaces at %s carry accelerators: %s; label the Machine template (for example nvidia.com/gpu.present) to say so", ref, StepRanges(unknownSteps[ref]), accel[ref].evidence)})
 	}

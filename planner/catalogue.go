@@ -104,6 +104,10 @@ const (
 	RuleAcceleratorMachinesReplaced RuleID = "AcceleratorMachinesReplaced"
 	RuleAcceleratorMachines         RuleID = "AcceleratorMachines"
 	RuleAcceleratorsUnknown         RuleID = "AcceleratorsUnknown"
+	RuleMachinesNotAtRest           RuleID = "MachinesNotAtRest"
+	RuleMachineDeploymentRollingOut RuleID = "MachineDeploymentRollingOut"
+	RuleObjectPaused                RuleID = "ObjectPaused"
+	RulePreflightChecksSkipped      RuleID = "PreflightChecksSkipped"
 )
 
 const (
@@ -321,6 +325,23 @@ var rules = []Rule{
 		Summary: "a worker whose Machines are replaced may carry accelerators: its templates do not tell (an unknown is not \"no GPU\")",
 		Source:  "the worker's Machine, bootstrap and infrastructure templates",
 		Action:  "include the templates, or label the Machine template (for example nvidia.com/gpu.present) when it has accelerators"},
+	{ID: RuleMachinesNotAtRest, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
+		Summary: "Machines of the control plane or a MachineDeployment are being deleted, being remediated, unhealthy or not ready before the upgrade",
+		Source:  "Machine status conditions Ready, HealthCheckSucceeded and OwnerRemediated (api/core/v1beta2 machine_types.go); KubeadmControlPlane and MachineDeployment rollouts wait for or replace such Machines",
+		Action:  "bring the Machines back to health (or let remediation finish) before upgrading"},
+	{ID: RuleMachineDeploymentRollingOut, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
+		Summary: "a MachineDeployment is still rolling out (old MachineSets hold Machines) when its version step would start another rollout",
+		Source:  "core/reconcilers/machinedeployment/mdutil FindNewAndOldMachineSets",
+		Action:  "let the rollout finish before upgrading"},
+	{ID: RuleObjectPaused, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
+		Summary: "the control plane, a MachineDeployment, MachineSet or Machine carries the cluster.x-k8s.io/paused annotation: its steps stall",
+		Source:  "util/annotations HasPaused; CAPI's controllers skip paused objects",
+		Action:  "remove the annotation before upgrading"},
+	{ID: RulePreflightChecksSkipped, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
+		Summary:   "a MachineDeployment or MachineSet skips MachineSet preflight checks: while it lags the control plane it creates Machines the checks would stop",
+		Source:    "core/reconcilers/machineset/machineset_preflight.go (machineset.cluster.x-k8s.io/skip-preflight-checks)",
+		Action:    "remove the annotation for the upgrade unless you accept Machines at a skewed version",
+		Condition: "the MachineSetPreflightChecks gate of the core controller (beta, on by default)"},
 }
 
 // ruleIndex finds a rule's position in the catalogue.

@@ -18,6 +18,11 @@ func gateOr(gates map[string]bool, name string, def bool) bool {
 	return def
 }
 
+// preflightOn is the precondition of the MachineSet preflight checks: their gate.
+func preflightOn(g gates) precondition {
+	return precondition{known: g.coreKnown, holds: g.corePreflight, what: "the core controller's " + gatePreflight + " gate is on, as by default"}
+}
+
 // precondition is something a finding needs of the installation (a controller's
 // version, a feature gate): known when the input shows it, and then whether it holds.
 type precondition struct {

@@ -32,8 +32,10 @@ type scenario struct {
 	extensions [][]string
 	cpReplicas int32
 	mutate     func(objs fleet.Objects)
-	class      fleet.ClassSpec
-	opts       func(*Options)
+	// extend adds objects made from the others.
+	extend func(objs fleet.Objects) fleet.Objects
+	class  fleet.ClassSpec
+	opts   func(*Options)
 }
 
 func (sc scenario) plan(t *testing.T) ClusterPlan {
@@ -64,6 +66,9 @@ func (sc scenario) plan(t *testing.T) ClusterPlan {
 	}
 	if sc.mutate != nil {
 		sc.mutate(objs)
+	}
+	if sc.extend != nil {
+		objs = append(objs, sc.extend(objs)...)
 	}
 	opts := Options{Now: testNow, Catalog: testCatalog}
 	if sc.opts != nil {

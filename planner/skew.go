@@ -80,7 +80,7 @@ func skewFindings(ws workerSet, res simResult, topology bool, g gates) []Finding
 		out = append(out, conditional(Finding{Rule: RuleWorkersCannotScale, Objects: b.objects, Steps: nonZero(b.steps),
 			Message: fmt.Sprintf("%s %s cannot create Machines %s, while lagging the control plane: the MachineSet preflight %s %s %s scale-ups (cluster-autoscaler's too) and MachineHealthCheck remediation; the annotation machineset.cluster.x-k8s.io/skip-preflight-checks lifts them if you accept the risk",
 				plural("MachineDeployment", len(names)), strings.Join(names, ", "), when(b.steps), plural("check", len(b.checks)), strings.Join(b.checks, " and "), verb("blocks", "block", len(b.checks)))},
-			precondition{known: g.coreKnown, holds: g.corePreflight, what: "the core controller's MachineSetPreflightChecks gate is on, as by default"})...)
+			preflightOn(g))...)
 	}
 	return out
 }

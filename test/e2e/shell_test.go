@@ -161,3 +161,49 @@ func TestSARIFOutput(t *testing.T) {
 		t.Errorf("version %s, results:\n%s", log.Version, strings.Join(got, "\n"))
 	}
 }
+
+// A GPU pool (a taint in its KubeadmConfigTemplate): the step that replaces its
+// Machines is a finding, and --fail-on=replace-gpu gates on it; the same plan
+// without GPUs passes the gate although the control plane is replaced.
+func TestReplaceGPU(t *testing.T) {
+	demo := []string{"--to", "v1.36.3", "--assume-extension-covers", "kubeadmConfig.spec.clusterConfiguration.etcd.local.imageTag,kubeadmConfig.spec.files", "--fail-on", "replace-gpu"}
+	if r := run(t, "", append([]string{"plan", "-f", "fixtures/topology-versions"}, demo...)...); r.Code != 0 || strings.Contains(r.Stdout, "Accelerator") {
+		t.Errorf("no GPUs: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"cluster.yaml", "clusterclass.yaml", "extensions.yaml", "management.yaml"} {
+		data, err := os.ReadFile(filepath.Join("../../fixtures/topology-versions", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "cluster.yaml" {
+			tainted := strings.Replace(string(data), "        nodeRegistration:\n          kubeletExtraArgs:",
+				"        nodeRegistration:\n          taints:\n          - key: nvidia.com/gpu\n            effect: NoSchedule\n          kubeletExtraArgs:", 1)
+			if tainted == string(data) {
+				t.Fatal("the fixture's KubeadmConfigTemplate changed: update the test")
+			}
+			data = []byte(tainted)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := run(t, "", append([]string{"plan", "-f", dir}, demo...)...)
+	for _, w := range []string{
+		"WARNING [AcceleratorMachinesReplaced] step 4 replaces accelerator Machines of MachineDeployment prod/web-md-0 (1 created, 1 deleted, 1 updated in place)",
+		"maxSurge 0, maxUnavailable 1",
+		"KubeadmConfigTemplate web-md-0 sets spec.template.spec.joinConfiguration.nodeRegistration.taints[0].key: nvidia.com/gpu",
+		"INFO [AcceleratorMachines] accelerator Machines (web-md-0) in this upgrade: 1 replaced (1 created, 1 deleted), 1 updated in place",
+	} {
+		if !strings.Contains(r.Stdout, w) {
+			t.Errorf("stdout does not contain %q:\n%s", w, r.Stdout)
+		}
+	}
+	if r.Code != 3 || !strings.Contains(r.Stderr, "policy: Cluster prod/web step 4: MachineDeployment prod/web-md-0 replaces Machines") || strings.Contains(r.Stderr, "KubeadmControlPlane") {
+		t.Errorf("--fail-on=replace-gpu: exit %d\n%s", r.Code, r.Stderr)
+	}
+	r = run(t, "", append([]string{"plan", "-f", dir, "--ignore", "AcceleratorMachinesReplaced:prod/web-md-0"}, demo...)...)
+	if r.Code != 0 {
+		t.Errorf("suppressed: exit %d\n%s", r.Code, r.Stderr)
+	}
+}

@@ -7,7 +7,7 @@ PKG     := github.com/capi-planner/capi-planner
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X $(PKG)/internal/cmd.Version=$(VERSION)
 
-.PHONY: all build demo test lint bench envtest catalog fixtures golden clean
+.PHONY: all build demo test lint bench envtest catalog supportmatrix fixtures golden clean
 
 all: build
 
@@ -43,6 +43,10 @@ bench:
 ## catalog: regenerate the embedded Kubernetes release catalog from the Go module proxy.
 catalog:
 	$(GO) generate ./internal/catalog
+
+## supportmatrix: regenerate CAPI's support matrix from docs/book/src/reference/versions.md of the CAPI module.
+supportmatrix:
+	$(GO) generate ./internal/supportmatrix
 
 ## fixtures: regenerate fixtures/ from the CAPI API types.
 fixtures:

@@ -84,30 +84,31 @@ const (
 
 // Findings.
 const (
-	RuleVersionSkewPolicy           RuleID = "VersionSkewPolicy"
-	RuleWorkersCannotScale          RuleID = "WorkersCannotScale"
-	RuleCAPIv112RuntimeSDKOff       RuleID = "CAPIv112RuntimeSDKOff"
-	RuleCAPIv112PatchOnly           RuleID = "CAPIv112PatchOnly"
-	RuleTargetNotInCatalog          RuleID = "TargetNotInCatalog"
-	RuleUpgradeInFlight             RuleID = "UpgradeInFlight"
-	RuleControlPlaneRollingOut      RuleID = "ControlPlaneRollingOut"
-	RuleNotManagedByTopology        RuleID = "NotManagedByTopology"
-	RuleWorkerPendingCreate         RuleID = "WorkerPendingCreate"
-	RuleKindNotRead                 RuleID = "KindNotRead"
-	RuleExtensionNotUsable          RuleID = "ExtensionNotUsable"
-	RuleNamespaceUnknown            RuleID = "NamespaceUnknown"
-	RulePausedMachineDeployment     RuleID = "PausedMachineDeployment"
-	RulePendingRollout              RuleID = "PendingRollout"
-	RuleTopologyVersionBuiltin      RuleID = "TopologyVersionBuiltinInChain"
-	RulePendingClusterClassChange   RuleID = "PendingClusterClassChange"
-	RuleInvalidUpgradeConcurrency   RuleID = "InvalidUpgradeConcurrency"
-	RuleAcceleratorMachinesReplaced RuleID = "AcceleratorMachinesReplaced"
-	RuleAcceleratorMachines         RuleID = "AcceleratorMachines"
-	RuleAcceleratorsUnknown         RuleID = "AcceleratorsUnknown"
-	RuleMachinesNotAtRest           RuleID = "MachinesNotAtRest"
-	RuleMachineDeploymentRollingOut RuleID = "MachineDeploymentRollingOut"
-	RuleObjectPaused                RuleID = "ObjectPaused"
-	RulePreflightChecksSkipped      RuleID = "PreflightChecksSkipped"
+	RuleVersionSkewPolicy            RuleID = "VersionSkewPolicy"
+	RuleWorkersCannotScale           RuleID = "WorkersCannotScale"
+	RuleCAPIv112RuntimeSDKOff        RuleID = "CAPIv112RuntimeSDKOff"
+	RuleCAPIv112PatchOnly            RuleID = "CAPIv112PatchOnly"
+	RuleTargetNotInCatalog           RuleID = "TargetNotInCatalog"
+	RuleUpgradeInFlight              RuleID = "UpgradeInFlight"
+	RuleControlPlaneRollingOut       RuleID = "ControlPlaneRollingOut"
+	RuleNotManagedByTopology         RuleID = "NotManagedByTopology"
+	RuleWorkerPendingCreate          RuleID = "WorkerPendingCreate"
+	RuleKindNotRead                  RuleID = "KindNotRead"
+	RuleExtensionNotUsable           RuleID = "ExtensionNotUsable"
+	RuleNamespaceUnknown             RuleID = "NamespaceUnknown"
+	RulePausedMachineDeployment      RuleID = "PausedMachineDeployment"
+	RulePendingRollout               RuleID = "PendingRollout"
+	RuleTopologyVersionBuiltin       RuleID = "TopologyVersionBuiltinInChain"
+	RulePendingClusterClassChange    RuleID = "PendingClusterClassChange"
+	RuleInvalidUpgradeConcurrency    RuleID = "InvalidUpgradeConcurrency"
+	RuleAcceleratorMachinesReplaced  RuleID = "AcceleratorMachinesReplaced"
+	RuleAcceleratorMachines          RuleID = "AcceleratorMachines"
+	RuleAcceleratorsUnknown          RuleID = "AcceleratorsUnknown"
+	RuleMachinesNotAtRest            RuleID = "MachinesNotAtRest"
+	RuleMachineDeploymentRollingOut  RuleID = "MachineDeploymentRollingOut"
+	RuleObjectPaused                 RuleID = "ObjectPaused"
+	RulePreflightChecksSkipped       RuleID = "PreflightChecksSkipped"
+	RuleKubernetesVersionUnsupported RuleID = "KubernetesVersionUnsupported"
 )
 
 const (
@@ -342,6 +343,11 @@ var rules = []Rule{
 		Source:    "core/reconcilers/machineset/machineset_preflight.go (machineset.cluster.x-k8s.io/skip-preflight-checks)",
 		Action:    "remove the annotation for the upgrade unless you accept Machines at a skewed version",
 		Condition: "the MachineSetPreflightChecks gate of the core controller (beta, on by default)"},
+	{ID: RuleKubernetesVersionUnsupported, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
+		Summary:   "the installed core, kubeadm bootstrap or kubeadm control plane provider does not support a Kubernetes version the Cluster runs during the upgrade (minimum patch releases included)",
+		Source:    "docs/book/src/reference/versions.md, the support matrix (generated into internal/supportmatrix from the CAPI module)",
+		Action:    "upgrade the provider to a release that supports the version before that step",
+		Condition: "the providers' versions, read from their controllers' image tags; not checked when the controllers were not read"},
 }
 
 // ruleIndex finds a rule's position in the catalogue.

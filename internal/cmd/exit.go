@@ -8,8 +8,6 @@ const (
 	ExitOK = 0
 	// ExitError: bad input or flags, or a Cluster's upgrade would be rejected or needs more input.
 	ExitError = 1
-	// ExitChanges: with plan --detailed-exitcode, an upgrade is planned (returned by the plan command).
-	ExitChanges = 2
 	// ExitPolicy: the plans are valid but break --fail-on (returned by the plan command).
 	ExitPolicy = 3
 )

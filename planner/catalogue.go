@@ -188,7 +188,7 @@ var rules = []Rule{
 		Summary:   "a before-upgrade.hook.cluster.cluster.x-k8s.io annotation on the Cluster blocks the start",
 		Source:    "exp/topology/desiredstate/lifecycle_hooks.go",
 		Action:    "remove the annotation when the upgrade may start",
-		Condition: "the RuntimeSDK gate of the core controller (the annotation acts only with it on)"},
+		Condition: "the RuntimeSDK gate of the core controller (the annotation acts only with it on; not reported when the gate is read off)"},
 
 	// Predictions.
 	{ID: RuleInPlace, Kinds: []RuleKind{KindPrediction}, Severity: SeverityInfo,

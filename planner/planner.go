@@ -351,7 +351,10 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		sim.hooks = reg
 		pending := strings.Split(c.Annotations[runtimev1.PendingHooksAnnotation], ",")
 		sim.afterClusterUpgradePending = slices.Contains(pending, hookAfterClusterUpgrade)
-		sim.startBlockers = beforeUpgradeAnnotationBlockers(c)
+		// The annotations act only through the BeforeClusterUpgrade call, which needs RuntimeSDK.
+		if !p.gates.coreKnown || p.gates.coreSDK {
+			sim.startBlockers = beforeUpgradeAnnotationBlockers(c)
+		}
 	}
 	res, err := sim.run()
 	p.out.UpgradePlan = UpgradePaths{ControlPlane: orEmpty(res.initial.controlPlane), Workers: orEmpty(res.initial.workers)}

@@ -292,6 +292,16 @@ func TestPlanTopology(t *testing.T) {
 			},
 		},
 		{
+			name:    "a before-upgrade hook annotation does nothing with RuntimeSDK off",
+			class:   fleet.ClassSpec{Versions: chain},
+			cluster: fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2", Annotations: map[string]string{clusterv1.BeforeClusterUpgradeHookAnnotationPrefix + "/freeze": ""}, Workers: []fleet.WorkerSpec{md("md-0", "v1.35.2")}},
+			extra: fleet.Objects{fleet.Controller(fleet.ControllerSpec{Namespace: "capi-system", Name: "capi", Provider: "cluster-api", Image: "capi:v1.14.2",
+				FeatureGates: "ClusterTopology=true,RuntimeSDK=false"})},
+			to:         "v1.36.3",
+			wantStatus: StatusPlanned,
+			wantSteps:  "CP v1.36.3 | W v1.36.3 md-0",
+		},
+		{
 			name:  "CAPI's nil workers plan is surfaced, not copied",
 			class: fleet.ClassSpec{Versions: []string{"v1.30.0", "v1.34.1"}},
 			// Only reachable by bypassing the webhooks: workers 4 minors behind, at rest.

@@ -207,3 +207,25 @@ func TestReplaceGPU(t *testing.T) {
 		t.Errorf("suppressed: exit %d\n%s", r.Code, r.Stderr)
 	}
 }
+
+// --cluster and -n complete from the input the flags typed so far select (here a snapshot).
+func TestCompleteClusters(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", "-f", "fixtures/fleet", "--cluster"}, "team-a/alpha\nteam-a/beta\nteam-b/delta\nteam-b/gamma\nteam-c/epsilon\nteam-c/zeta\n"},
+		{[]string{"plan", "-f", "fixtures/fleet", "-n", "team-b", "--cluster"}, "team-b/delta\nteam-b/gamma\n"},
+		{[]string{"plan", "-f", "fixtures/fleet", "-n"}, "team-a\nteam-b\nteam-c\n"},
+		{[]string{"plan", "--cluster"}, ""},
+	} {
+		if r := run(t, "", append(tt.args, "--generate-bash-completion")...); r.Code != 0 || r.Stdout != tt.want {
+			t.Errorf("%v: exit %d %q, want %q", tt.args, r.Code, r.Stdout, tt.want)
+		}
+	}
+	dir := pluginDir(t)
+	r := clitest.Run(t, filepath.Join(dir, "kubectl_complete-capi_planner"), "../..", "", "plan", "-f", "fixtures/fleet", "--cluster", "team-c/")
+	if r.Code != 0 || r.Stdout != "team-c/epsilon\nteam-c/zeta\n:4\n" {
+		t.Errorf("kubectl completion: exit %d %q", r.Code, r.Stdout)
+	}
+}

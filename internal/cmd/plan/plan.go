@@ -86,6 +86,7 @@ source offers and plans to the newest.`,
 			&cli.StringFlag{Name: "ignore-file", Usage: "suppress findings listed in a YAML file: ignore: [{rule: RULE, object: NAMESPACE/NAME, reason: WHY}]"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when every selected Cluster is at the target, 2 when an upgrade is planned, 1 on errors, 3 on a --fail-on violation"},
 		),
+		BashComplete: complete(ios),
 		Action: func(c *cli.Context) error {
 			opts, err := optionsFrom(c, ios)
 			if err != nil {

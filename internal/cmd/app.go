@@ -35,7 +35,11 @@ func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 	case kubectlComplete, kubectlComplete + ".exe":
 		return completeForKubectl(ctx, args[1:], ios)
 	}
-	app := newApp(ios, helpName(args[0]))
+	name := helpName(args[0])
+	if name != "capi-planner" {
+		args = hoistKubectlFlags(args)
+	}
+	app := newApp(ios, name)
 	err := app.RunContext(ctx, args)
 	var ec exitCoder
 	if err != nil && !errors.As(err, &ec) {
@@ -62,6 +66,38 @@ func helpName(arg0 string) string {
 		return "kubectl capi-planner"
 	}
 	return "capi-planner"
+}
+
+// kubectlFlags are kubectl's flags that capi-planner's commands take too, and
+// whether each takes a value.
+var kubectlFlags = map[string]bool{
+	"--kubeconfig": true, "--context": true, "-n": true, "--namespace": true, "--request-timeout": true,
+	"-A": false, "--all-namespaces": false, "-v": false, "--verbose": false,
+}
+
+// hoistKubectlFlags moves kubectl's flags typed before the command
+// (kubectl capi-planner --context prod plan) after it, where the command reads them.
+func hoistKubectlFlags(args []string) []string {
+	var hoisted []string
+	i := 1
+	for i < len(args) {
+		flag, _, inline := strings.Cut(args[i], "=")
+		takesValue, ok := kubectlFlags[flag]
+		if !ok {
+			break
+		}
+		n := 1
+		if takesValue && !inline && i+1 < len(args) {
+			n = 2
+		}
+		hoisted = append(hoisted, args[i:i+n]...)
+		i += n
+	}
+	if len(hoisted) == 0 || i == len(args) {
+		return args
+	}
+	out := append([]string{args[0], args[i]}, hoisted...)
+	return append(out, args[i+1:]...)
 }
 
 // completeForKubectl answers kubectl's plugin completion: words are what was typed

@@ -62,9 +62,11 @@ func TestKubectlPlugin(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout, "Planned (4 steps)") {
 		t.Errorf("plan: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
-	r = clitest.Run(t, plugin, "../..", "", "plan", "--kubeconfig", "/nonexistent", "--context", "mgmt")
-	if r.Code != 1 || !strings.Contains(r.Stderr, "/nonexistent") {
-		t.Errorf("kubectl's --kubeconfig and --context: exit %d %s", r.Code, r.Stderr)
+	for _, args := range [][]string{{"plan", "--kubeconfig", "/nonexistent", "--context", "mgmt"}, {"--kubeconfig=/nonexistent", "--context", "mgmt", "plan"}} {
+		r = clitest.Run(t, plugin, "../..", "", args...)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "/nonexistent") {
+			t.Errorf("kubectl's --kubeconfig and --context (%v): exit %d %s", args, r.Code, r.Stderr)
+		}
 	}
 	complete := filepath.Join(dir, "kubectl_complete-capi_planner")
 	for args, want := range map[string]string{"pl": "plan\n:4\n", "plan --ign": "--ignore\n--ignore-file\n:4\n", "zzz": ":0\n"} {
@@ -77,7 +79,7 @@ func TestKubectlPlugin(t *testing.T) {
 		t.Log("no kubectl on PATH: checked the plugin without it")
 		return
 	}
-	r = clitest.Run(t, kubectl, "../..", "", "capi-planner", "plan", "-f", "fixtures/topology-versions", "--to", "v1.36.3")
+	r = clitest.Run(t, kubectl, "../..", "", "capi-planner", "-n", "prod", "plan", "-f", "fixtures/topology-versions", "--to", "v1.36.3")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "Planned (4 steps)") {
 		t.Errorf("kubectl capi-planner plan: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}

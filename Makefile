@@ -7,7 +7,7 @@ PKG     := github.com/capi-planner/capi-planner
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X $(PKG)/internal/cmd.Version=$(VERSION)
 
-.PHONY: all build demo test lint bench envtest catalog supportmatrix fixtures golden clean
+.PHONY: all build demo test lint bench envtest catalog supportmatrix fixtures golden release clean
 
 all: build
 
@@ -56,5 +56,10 @@ fixtures:
 golden:
 	$(GO) test ./internal/render -update
 
+## release: reproducible archives for linux, darwin and windows on amd64 and arm64, with
+## checksums, into dist/ (PLATFORMS="linux/amd64 ..." builds fewer).
+release:
+	hack/release.sh $(VERSION) $(PLATFORMS)
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

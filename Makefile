@@ -7,7 +7,7 @@ PKG     := github.com/capi-planner/capi-planner
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X $(PKG)/internal/cmd.Version=$(VERSION)
 
-.PHONY: all build demo test lint bench envtest managers sandbox sandbox-down fuzz catalog fixtures golden clean
+.PHONY: all build demo test lint bench envtest managers sandbox sandbox-down fuzz catalog supportmatrix fixtures golden release clean
 
 all: build
 
@@ -68,13 +68,22 @@ bench:
 catalog:
 	$(GO) generate ./internal/catalog
 
+## supportmatrix: regenerate CAPI's support matrix from docs/book/src/reference/versions.md of the CAPI module.
+supportmatrix:
+	$(GO) generate ./internal/supportmatrix
+
 ## fixtures: regenerate fixtures/ from the CAPI API types.
 fixtures:
 	$(GO) run ./hack/gen-fixtures
 
-## golden: rewrite the renderers' golden files after an intended output change.
+## golden: rewrite the renderers' golden files and docs/findings.md after an intended output change.
 golden:
 	$(GO) test ./internal/render -update
 
+## release: reproducible archives for linux, darwin and windows on amd64 and arm64, with
+## checksums, into dist/ (PLATFORMS="linux/amd64 ..." builds fewer).
+release:
+	hack/release.sh $(VERSION) $(PLATFORMS)
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -74,18 +74,18 @@ func stepsString(steps []Step) string {
 	return strings.Join(parts, " | ")
 }
 
-func rules[T any](items []T, rule func(T) string) []string {
-	var out []string
+func pluck[T, V any](items []T, field func(T) V) []V {
+	var out []V
 	for _, it := range items {
-		out = append(out, rule(it))
+		out = append(out, field(it))
 	}
 	return out
 }
 
-func rejectionRules(p ClusterPlan) []string {
-	return rules(p.Rejections, func(r Rejection) string { return r.Rule })
+func rejectionRules(p ClusterPlan) []RuleID {
+	return pluck(p.Rejections, func(r Rejection) RuleID { return r.Rule })
 }
 
-func findingRules(p ClusterPlan) []string {
-	return rules(p.Findings, func(f Finding) string { return f.Rule })
+func findingRules(p ClusterPlan) []RuleID {
+	return pluck(p.Findings, func(f Finding) RuleID { return f.Rule })
 }

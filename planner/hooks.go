@@ -44,11 +44,11 @@ func registeredHooks(st *state.State, cluster *clusterv1.Cluster) (hookRegistry,
 	}
 	var findings []Finding
 	for _, u := range sel.Unusable {
-		findings = append(findings, Finding{Severity: SeverityWarning, Rule: "ExtensionNotUsable", Objects: []ObjectRef{{Kind: "ExtensionConfig", Name: u.Config.Name}},
+		findings = append(findings, Finding{Rule: RuleExtensionNotUsable, Objects: []ObjectRef{{Kind: "ExtensionConfig", Name: u.Config.Name}},
 			Message: fmt.Sprintf("ExtensionConfig %s registers handlers but %s, so CAPI calls none of them", u.Config.Name, u.Why)})
 	}
 	for _, u := range sel.Unknown {
-		findings = append(findings, Finding{Severity: SeverityInfo, Rule: "NamespaceUnknown", Objects: []ObjectRef{{Kind: "ExtensionConfig", Name: u.Config.Name}},
+		findings = append(findings, Finding{Rule: RuleNamespaceUnknown, Objects: []ObjectRef{{Kind: "ExtensionConfig", Name: u.Config.Name}},
 			Message: fmt.Sprintf("ExtensionConfig %s has a namespaceSelector but the snapshot holds no Namespace %s to match it against; assuming it matches (include the Namespace object to be sure)", u.Config.Name, u.Namespace)})
 	}
 	return reg, findings

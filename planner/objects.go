@@ -222,7 +222,7 @@ func upgradeConcurrency(c *clusterv1.Cluster) (int, *Finding) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		return 1, &Finding{Severity: SeverityWarning, Rule: "InvalidUpgradeConcurrency", Objects: []ObjectRef{*clusterRef(c)},
+		return 1, &Finding{Rule: RuleInvalidUpgradeConcurrency, Objects: []ObjectRef{*clusterRef(c)},
 			Message: fmt.Sprintf("annotation %s=%q is not an integer >= 1; CAPI's webhook rejects it on update and the controller uses 1", clusterv1.ClusterTopologyUpgradeConcurrencyAnnotation, v)}
 	}
 	return n, nil

@@ -254,14 +254,14 @@ type Hook struct {
 
 // Blocker is what stalls a step until someone acts.
 type Blocker struct {
-	Rule    string      `json:"rule"`
+	Rule    RuleID      `json:"rule"`
 	Message string      `json:"message"`
 	Objects []ObjectRef `json:"objects,omitempty"`
 }
 
 // Rejection is a reason CAPI would refuse the upgrade.
 type Rejection struct {
-	Rule    string `json:"rule"`
+	Rule    RuleID `json:"rule"`
 	Message string `json:"message"`
 }
 
@@ -277,12 +277,27 @@ const (
 
 // Finding is something the operator should know about the plan.
 type Finding struct {
+	// Severity is the rule's, from the catalogue (Rules).
 	Severity Severity    `json:"severity"`
-	Rule     string      `json:"rule"`
+	Rule     RuleID      `json:"rule"`
 	Message  string      `json:"message"`
 	Objects  []ObjectRef `json:"objects,omitempty"`
 	// Steps are the step numbers the finding applies to.
 	Steps []int `json:"steps,omitempty"`
+	// Condition says what the finding depends on that the input did not show
+	// (for example the controllers' version or gates): it holds only if that
+	// is so. Absent when the finding was checked against what was read.
+	Condition string `json:"condition,omitempty"`
+	// Suppressed is set when the operator accepted the finding (--ignore,
+	// --ignore-file); it stays in the plan, marked.
+	Suppressed *Suppression `json:"suppressed,omitempty"`
+}
+
+// Suppression says why a finding is suppressed.
+type Suppression struct {
+	Reason string `json:"reason"`
+	// Source is where the suppression comes from: --ignore or the --ignore-file path.
+	Source string `json:"source"`
 }
 
 // Verdict says how a change reaches its Machines.
@@ -318,7 +333,7 @@ const (
 type Prediction struct {
 	Verdict Verdict       `json:"verdict"`
 	Basis   Basis         `json:"basis"`
-	Rule    string        `json:"rule"`
+	Rule    RuleID        `json:"rule"`
 	Reasons []string      `json:"reasons"`
 	Counts  MachineCounts `json:"machines"`
 	// Differences are what changes on the Machines at this step, as field paths.

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blang/semver/v4"
 	"k8s.io/apimachinery/pkg/types"
 
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
@@ -140,14 +141,17 @@ func Plan(ctx context.Context, st *state.State, sel Selection, opts Options) (*U
 	}
 	// The controllers' gates are the management cluster's: read them once.
 	controllerGates := readGates(st, opts.FeatureGates)
+	core := coreVersion(st)
 	// Clusters of a ClusterClass share what its patches make of their control planes.
 	shared := topologypatch.NewShared()
 	for _, c := range clusters {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p := &clusterPlanner{ctx: ctx, st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates, sharedPatches: shared}
-		doc.Clusters = append(doc.Clusters, p.plan())
+		p := &clusterPlanner{ctx: ctx, st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates, coreVersion: core, sharedPatches: shared}
+		cp := p.plan()
+		rateFindings(cp.Findings)
+		doc.Clusters = append(doc.Clusters, cp)
 	}
 	// A Cluster planned while ctx was canceled may hold errors that only say so: drop the plan.
 	if err := ctx.Err(); err != nil {
@@ -194,6 +198,8 @@ type clusterPlanner struct {
 	target         Target
 	extensionCache cache.Cache[desiredstate.GenerateUpgradePlanCacheEntry]
 	gates          gates
+	// coreVersion is the core controller's version; nil when not read.
+	coreVersion *semver.Version
 	// sharedPatches shares ClusterClass patch evaluations between Clusters.
 	sharedPatches *topologypatch.Shared
 	out           ClusterPlan
@@ -295,24 +301,24 @@ func (p *clusterPlanner) plan() ClusterPlan {
 			return p.reject(Rejection{Rule: RuleUpgradeInProgress, Message: fmt.Sprintf("Cluster %s/%s: a rollout is under way (%s); capi-planner does not start an upgrade on top of it: wait until it is done and plan again", c.Namespace, c.Name, strings.Join(landed, "; "))})
 		}
 		if !slices.Contains(src.Versions, target) {
-			p.finding(Finding{Severity: SeverityInfo, Rule: "TargetNotInCatalog", Message: fmt.Sprintf("%s is not in the version source (%s); it is planned as given", target, src.Note)})
+			p.finding(Finding{Rule: RuleTargetNotInCatalog, Message: fmt.Sprintf("%s is not in the version source (%s); it is planned as given", target, src.Note)})
 			// Plan with the target added; the plan still reports the source as it is.
 			src.Versions = withVersion(src.Versions, target)
 		}
 	}
 	if topology && target == base && len(landed) > 0 {
-		p.finding(Finding{Severity: SeverityInfo, Rule: "UpgradeInFlight", Objects: []ObjectRef{*clusterRef(c)},
+		p.finding(Finding{Rule: RuleUpgradeInFlight, Objects: []ObjectRef{*clusterRef(c)},
 			Message: fmt.Sprintf("an upgrade to %s is already under way (%s); the steps below are what remains", base, strings.Join(landed, "; "))})
 	}
 	if cp.upgrading() || cp.provisioning() {
-		p.finding(Finding{Severity: SeverityInfo, Rule: "ControlPlaneRollingOut", Objects: []ObjectRef{cp.ref},
+		p.finding(Finding{Rule: RuleControlPlaneRollingOut, Objects: []ObjectRef{cp.ref},
 			Message: fmt.Sprintf("%s is still rolling out to %s (status reports %s); the first step starts when it is done", cp.ref, cp.version, listOrNone(cp.observed))})
 	}
 	p.workerFindings(ws, target)
 	return p.simulate(cp, ws, src, target, topology)
 }
 
-func (p *clusterPlanner) needsInput(rule, msg string) ClusterPlan {
+func (p *clusterPlanner) needsInput(rule RuleID, msg string) ClusterPlan {
 	p.out.Rejections = append(p.out.Rejections, Rejection{Rule: rule, Message: msg})
 	p.out.Status = StatusNeedsInput
 	return p.out
@@ -321,18 +327,18 @@ func (p *clusterPlanner) needsInput(rule, msg string) ClusterPlan {
 // workerFindings reports workers the plan cannot move.
 func (p *clusterPlanner) workerFindings(ws workerSet, target string) {
 	for _, ref := range ws.unmanaged {
-		p.finding(Finding{Severity: SeverityWarning, Rule: "NotManagedByTopology", Objects: []ObjectRef{ref},
+		p.finding(Finding{Rule: RuleNotManagedByTopology, Objects: []ObjectRef{ref},
 			Message: fmt.Sprintf("%s belongs to the Cluster but not to its topology (no %s label): the topology controller never upgrades it; upgrade it yourself to stay within the skew policy", ref, clusterv1.ClusterTopologyOwnedLabel)})
 	}
 	for _, m := range ws.missing {
 		if slices.Contains(p.opts.Unread, m.kind) {
 			continue
 		}
-		p.finding(Finding{Severity: SeverityInfo, Rule: "WorkerPendingCreate",
+		p.finding(Finding{Rule: RuleWorkerPendingCreate,
 			Message: fmt.Sprintf("topology worker %q has no %s yet: CAPI creates it at spec.topology.version (%s) once the control plane is stable", m.name, m.kind, target)})
 	}
 	for _, kind := range p.opts.Unread {
-		p.finding(Finding{Severity: SeverityWarning, Rule: "KindNotRead",
+		p.finding(Finding{Rule: RuleKindNotRead,
 			Message: fmt.Sprintf("%s objects could not be read (see the warnings on stderr): the plan leaves them out", kind)})
 	}
 }
@@ -363,7 +369,10 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		sim.hooks = reg
 		pending := strings.Split(c.Annotations[runtimev1.PendingHooksAnnotation], ",")
 		sim.afterClusterUpgradePending = slices.Contains(pending, hookAfterClusterUpgrade)
-		sim.startBlockers = beforeUpgradeAnnotationBlockers(c)
+		// The annotations act only through the BeforeClusterUpgrade call, which needs RuntimeSDK.
+		if !p.gates.coreKnown || p.gates.coreSDK {
+			sim.startBlockers = beforeUpgradeAnnotationBlockers(c)
+		}
 	}
 	res, err := sim.run()
 	p.out.UpgradePlan = UpgradePaths{ControlPlane: orEmpty(res.initial.controlPlane), Workers: orEmpty(res.initial.workers)}
@@ -404,12 +413,14 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		p.out.Findings = append(p.out.Findings, pr.pendingRollouts(p.out.Steps)...)
 		p.out.Findings = append(p.out.Findings, pr.topologyVersionPatches(p.out.Steps)...)
 		p.out.Findings = append(p.out.Findings, pr.classDrift(p.out.Steps)...)
+		p.out.Findings = append(p.out.Findings, acceleratorFindings(p.st, ws, p.out.Steps)...)
+		p.out.Findings = append(p.out.Findings, supportFindings(p.st, cp.version, p.out.Steps)...)
+		p.out.Findings = append(p.out.Findings, atRestFindings(p.st, c, cp.ref, ws, p.out.Steps, p.opts.Now, p.gates)...)
 	}
-	p.out.Findings = append(p.out.Findings, skewFindings(ws, res, topology)...)
+	p.out.Findings = append(p.out.Findings, skewFindings(ws, res, topology, p.gates)...)
 	if topology {
-		p.out.Findings = append(p.out.Findings, pitfallFindings(src, res)...)
+		p.out.Findings = append(p.out.Findings, pitfallFindings(src, res, p.coreVersion, p.gates)...)
 	}
-	sortFindings(p.out.Findings)
 	switch {
 	case len(res.steps) == 0:
 		p.out.Status = StatusUpToDate
@@ -431,7 +442,7 @@ func beforeUpgradeAnnotationBlockers(c *clusterv1.Cluster) []Blocker {
 	sort.Strings(keys)
 	var out []Blocker
 	for _, k := range keys {
-		out = append(out, Blocker{Rule: "BeforeUpgradeHookAnnotation", Objects: []ObjectRef{*clusterRef(c)},
+		out = append(out, Blocker{Rule: RuleBeforeUpgradeHookAnn, Objects: []ObjectRef{*clusterRef(c)},
 			Message: fmt.Sprintf("annotation %s on the Cluster blocks the upgrade from starting until it is removed (it acts as a BeforeClusterUpgrade hook when RuntimeSDK is enabled)", k)})
 	}
 	return out

@@ -37,8 +37,8 @@ func TestPlanTopology(t *testing.T) {
 		versions   []string
 		wantStatus Status
 		wantSteps  string
-		wantReject []string
-		wantFind   []string // finding rules that must be present
+		wantReject []RuleID
+		wantFind   []RuleID // finding rules that must be present
 		wantCPPlan []string
 		wantWPlan  []string
 		check      func(t *testing.T, p ClusterPlan)
@@ -52,7 +52,7 @@ func TestPlanTopology(t *testing.T) {
 			wantSteps:  "CP v1.34.3 | CP v1.35.2 | CP v1.36.3 | W v1.36.3 md-0",
 			wantCPPlan: []string{"v1.34.3", "v1.35.2", "v1.36.3"},
 			wantWPlan:  []string{"v1.36.3"},
-			wantFind:   []string{"WorkersCannotScale"},
+			wantFind:   []RuleID{"WorkersCannotScale"},
 		},
 		{
 			name:       "semantics table row 1: workers step at the third minor",
@@ -81,7 +81,7 @@ func TestPlanTopology(t *testing.T) {
 			wantStatus: StatusPlanned,
 			wantSteps:  "CP v1.32.0 | W v1.32.0 old,new@2 | CP v1.33.0 | CP v1.34.0 | CP v1.35.0 | W v1.35.0 old,new@2",
 			wantWPlan:  []string{"v1.32.0", "v1.35.0"},
-			wantFind:   []string{"UpgradeInFlight"},
+			wantFind:   []RuleID{"UpgradeInFlight"},
 		},
 		{
 			name:       "workers behind the control plane catch up before the first control plane step",
@@ -176,7 +176,7 @@ func TestPlanTopology(t *testing.T) {
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.33.4", Workers: []fleet.WorkerSpec{md("md-0", "v1.33.4")}},
 			to:         "v1.36.1",
 			wantStatus: StatusRejected,
-			wantReject: []string{RuleNotInVersionList},
+			wantReject: []RuleID{RuleNotInVersionList},
 		},
 		{
 			name:       "a downgrade is rejected",
@@ -184,7 +184,7 @@ func TestPlanTopology(t *testing.T) {
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2", Workers: []fleet.WorkerSpec{md("md-0", "v1.35.2")}},
 			to:         "v1.34.3",
 			wantStatus: StatusRejected,
-			wantReject: []string{RuleDowngrade},
+			wantReject: []RuleID{RuleDowngrade},
 		},
 		{
 			name:       "without a list, one minor at most",
@@ -192,7 +192,7 @@ func TestPlanTopology(t *testing.T) {
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2", Workers: []fleet.WorkerSpec{md("md-0", "v1.35.2")}},
 			to:         "v1.37.2",
 			wantStatus: StatusRejected,
-			wantReject: []string{RuleMoreThanOneMinor},
+			wantReject: []RuleID{RuleMoreThanOneMinor},
 		},
 		{
 			name:       "without a list, latest is the newest patch of the next minor",
@@ -213,7 +213,7 @@ func TestPlanTopology(t *testing.T) {
 			cluster:    fleet.ClusterSpec{TopologyVersion: "v1.35.2", ControlPlaneVersion: "v1.34.3", Workers: []fleet.WorkerSpec{md("md-0", "v1.33.4")}},
 			to:         "v1.36.3",
 			wantStatus: StatusRejected,
-			wantReject: []string{RuleUpgradeInProgress},
+			wantReject: []RuleID{RuleUpgradeInProgress},
 		},
 		{
 			name:       "a control plane still rolling out has not landed",
@@ -221,7 +221,7 @@ func TestPlanTopology(t *testing.T) {
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2", ObservedVersion: "v1.34.3", Workers: []fleet.WorkerSpec{md("md-0", "v1.35.2")}},
 			to:         "v1.36.3",
 			wantStatus: StatusRejected,
-			wantReject: []string{RuleUpgradeInProgress},
+			wantReject: []RuleID{RuleUpgradeInProgress},
 		},
 		{
 			name:       "AfterClusterUpgrade still pending",
@@ -229,7 +229,7 @@ func TestPlanTopology(t *testing.T) {
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2", Annotations: map[string]string{"runtime.cluster.x-k8s.io/pending-hooks": "AfterClusterUpgrade"}, Workers: []fleet.WorkerSpec{md("md-0", "v1.35.2")}},
 			to:         "v1.36.3",
 			wantStatus: StatusRejected,
-			wantReject: []string{RuleAfterClusterUpgrade},
+			wantReject: []RuleID{RuleAfterClusterUpgrade},
 		},
 		{
 			name:       "a paused Cluster",
@@ -237,7 +237,7 @@ func TestPlanTopology(t *testing.T) {
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2", Paused: true},
 			to:         "v1.36.3",
 			wantStatus: StatusRejected,
-			wantReject: []string{RulePaused},
+			wantReject: []RuleID{RulePaused},
 		},
 		{
 			name:       "the unsafe annotation skips the update checks",
@@ -246,7 +246,7 @@ func TestPlanTopology(t *testing.T) {
 			to:         "v1.37.2",
 			wantStatus: StatusRejected,
 			// The webhook lets it through, but CAPI's one-minor plan function cannot plan it.
-			wantReject: []string{RuleInvalidUpgradePlan},
+			wantReject: []RuleID{RuleInvalidUpgradePlan},
 		},
 		{
 			name:       "an unknown minor",
@@ -254,7 +254,7 @@ func TestPlanTopology(t *testing.T) {
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2"},
 			to:         "v1.40",
 			wantStatus: StatusRejected,
-			wantReject: []string{RuleUnknownTarget},
+			wantReject: []RuleID{RuleUnknownTarget},
 		},
 		{
 			name:       "already at the target",
@@ -269,7 +269,7 @@ func TestPlanTopology(t *testing.T) {
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.33.4", Workers: []fleet.WorkerSpec{md("md-0", "v1.33.4")}},
 			to:         "v1.36.3",
 			wantStatus: StatusNeedsInput,
-			wantReject: []string{RuleExtensionNeedsLiveMode},
+			wantReject: []RuleID{RuleExtensionNeedsLiveMode},
 		},
 		{
 			name:       "--versions stands in for an extension, without a one-minor ceiling",
@@ -294,12 +294,22 @@ func TestPlanTopology(t *testing.T) {
 			},
 		},
 		{
+			name:    "a before-upgrade hook annotation does nothing with RuntimeSDK off",
+			class:   fleet.ClassSpec{Versions: chain},
+			cluster: fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2", Annotations: map[string]string{clusterv1.BeforeClusterUpgradeHookAnnotationPrefix + "/freeze": ""}, Workers: []fleet.WorkerSpec{md("md-0", "v1.35.2")}},
+			extra: fleet.Objects{fleet.Controller(fleet.ControllerSpec{Namespace: "capi-system", Name: "capi", Provider: "cluster-api", Image: "capi:v1.14.2",
+				FeatureGates: "ClusterTopology=true,RuntimeSDK=false"})},
+			to:         "v1.36.3",
+			wantStatus: StatusPlanned,
+			wantSteps:  "CP v1.36.3 | W v1.36.3 md-0",
+		},
+		{
 			name:  "CAPI's nil workers plan is surfaced, not copied",
 			class: fleet.ClassSpec{Versions: []string{"v1.30.0", "v1.34.1"}},
 			// Only reachable by bypassing the webhooks: workers 4 minors behind, at rest.
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.34.1", Workers: []fleet.WorkerSpec{md("md-0", "v1.30.0")}},
 			wantStatus: StatusRejected,
-			wantReject: []string{RuleNoWorkersPlan},
+			wantReject: []RuleID{RuleNoWorkersPlan},
 		},
 		{
 			name:  "kubelets older than v1.25 may lag two minors only",
@@ -308,7 +318,7 @@ func TestPlanTopology(t *testing.T) {
 				Workers: []fleet.WorkerSpec{md("md-0", "v1.23.17")}},
 			wantStatus: StatusPlanned,
 			wantSteps:  "CP v1.26.15 | W v1.26.15 md-0",
-			wantFind:   []string{"VersionSkewPolicy"},
+			wantFind:   []RuleID{"VersionSkewPolicy"},
 			check: func(t *testing.T, p ClusterPlan) {
 				for _, f := range p.Findings {
 					if f.Rule == "VersionSkewPolicy" && !slices.Equal(f.Steps, []int{1}) {
@@ -360,7 +370,7 @@ func TestPlanTopology(t *testing.T) {
 }
 
 func hookList(hs []Hook) string {
-	return strings.Join(rules(hs, func(h Hook) string { return h.Name }), ",")
+	return strings.Join(pluck(hs, func(h Hook) string { return h.Name }), ",")
 }
 
 func TestPlanUnmanaged(t *testing.T) {
@@ -388,7 +398,7 @@ func TestPlanUnmanaged(t *testing.T) {
 	}
 
 	p = planOne(t, st, "ns", "c", "v1.32.13", chain)
-	if !slices.Equal(rejectionRules(p), []string{RuleDowngrade}) {
+	if !slices.Equal(rejectionRules(p), []RuleID{RuleDowngrade}) {
 		t.Errorf("downgrade: %+v", p.Rejections)
 	}
 
@@ -460,7 +470,7 @@ func TestPlanMissingObjects(t *testing.T) {
 	c := cluster[0].(*clusterv1.Cluster).DeepCopy()
 	c.Spec.ControlPlaneRef = clusterv1.ContractVersionedObjectReference{}
 	p = planOne(t, buildState(t, fleet.Objects{c}), "ns", "c", "", nil)
-	if !slices.Equal(rejectionRules(p), []string{RuleNoControlPlane}) {
+	if !slices.Equal(rejectionRules(p), []RuleID{RuleNoControlPlane}) {
 		t.Errorf("no control plane ref: %+v", p.Rejections)
 	}
 	// A Cluster being deleted.
@@ -529,7 +539,7 @@ func TestClusterClassNotReconciled(t *testing.T) {
 			st := buildState(t, fleet.ClusterClass(class), fleet.Cluster(cluster))
 			mutate(st.ClusterClasses[0])
 			p := planOne(t, st, "ns", "c", "v1.36.3", nil)
-			if p.Status != StatusRejected || !slices.Equal(rejectionRules(p), []string{RuleClassNotReconciled}) {
+			if p.Status != StatusRejected || !slices.Equal(rejectionRules(p), []RuleID{RuleClassNotReconciled}) {
 				t.Fatalf("status %s, rejections %+v", p.Status, p.Rejections)
 			}
 		})

@@ -52,22 +52,6 @@ func CheckCoverable(path string) error {
 	return fmt.Errorf("%q is not a field of a Machine's objects: expected a path under %s (for example %s), or %s", path, strings.Join(CoverableObjects, ", "), DiffKubeadmFeatureGates, DiffTemplates)
 }
 
-// Prediction rules.
-const (
-	RuleGatesUnknown        = "FeatureGatesUnknown"
-	RuleGatesOff            = "InPlaceUpdatesDisabled"
-	RuleNoExtension         = "NoInPlaceExtension"
-	RuleManyExtensions      = "MultipleInPlaceExtensions"
-	RuleNotCovered          = "ChangeNotCovered"
-	RulePatchesNotEvaluated = "PatchesNotEvaluated"
-	RuleSingleReplica       = "SingleReplica"
-	RuleOnDelete            = "OnDeleteStrategy"
-	RuleRolloutAfter        = "RolloutAfterExpired"
-	RuleMachinePool         = "MachinePoolProviderManaged"
-	RuleNotKubeadm          = "ControlPlaneNotKubeadm"
-	RuleInPlace             = "InPlaceUpdate"
-)
-
 // In-place hook names.
 const (
 	hookCanUpdateMachine    = "CanUpdateMachine"
@@ -80,7 +64,9 @@ type gates struct {
 	source               string
 	coreKnown, kcpKnown  bool
 	coreInPlace, coreSDK bool
-	kcpInPlace           bool
+	// corePreflight is MachineSetPreflightChecks (beta, on by default).
+	corePreflight bool
+	kcpInPlace    bool
 }
 
 // readGates reads InPlaceUpdates and RuntimeSDK from the core and KubeadmControlPlane
@@ -88,7 +74,8 @@ type gates struct {
 func readGates(st *state.State, override map[string]bool) gates {
 	if override != nil {
 		return gates{source: "--feature-gates", coreKnown: true, kcpKnown: true,
-			coreInPlace: override["InPlaceUpdates"], coreSDK: override["RuntimeSDK"], kcpInPlace: override["InPlaceUpdates"]}
+			coreInPlace: override["InPlaceUpdates"], coreSDK: override["RuntimeSDK"], kcpInPlace: override["InPlaceUpdates"],
+			corePreflight: gateOr(override, gatePreflight, true)}
 	}
 	g := gates{source: "the controllers' --feature-gates"}
 	for _, c := range st.ControllerInfo() {
@@ -98,6 +85,7 @@ func readGates(st *state.State, override map[string]bool) gates {
 		switch c.Provider {
 		case "cluster-api":
 			g.coreKnown, g.coreInPlace, g.coreSDK = true, c.FeatureGates["InPlaceUpdates"], c.FeatureGates["RuntimeSDK"]
+			g.corePreflight = gateOr(c.FeatureGates, gatePreflight, true)
 		case "control-plane-kubeadm":
 			g.kcpKnown, g.kcpInPlace = true, c.FeatureGates["InPlaceUpdates"]
 		}
@@ -320,7 +308,7 @@ func (pr *predictor) notEvaluated(p *Prediction, d stepDifferences) *Prediction 
 
 // inPlaceBlocker says why in-place is impossible whatever the change ("" when possible),
 // with the rule, and whether the answer is unknown rather than no.
-func (pr *predictor) inPlaceBlocker(kcp bool) (rule, reason string, unknown bool) {
+func (pr *predictor) inPlaceBlocker(kcp bool) (rule RuleID, reason string, unknown bool) {
 	g := pr.gates
 	switch {
 	case !g.coreKnown || (kcp && !g.kcpKnown):
@@ -417,7 +405,7 @@ func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
 	d := pr.differences(c, "builtin.controlPlane.version", firstStep, extra...)
 	p := &Prediction{Differences: d.diffs, Basis: BasisRules}
 	p.parallel = 1 // KCP works on one Machine at a time
-	rollout := func(rule string, reasons ...string) *Prediction {
+	rollout := func(rule RuleID, reasons ...string) *Prediction {
 		p.Verdict, p.Rule, p.Reasons = VerdictRollout, rule, reasons
 		p.Counts = MachineCounts{Created: n, Deleted: n, PeakExtra: surge}
 		return p
@@ -500,7 +488,7 @@ func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
 	}
 	surge, unavailable := int(mdutil.MaxSurge(*md)), int(mdutil.MaxUnavailable(*md))
 	p.parallel = surge + unavailable
-	rollout := func(rule string, reasons ...string) *Prediction {
+	rollout := func(rule RuleID, reasons ...string) *Prediction {
 		p.Verdict, p.Rule, p.Reasons = VerdictRollout, rule, reasons
 		p.Counts = MachineCounts{Created: n, Deleted: n, PeakExtra: surge}
 		return p
@@ -712,7 +700,7 @@ func (pr *predictor) pendingRollouts(steps []Step) []Finding {
 		}
 		step := []int{steps[first].Number}
 		if md.Spec.Paused != nil && *md.Spec.Paused {
-			out = append(out, Finding{Severity: SeverityWarning, Rule: "PausedMachineDeployment", Objects: []ObjectRef{ref}, Steps: step,
+			out = append(out, Finding{Rule: RulePausedMachineDeployment, Objects: []ObjectRef{ref}, Steps: step,
 				Message: fmt.Sprintf("%s is paused (spec.paused): it does not roll out until unpaused, and every change made meanwhile lands at once", ref)})
 		}
 		msList := pr.st.MachineSetsOf(md)
@@ -721,7 +709,7 @@ func (pr *predictor) pendingRollouts(steps []Step) []Finding {
 		}
 		newMS, _, _, reason := mdutil.FindNewAndOldMachineSets(md, msList, metav1.NewTime(pr.now))
 		if newMS == nil {
-			out = append(out, Finding{Severity: SeverityWarning, Rule: "PendingRollout", Objects: []ObjectRef{ref}, Steps: step,
+			out = append(out, Finding{Rule: RulePendingRollout, Objects: []ObjectRef{ref}, Steps: step,
 				Message: fmt.Sprintf("%s already differs from its MachineSets (%s): that rollout lands together with its version step %d, and an in-place extension must cover it too", ref, strings.TrimSpace(reason), step[0])})
 		}
 	}
@@ -743,7 +731,7 @@ func (pr *predictor) topologyVersionPatches(steps []Step) []Finding {
 	if len(patches) == 0 || cpSteps < 2 {
 		return nil
 	}
-	return []Finding{{Severity: SeverityWarning, Rule: "TopologyVersionBuiltinInChain", Objects: []ObjectRef{*clusterRef(pr.cluster)},
+	return []Finding{{Rule: RuleTopologyVersionBuiltin, Objects: []ObjectRef{*clusterRef(pr.cluster)},
 		Message: fmt.Sprintf("ClusterClass patches %s use builtin.cluster.topology.version, which is the final target (%s) at every step of this chained upgrade: the control plane's first step and each worker's first step get templates rendered for %s, not for the version they step to; key such patches on builtin.controlPlane.version or builtin.machineDeployment.version",
 			strings.Join(patches, ", "), pr.toTopology, pr.toTopology)}}
 }
@@ -768,7 +756,7 @@ func (pr *predictor) classDrift(steps []Step) []Finding {
 		if len(diffs) == 0 || first < 0 {
 			return nil
 		}
-		return []Finding{{Severity: SeverityWarning, Rule: "PendingClusterClassChange", Objects: []ObjectRef{ref}, Steps: []int{steps[first].Number},
+		return []Finding{{Rule: RulePendingClusterClassChange, Objects: []ObjectRef{ref}, Steps: []int{steps[first].Number},
 			Message: fmt.Sprintf("%s does not carry what ClusterClass %s sets at its current version (%s): the topology controller has not applied that change yet; it lands at the latest with step %d, together with the version change, and an in-place extension must cover it too",
 				ref, cc, strings.Join(diffs, ", "), steps[first].Number)}}
 	}

@@ -32,8 +32,10 @@ type scenario struct {
 	extensions [][]string
 	cpReplicas int32
 	mutate     func(objs fleet.Objects)
-	class      fleet.ClassSpec
-	opts       func(*Options)
+	// extend adds objects made from the others.
+	extend func(objs fleet.Objects) fleet.Objects
+	class  fleet.ClassSpec
+	opts   func(*Options)
 }
 
 func (sc scenario) plan(t *testing.T) ClusterPlan {
@@ -65,6 +67,9 @@ func (sc scenario) plan(t *testing.T) ClusterPlan {
 	if sc.mutate != nil {
 		sc.mutate(objs)
 	}
+	if sc.extend != nil {
+		objs = append(objs, sc.extend(objs)...)
+	}
 	opts := Options{Now: testNow, Catalog: testCatalog}
 	if sc.opts != nil {
 		sc.opts(&opts)
@@ -83,7 +88,7 @@ func predictions(p ClusterPlan) []string {
 	for _, s := range p.Steps {
 		for _, c := range s.Changes {
 			pr := c.Prediction
-			out = append(out, strings.Join([]string{pr.Rule, string(pr.Verdict), countsString(pr.Counts)}, " "))
+			out = append(out, strings.Join([]string{string(pr.Rule), string(pr.Verdict), countsString(pr.Counts)}, " "))
 		}
 	}
 	return out
@@ -279,7 +284,7 @@ func TestPendingRollout(t *testing.T) {
 		md.Spec.Template.Spec.InfrastructureRef.Name = "rotated-template"
 		md.Spec.Paused = ptr.To(true)
 	}}.plan(t)
-	var rules []string
+	var rules []RuleID
 	for _, f := range p.Findings {
 		if f.Rule == "PendingRollout" || f.Rule == "PausedMachineDeployment" {
 			rules = append(rules, f.Rule)
@@ -289,7 +294,7 @@ func TestPendingRollout(t *testing.T) {
 		}
 	}
 	slices.Sort(rules)
-	if !slices.Equal(rules, []string{"PausedMachineDeployment", "PendingRollout"}) {
+	if !slices.Equal(rules, []RuleID{RulePausedMachineDeployment, RulePendingRollout}) {
 		t.Errorf("findings %v", findingRules(p))
 	}
 	if slices.Contains(findingRules(scenario{}.plan(t)), "PendingRollout") {

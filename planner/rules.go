@@ -15,26 +15,6 @@ import (
 	"github.com/capi-planner/capi-planner/internal/state"
 )
 
-// Rejection rules. Each mirrors a CAPI webhook or plan validation; the message
-// names the object, the rule and what to do.
-const (
-	RuleDowngrade              = "Downgrade"
-	RuleNotInVersionList       = "NotInClusterClassVersions"
-	RuleMoreThanOneMinor       = "MoreThanOneMinor"
-	RuleUpgradeInProgress      = "PreviousUpgradeNotLanded"
-	RuleAfterClusterUpgrade    = "AfterClusterUpgradePending"
-	RulePaused                 = "ClusterPaused"
-	RuleDeleting               = "ClusterDeleting"
-	RuleNoControlPlane         = "NoControlPlane"
-	RuleUnknownTarget          = "UnknownTarget"
-	RuleInvalidUpgradePlan     = "InvalidUpgradePlan"
-	RuleNoWorkersPlan          = "NoWorkersPlan"
-	RuleMissingObject          = "MissingObject"
-	RuleExtensionNeedsLiveMode = "ExtensionNotCallableOffline"
-	RuleExtensionFailed        = "UpgradePlanExtensionFailed"
-	RuleClassNotReconciled     = "ClusterClassNotReconciled"
-)
-
 // classNotReconciled mirrors the topology controller's first check
 // (core/reconcilers/topology/cluster/cluster_controller.go:343-352): it does not
 // reconcile a Cluster whose ClusterClass lacks VariablesReady=True or whose

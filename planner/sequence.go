@@ -202,7 +202,7 @@ func (s *simulation) move(w *simWorker, version string, wave int, deferred bool)
 }
 
 func (s *simulation) deferralBlocker(deferred []*simWorker) Blocker {
-	b := Blocker{Rule: "UpgradeDeferred"}
+	b := Blocker{Rule: RuleUpgradeDeferred}
 	var names []string
 	for _, w := range deferred {
 		b.Objects = append(b.Objects, w.ref)

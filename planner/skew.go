@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/blang/semver/v4"
 )
 
 // MachineSet preflight checks that stop lagging workers from creating Machines
@@ -18,7 +20,7 @@ const (
 // policy (a kubelet may be 3 minors older than the API server, 2 when it is older
 // than v1.25, never newer), and lists the steps during which lagging kubeadm
 // workers cannot scale up or be remediated.
-func skewFindings(ws workerSet, res simResult, topology bool) []Finding {
+func skewFindings(ws workerSet, res simResult, topology bool, g gates) []Finding {
 	var out []Finding
 	var scaling []preflightBlock
 	for _, w := range ws.all() {
@@ -53,11 +55,11 @@ func skewFindings(ws workerSet, res simResult, topology bool) []Finding {
 		}
 		ref := w.ref
 		if len(policy) > 0 {
-			out = append(out, Finding{Severity: SeverityError, Rule: "VersionSkewPolicy", Objects: []ObjectRef{ref}, Steps: nonZero(policy),
+			out = append(out, Finding{Rule: RuleVersionSkewPolicy, Objects: []ObjectRef{ref}, Steps: nonZero(policy),
 				Message: fmt.Sprintf("%s lags the control plane by more than the Kubernetes version skew policy allows (3 minors; 2 for kubelets older than v1.25) %s", ref, when(policy))})
 		}
 		if len(newer) > 0 {
-			out = append(out, Finding{Severity: SeverityError, Rule: "VersionSkewPolicy", Objects: []ObjectRef{ref}, Steps: nonZero(newer),
+			out = append(out, Finding{Rule: RuleVersionSkewPolicy, Objects: []ObjectRef{ref}, Steps: nonZero(newer),
 				Message: fmt.Sprintf("%s is newer than the control plane %s; kubelets must not be newer than the API server", ref, when(newer))})
 		}
 		if len(blockedSteps) > 0 {
@@ -75,9 +77,10 @@ func skewFindings(ws workerSet, res simResult, topology bool) []Finding {
 		for i, o := range b.objects {
 			names[i] = o.Name
 		}
-		out = append(out, Finding{Severity: SeverityWarning, Rule: "WorkersCannotScale", Objects: b.objects, Steps: nonZero(b.steps),
+		out = append(out, conditional(Finding{Rule: RuleWorkersCannotScale, Objects: b.objects, Steps: nonZero(b.steps),
 			Message: fmt.Sprintf("%s %s cannot create Machines %s, while lagging the control plane: the MachineSet preflight %s %s %s scale-ups (cluster-autoscaler's too) and MachineHealthCheck remediation; the annotation machineset.cluster.x-k8s.io/skip-preflight-checks lifts them if you accept the risk",
-				plural("MachineDeployment", len(names)), strings.Join(names, ", "), when(b.steps), plural("check", len(b.checks)), strings.Join(b.checks, " and "), verb("blocks", "block", len(b.checks)))})
+				plural("MachineDeployment", len(names)), strings.Join(names, ", "), when(b.steps), plural("check", len(b.checks)), strings.Join(b.checks, " and "), verb("blocks", "block", len(b.checks)))},
+			preflightOn(g))...)
 	}
 	return out
 }
@@ -114,20 +117,31 @@ func plural(word string, n int) string {
 	return word + "s"
 }
 
-// pitfallFindings flags known CAPI behaviours that surprise operators (semantics reference §1.2, §1.9).
-func pitfallFindings(src VersionSource, res simResult) []Finding {
+// pitfallFindings flags known CAPI behaviours that surprise operators (semantics
+// reference §1.2, §1.9), when the installed core controller has them.
+func pitfallFindings(src VersionSource, res simResult, core *semver.Version, g gates) []Finding {
 	var out []Finding
 	cp := res.initial.controlPlane
+	is112 := precondition{known: core != nil, what: "the core controller is CAPI v1.12.x"}
+	if core != nil {
+		is112.holds = core.Major == 1 && core.Minor == 12
+	}
 	if len(cp) > 1 {
-		out = append(out, Finding{Severity: SeverityInfo, Rule: "CAPIv112RuntimeSDKOff",
-			Message: "on CAPI v1.12.x with the RuntimeSDK feature gate off, a multi-step upgrade stalls at the first intermediate control plane step (the upgrade-step annotation is only set with RuntimeSDK; fixed in v1.13.0): upgrade CAPI or enable RuntimeSDK first"})
+		out = append(out, conditional(Finding{Rule: RuleCAPIv112RuntimeSDKOff,
+			Message: "on CAPI v1.12.x with the RuntimeSDK feature gate off, a multi-step upgrade stalls at the first intermediate control plane step (the upgrade-step annotation is only set with RuntimeSDK; fixed in v1.13.0): upgrade CAPI or enable RuntimeSDK first"},
+			is112, precondition{known: g.coreKnown, holds: !g.coreSDK, what: "its RuntimeSDK gate is off"})...)
 	}
 	if src.Type == SourceClusterClass && len(cp) > 0 && len(res.states) > 0 {
 		from, err1 := parseVersion(res.states[0].controlPlane)
 		to, err2 := parseVersion(cp[len(cp)-1])
+		before1124 := precondition{known: core != nil, what: "the core controller is CAPI v1.12.0-v1.12.3"}
+		if core != nil {
+			before1124.holds = is112.holds && core.Patch < 4
+		}
 		if err1 == nil && err2 == nil && from.Minor == to.Minor {
-			out = append(out, Finding{Severity: SeverityInfo, Rule: "CAPIv112PatchOnly",
-				Message: "on CAPI v1.12.0-v1.12.3 a patch-only upgrade with a ClusterClass version list fails (\"control plane upgrade plan must end with version ...\"; fixed in v1.12.4 and v1.13.0)"})
+			out = append(out, conditional(Finding{Rule: RuleCAPIv112PatchOnly,
+				Message: "on CAPI v1.12.0-v1.12.3 a patch-only upgrade with a ClusterClass version list fails (\"control plane upgrade plan must end with version ...\"; fixed in v1.12.4 and v1.13.0)"},
+				before1124)...)
 		}
 	}
 	return out

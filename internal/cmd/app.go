@@ -3,10 +3,14 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/capi-planner/capi-planner/internal/cmd/completion"
 	"github.com/capi-planner/capi-planner/internal/cmd/plan"
 	"github.com/capi-planner/capi-planner/internal/cmd/snapshot"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
@@ -23,10 +28,21 @@ import (
 var Version = "dev"
 
 // Main runs the CLI with args (args[0] is the program name) and returns the exit code.
+//
+// Installed as kubectl-capi_planner, it is the kubectl plugin `kubectl capi-planner`;
+// as kubectl_complete-capi_planner, kubectl's completion program for it.
 // Once ctx is canceled, Main returns within a second even when the command is
 // blocked (reading a pipe, waiting for a silent API server).
 func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
-	app := newApp(ios)
+	switch filepath.Base(args[0]) {
+	case kubectlComplete, kubectlComplete + ".exe":
+		return completeForKubectl(ctx, args[1:], ios)
+	}
+	name := helpName(args[0])
+	if name != "capi-planner" {
+		args = hoistKubectlFlags(args)
+	}
+	app := newApp(ios, name)
 	done := make(chan error, 1)
 	go func() { done <- app.RunContext(ctx, args) }()
 	var err error
@@ -59,29 +75,103 @@ type usageError struct {
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-const appUsage = "capi-planner [--verbose] plan|snapshot|version [flags] (capi-planner COMMAND --help shows a command's flags)"
+// appUsage follows the program's name in the usage line.
+const appUsage = " [--verbose] plan|snapshot|version|completion [flags] (add --help after a command for its flags)"
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func newApp(ios *iostreams.IOStreams) *cli.App {
+// Program names: the kubectl plugin, and kubectl's completion program for it.
+const (
+	kubectlPlugin   = "kubectl-capi_planner"
+	kubectlComplete = "kubectl_complete-capi_planner"
+)
+
+// helpName is how usage and errors name the program: "kubectl capi-planner"
+// when kubectl runs it as a plugin.
+func helpName(arg0 string) string {
+	switch filepath.Base(arg0) {
+	case kubectlPlugin, kubectlPlugin + ".exe":
+		return "kubectl capi-planner"
+	}
+	return "capi-planner"
+}
+
+// kubectlFlags are kubectl's flags that capi-planner's commands take too, and
+// whether each takes a value.
+var kubectlFlags = map[string]bool{
+	"--kubeconfig": true, "--context": true, "-n": true, "--namespace": true, "--request-timeout": true,
+	"-A": false, "--all-namespaces": false, "-v": false, "--verbose": false,
+}
+
+// hoistKubectlFlags moves kubectl's flags typed before the command
+// (kubectl capi-planner --context prod plan) after it, where the command reads them.
+func hoistKubectlFlags(args []string) []string {
+	var hoisted []string
+	i := 1
+	for i < len(args) {
+		flag, _, inline := strings.Cut(args[i], "=")
+		takesValue, ok := kubectlFlags[flag]
+		if !ok {
+			break
+		}
+		n := 1
+		if takesValue && !inline && i+1 < len(args) {
+			n = 2
+		}
+		hoisted = append(hoisted, args[i:i+n]...)
+		i += n
+	}
+	if len(hoisted) == 0 || i == len(args) {
+		return args
+	}
+	out := append([]string{args[0], args[i]}, hoisted...)
+	return append(out, args[i+1:]...)
+}
+
+// completeForKubectl answers kubectl's plugin completion: words are what was typed
+// after `kubectl capi-planner`, the word being completed last.
+func completeForKubectl(ctx context.Context, words []string, ios *iostreams.IOStreams) int {
+	var listed bytes.Buffer
+	args, toComplete := completion.KubectlArgs(words)
+	app := newApp(&iostreams.IOStreams{In: ios.In, Out: &listed, ErrOut: io.Discard}, "kubectl capi-planner")
+	args = append([]string{kubectlPlugin}, args...)
+	// urfave/cli's completion reads the word before --generate-bash-completion
+	// from os.Args, not from the arguments it runs with.
+	saved := os.Args
+	os.Args = args
+	defer func() { os.Args = saved }()
+	if err := app.RunContext(ctx, args); err != nil {
+		code, _ := exitCode(ctx, err)
+		return code
+	}
+	if err := completion.KubectlReply(ios.Out, listed.String(), toComplete); err != nil {
+		return ExitError
+	}
+	return ExitOK
+}
+
+func newApp(ios *iostreams.IOStreams, helpName string) *cli.App {
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 	// Usage errors are one error line on stderr, like every other error, and the usage.
 	onUsageError := func(c *cli.Context, err error, _ bool) error {
-		usage := appUsage
+		usage := helpName + appUsage
 		if c.Command != nil && c.Command.UsageText != "" {
 			usage = c.Command.UsageText
 		}
 		return &usageError{err: err, usage: usage}
 	}
 	app := &cli.App{
-		Name:      "capi-planner",
-		Usage:     "plan chained Cluster API upgrades before you make them",
-		Version:   Version,
-		Reader:    ios.In,
-		Writer:    ios.Out,
-		ErrWriter: ios.ErrOut,
+		Name:     "capi-planner",
+		HelpName: helpName,
+		// Completion: the scripts of `completion` ask with --generate-bash-completion.
+		EnableBashCompletion: true,
+		Usage:                "plan chained Cluster API upgrades before you make them",
+		Version:              Version,
+		Reader:               ios.In,
+		Writer:               ios.Out,
+		ErrWriter:            ios.ErrOut,
 		// Errors are reported once, by Main, with the documented exit codes.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
@@ -90,7 +180,7 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 			if c.NArg() == 0 {
 				return cli.ShowAppHelp(c)
 			}
-			return &usageError{err: fmt.Errorf("unknown command %q", c.Args().First()), usage: appUsage}
+			return &usageError{err: fmt.Errorf("unknown command %q", c.Args().First()), usage: helpName + appUsage}
 		},
 		Flags: []cli.Flag{verboseFlag()},
 		Commands: []*cli.Command{
@@ -99,10 +189,12 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 			{
 				Name:  "version",
 				Usage: "print the capi-planner version and its release catalog date",
+				Flags: []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output format: text or json"}},
 				Action: func(c *cli.Context) error {
-					return printVersion(ios)
+					return printVersion(ios, c.String("output"))
 				},
 			},
+			completion.NewCommand("capi-planner"),
 		},
 	}
 	for _, c := range app.Commands {

@@ -16,6 +16,8 @@ const (
 	ExitOK = 0
 	// ExitError: bad input, command or flags, or a Cluster's upgrade would be rejected or needs more input.
 	ExitError = 1
+	// ExitChanges: with --detailed-exitcode, an upgrade is planned (as Terraform's plan -detailed-exitcode).
+	ExitChanges = 2
 	// ExitPolicy: the plans are valid but break --fail-on (returned by the plan command).
 	ExitPolicy = 3
 	// ExitInterrupted and ExitTerminated: stopped by SIGINT (Ctrl-C) or SIGTERM, 128 + the signal's number as shells report it.
@@ -66,6 +68,7 @@ func exitCode(ctx context.Context, err error) (code int, report error) {
 		interrupted *Interrupted
 		rejected    *plan.RejectedError
 		policy      *plan.PolicyError
+		changes     *plan.ChangesError
 	)
 	switch {
 	case errors.As(context.Cause(ctx), &interrupted):
@@ -77,6 +80,8 @@ func exitCode(ctx context.Context, err error) (code int, report error) {
 		return ExitOK, nil
 	case errors.As(err, &policy):
 		return ExitPolicy, nil
+	case errors.As(err, &changes):
+		return ExitChanges, nil
 	case errors.As(err, &rejected):
 		return ExitError, nil
 	}

@@ -13,13 +13,19 @@ import (
 type Replace struct {
 	// Objects restricts the check to these object names (or topology names); empty checks all.
 	Objects []string
+	// Accelerators restricts the check to Machines with accelerators: the steps and
+	// objects of the plan's AcceleratorMachinesReplaced findings that are not suppressed.
+	Accelerators bool
 }
 
-// Parse parses a --fail-on value: "replace" or "replace:name,name".
+// Parse parses a --fail-on value: "replace", "replace:name,name" or "replace-gpu".
 func Parse(s string) (*Replace, error) {
+	if s == "replace-gpu" {
+		return &Replace{Accelerators: true}, nil
+	}
 	what, names, hasNames := strings.Cut(s, ":")
 	if what != "replace" {
-		return nil, fmt.Errorf("invalid --fail-on %q: expected replace or replace:NAME,NAME", s)
+		return nil, fmt.Errorf("invalid --fail-on %q: expected replace, replace:NAME,NAME or replace-gpu", s)
 	}
 	r := &Replace{}
 	if hasNames {
@@ -41,7 +47,7 @@ type Violation struct {
 	Step    int
 	Object  planner.ObjectRef
 	Counts  planner.MachineCounts
-	Rule    string
+	Rule    planner.RuleID
 }
 
 func (v Violation) String() string {
@@ -55,7 +61,7 @@ func (r *Replace) Check(p *planner.UpgradePlan) []Violation {
 		for _, s := range c.Steps {
 			for _, ch := range s.Changes {
 				pr := ch.Prediction
-				if pr == nil || (pr.Counts.Created == 0 && pr.Counts.Deleted == 0) || !r.selects(ch) {
+				if pr == nil || (pr.Counts.Created == 0 && pr.Counts.Deleted == 0) || !r.selects(ch) || (r.Accelerators && !acceleratorsReplaced(c.Findings, s.Number, ch.Object)) {
 					continue
 				}
 				out = append(out, Violation{Cluster: c.Cluster.Namespace + "/" + c.Cluster.Name, Step: s.Number, Object: ch.Object, Counts: pr.Counts, Rule: pr.Rule})
@@ -67,4 +73,15 @@ func (r *Replace) Check(p *planner.UpgradePlan) []Violation {
 
 func (r *Replace) selects(ch planner.Change) bool {
 	return len(r.Objects) == 0 || slices.Contains(r.Objects, ch.Object.Name) || (ch.TopologyName != "" && slices.Contains(r.Objects, ch.TopologyName))
+}
+
+// acceleratorsReplaced reports whether a finding, not suppressed, says that the
+// object replaces Machines with accelerators at the step.
+func acceleratorsReplaced(findings []planner.Finding, step int, obj planner.ObjectRef) bool {
+	for _, f := range findings {
+		if f.Rule == planner.RuleAcceleratorMachinesReplaced && f.Suppressed == nil && slices.Contains(f.Steps, step) && slices.Contains(f.Objects, obj) {
+			return true
+		}
+	}
+	return false
 }

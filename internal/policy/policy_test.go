@@ -34,7 +34,23 @@ func TestReplace(t *testing.T) {
 	if v := some.Check(p); len(v) != 1 || v[0].Object.Name != "c-md-2" {
 		t.Errorf("restricted: %v", v)
 	}
-	for _, bad := range []string{"rollout", "replace:", "replace: ,"} {
+	gpu, err := Parse("replace-gpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := gpu.Check(p); len(v) != 0 {
+		t.Errorf("replace-gpu without accelerator findings: %v", v)
+	}
+	accel := planner.Finding{Rule: planner.RuleAcceleratorMachinesReplaced, Steps: []int{2}, Objects: []planner.ObjectRef{{Kind: "MachineDeployment", Namespace: "ns", Name: "c-md-2"}}}
+	p.Clusters[0].Findings = []planner.Finding{accel}
+	if v := gpu.Check(p); len(v) != 1 || v[0].Object.Name != "c-md-2" || v[0].Step != 2 {
+		t.Errorf("replace-gpu: %v", v)
+	}
+	p.Clusters[0].Findings[0].Suppressed = &planner.Suppression{Reason: "accepted", Source: "--ignore"}
+	if v := gpu.Check(p); len(v) != 0 {
+		t.Errorf("replace-gpu with the finding suppressed: %v", v)
+	}
+	for _, bad := range []string{"rollout", "replace:", "replace: ,", "replace-gpu:md-0"} {
 		if _, err := Parse(bad); err == nil || !strings.Contains(err.Error(), "--fail-on") {
 			t.Errorf("Parse(%q) = %v", bad, err)
 		}

@@ -69,7 +69,7 @@ func (m *markdown) cluster(c *planner.ClusterPlan) {
 				m.printf("| %s | %s | %s | %s | %s | %s | %s |\n", num, s.Kind, cell(ch.Object.Kind+" "+ch.Object.Name), ch.From, ch.To, cell(machines(ch.Prediction)), cell(reason))
 			}
 			for _, b := range s.Blockers {
-				m.printf("|  | **blocked** | %s |  |  |  | %s |\n", cell(b.Rule), cell(b.Message))
+				m.printf("|  | **blocked** | %s |  |  |  | %s |\n", cell(string(b.Rule)), cell(b.Message))
 			}
 		}
 	}
@@ -80,10 +80,13 @@ func (m *markdown) cluster(c *planner.ClusterPlan) {
 		}
 		m.printf(".\n")
 	}
-	if len(c.Findings) > 0 {
+	if active, suppressed := activeFindings(c.Findings); len(c.Findings) > 0 {
 		m.printf("\n")
-		for _, f := range c.Findings {
-			m.printf("- %s **%s**: %s\n", f.Severity, f.Rule, f.Message)
+		for _, f := range active {
+			m.printf("- %s **%s**: %s\n", f.Severity, f.Rule, findingText(f))
+		}
+		if suppressed != "" {
+			m.printf("- %s\n", suppressed)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-// Package render writes plans for people (tables) and for programs (JSON, YAML).
+// Package render writes plans for people (tables, Markdown) and for programs (JSON, YAML, SARIF).
 // Renderers only format: every fact they print is in the plan document.
 package render
 
@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/capi-planner/capi-planner/internal/sarif"
 	"github.com/capi-planner/capi-planner/planner"
 )
 
@@ -23,6 +25,8 @@ const (
 	FormatYAML  Format = "yaml"
 	// FormatMarkdown is for CI job summaries and pull-request comments.
 	FormatMarkdown Format = "markdown"
+	// FormatSARIF is SARIF 2.1.0, for code scanning: findings and rejections only.
+	FormatSARIF Format = "sarif"
 )
 
 // ParseFormat validates an -o value.
@@ -30,12 +34,12 @@ func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(s)); f {
 	case "", FormatTable:
 		return FormatTable, nil
-	case FormatJSON, FormatYAML, FormatMarkdown:
+	case FormatJSON, FormatYAML, FormatMarkdown, FormatSARIF:
 		return f, nil
 	case "md":
 		return FormatMarkdown, nil
 	}
-	return "", fmt.Errorf("invalid -o %q: expected table, json, yaml or markdown", s)
+	return "", fmt.Errorf("invalid -o %q: expected table, json, yaml, markdown or sarif", s)
 }
 
 // Options configure rendering.
@@ -43,6 +47,8 @@ type Options struct {
 	Format Format
 	// Color enables ANSI colour in tables.
 	Color bool
+	// Locate says where objects were read from, for SARIF; nil when live.
+	Locate sarif.Locate
 }
 
 // Plan writes the plan in the chosen format.
@@ -68,6 +74,8 @@ func Plan(w io.Writer, p *planner.UpgradePlan, opts Options) error {
 		return err
 	case FormatMarkdown:
 		return (&markdown{w: w}).plan(p)
+	case FormatSARIF:
+		return sarif.Write(w, p, opts.Locate)
 	default:
 		t := &table{w: w, color: opts.Color}
 		if len(p.Clusters) == 1 {
@@ -75,4 +83,33 @@ func Plan(w io.Writer, p *planner.UpgradePlan, opts Options) error {
 		}
 		return t.summary(p)
 	}
+}
+
+// activeFindings returns the findings not suppressed, and a line naming the
+// suppressed ones ("" when none).
+func activeFindings(fs []planner.Finding) ([]planner.Finding, string) {
+	var active []planner.Finding
+	var suppressed []string
+	for _, f := range fs {
+		if f.Suppressed == nil {
+			active = append(active, f)
+			continue
+		}
+		if !slices.Contains(suppressed, string(f.Rule)) {
+			suppressed = append(suppressed, string(f.Rule))
+		}
+	}
+	if n := len(fs) - len(active); n > 0 {
+		return active, fmt.Sprintf("%d suppressed (%s); -o json shows them with the reasons", n, strings.Join(suppressed, ", "))
+	}
+	return active, ""
+}
+
+// findingText is a finding's message, with the condition it holds on when the
+// input did not show it.
+func findingText(f planner.Finding) string {
+	if f.Condition == "" {
+		return f.Message
+	}
+	return f.Message + " (" + f.Condition + ")"
 }

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/internal/state/snapshot"
 	"github.com/capi-planner/capi-planner/planner"
 )
@@ -40,6 +41,13 @@ var goldenCatalog = catalog.New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), "t
 
 func planFixture(t *testing.T, fixture, to string) *planner.UpgradePlan {
 	t.Helper()
+	p, _ := planFixtureState(t, fixture, to)
+	return p
+}
+
+// planFixtureState plans a fixture and returns the state it read too.
+func planFixtureState(t *testing.T, fixture, to string) (*planner.UpgradePlan, *state.State) {
+	t.Helper()
 	st, err := snapshot.Read(t.Context(), []string{filepath.Join("..", "..", "fixtures", fixture)}, snapshot.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +62,7 @@ func planFixture(t *testing.T, fixture, to string) *planner.UpgradePlan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return p, st
 }
 
 func golden(t *testing.T, name string, got []byte) {

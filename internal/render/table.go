@@ -87,7 +87,7 @@ func currentVersion(c *planner.ClusterPlan) string {
 // note is the most important thing to know about a Cluster's plan, in one cell.
 func note(c *planner.ClusterPlan) string {
 	if len(c.Rejections) > 0 {
-		return c.Rejections[0].Rule
+		return string(c.Rejections[0].Rule)
 	}
 	for _, s := range c.Steps {
 		if len(s.Blockers) > 0 {
@@ -95,7 +95,8 @@ func note(c *planner.ClusterPlan) string {
 		}
 	}
 	counts := map[planner.Severity]int{}
-	for _, f := range c.Findings {
+	active, _ := activeFindings(c.Findings)
+	for _, f := range active {
 		counts[f.Severity]++
 	}
 	var parts []string
@@ -171,10 +172,13 @@ func (t *table) cluster(p *planner.UpgradePlan, c *planner.ClusterPlan) error {
 		t.printf("\n")
 		t.steps(c)
 	}
-	if len(c.Findings) > 0 {
+	if active, suppressed := activeFindings(c.Findings); len(c.Findings) > 0 {
 		t.printf("\n%s\n", t.paint(ansiBold, "Findings"))
-		for _, f := range c.Findings {
-			t.printf("  %s [%s] %s\n", t.severity(f.Severity), f.Rule, f.Message)
+		for _, f := range active {
+			t.printf("  %s [%s] %s\n", t.severity(f.Severity), f.Rule, findingText(f))
+		}
+		if suppressed != "" {
+			t.printf("  %s\n", suppressed)
 		}
 	}
 	t.printf("\nPlanned at %s by capi-planner %s; release catalog of %s.\n",
@@ -304,7 +308,7 @@ func why(p *planner.Prediction) string {
 	if p.Rule == planner.RuleInPlace {
 		reason = p.Reasons[len(p.Reasons)-1]
 	}
-	return "[" + p.Rule + "] " + reason
+	return "[" + string(p.Rule) + "] " + reason
 }
 
 // changes lists what a change makes differ on the Machines, when that is more

@@ -62,9 +62,25 @@ type State struct {
 	// CRDs are the name and labels of the CAPI providers' CustomResourceDefinitions:
 	// their cluster.x-k8s.io/<contract> labels give each kind's contract version.
 	CRDs []*metav1.PartialObjectMetadata
+	// Sources says where each object of a snapshot file was read, keyed by kind,
+	// namespace and name (no group); nil when read live or from stdin.
+	Sources map[ObjectKey]Source
 
 	// idx speeds up the lookups below; built on first use, dropped by Add.
 	idx *index
+}
+
+// Source is where an object was read from: a snapshot file (not stdin), and the
+// first line of its YAML document (of the List, for an item of a List).
+type Source struct {
+	File string
+	Line int
+}
+
+// SourceOf says where the object was read, when it came from a snapshot.
+func (s *State) SourceOf(kind, namespace, name string) (Source, bool) {
+	src, ok := s.Sources[ObjectKey{Kind: kind, Namespace: namespace, Name: name}]
+	return src, ok
 }
 
 // index maps the keys planning looks objects up by to the objects, so that

@@ -30,6 +30,7 @@ import (
 	"github.com/capi-planner/capi-planner/internal/safefile"
 	"github.com/capi-planner/capi-planner/internal/scheme"
 	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/internal/suppress"
 	"github.com/capi-planner/capi-planner/planner"
 )
 
@@ -55,6 +56,11 @@ type Options struct {
 	FailOn *policy.Replace
 	// AskExtensions asks the in-place extension instead of assuming (live only).
 	AskExtensions bool
+	// Ignore suppresses findings (--ignore, --ignore-file).
+	Ignore []suppress.Entry
+	// DetailedExitCode exits 2 when an upgrade is planned, 0 only when every
+	// selected Cluster is at the target (--detailed-exitcode).
+	DetailedExitCode bool
 }
 
 // NewCommand returns the cli command; logger gives the logger configured by global flags.
@@ -62,7 +68,7 @@ func NewCommand(ios *iostreams.IOStreams, logger func(*cli.Context) *slog.Logger
 	return &cli.Command{
 		Name:      "plan",
 		Usage:     "plan the upgrade of Clusters to a Kubernetes version",
-		UsageText: "capi-planner plan [-f SNAPSHOT | --kubeconfig FILE] [--cluster NAMESPACE/NAME] [--to VERSION] [-o table|json|yaml]",
+		UsageText: "capi-planner plan [-f SNAPSHOT | --kubeconfig FILE] [--cluster NAMESPACE/NAME] [--to VERSION] [-o table|json|yaml|markdown|sarif] [--ignore RULE[:NAMESPACE/NAME]] [--detailed-exitcode]",
 		Description: `Reads Cluster API objects from a live management cluster (kubeconfig) or from
 YAML snapshots (kubectl get ... -o yaml, or capi-planner snapshot) and shows, step
 by step, how Cluster API will upgrade each Cluster to the target version: control
@@ -76,12 +82,16 @@ source offers and plans to the newest.`,
 			&cli.StringFlag{Name: "to", Usage: "target: v1.36.3, v1.36 or latest (default: the newest version the source offers)"},
 			&cli.StringFlag{Name: "versions", Usage: "comma-separated Kubernetes versions that replace the release catalog and stand in for upgrade-plan extensions"},
 			&cli.StringFlag{Name: "versions-file", Usage: "like --versions, read from a file (one version per line or comma-separated; # comments)"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output format: table, json, yaml or markdown"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output format: table, json, yaml, markdown or sarif"},
 			&cli.StringFlag{Name: "feature-gates", Usage: "the controllers' gates for in-place predictions, e.g. InPlaceUpdates=true,RuntimeSDK=true (default: read from the controllers' Deployments)"},
 			&cli.StringFlag{Name: "assume-extension-covers", Usage: "field paths the in-place extension covers besides spec.version, comma-separated, under " + strings.Join(planner.CoverableObjects, ", ") + " (a field covers its subfields), or " + planner.DiffTemplates + " for unevaluated ClusterClass patches"},
-			&cli.StringFlag{Name: "fail-on", Usage: "exit 3 when Machines would be replaced: replace, or replace:NAME,NAME for some objects"},
+			&cli.StringFlag{Name: "fail-on", Usage: "exit 3 when Machines would be replaced: replace, replace:NAME,NAME for some objects, or replace-gpu for Machines with accelerators"},
 			&cli.BoolFlag{Name: "ask-extensions", Usage: "live: ask the in-place extension (CanUpdateMachine, CanUpdateMachineSet) what it covers instead of assuming"},
+			&cli.StringSliceFlag{Name: "ignore", Usage: "suppress a finding: RULE, or RULE:NAMESPACE/NAME for one Cluster or object (repeatable; rules in docs/findings.md)"},
+			&cli.StringFlag{Name: "ignore-file", Usage: "suppress findings listed in a YAML file: ignore: [{rule: RULE, object: NAMESPACE/NAME, reason: WHY}]"},
+			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when every selected Cluster is at the target, 2 when an upgrade is planned, 1 on errors, 3 on a --fail-on violation"},
 		),
+		BashComplete: complete(ios),
 		Action: func(c *cli.Context) error {
 			opts, err := optionsFrom(c, ios)
 			if err != nil {
@@ -152,6 +162,21 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 			return nil, err
 		}
 	}
+	for _, v := range c.StringSlice("ignore") {
+		e, err := suppress.ParseFlag(v)
+		if err != nil {
+			return nil, err
+		}
+		opts.Ignore = append(opts.Ignore, e)
+	}
+	if path := c.String("ignore-file"); path != "" {
+		entries, err := suppress.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		opts.Ignore = append(opts.Ignore, entries...)
+	}
+	opts.DetailedExitCode = c.Bool("detailed-exitcode")
 	if opts.Versions, err = readVersions(c.String("versions"), c.String("versions-file"), c.IsSet("versions"), c.IsSet("versions-file"), in.MaxFileSize); err != nil {
 		return nil, err
 	}
@@ -328,6 +353,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	for _, e := range suppress.Apply(plan, opts.Ignore) {
+		opts.Logger.Warn("the suppression matched no finding", "entry", e.String())
+	}
 	failed := 0
 	for _, c := range plan.Clusters {
 		if c.Status == planner.StatusRejected || c.Status == planner.StatusNeedsInput {
@@ -342,8 +370,15 @@ func Run(ctx context.Context, opts *Options) error {
 	// (JSON, YAML and Markdown still carry the document, for CI.)
 	if !(opts.Format == render.FormatTable && len(plan.Clusters) == 1 && failed == 1) {
 		// Rendered whole first: an interrupted run writes nothing on stdout.
+		ropts := render.Options{Format: opts.Format, Color: opts.IO.Color}
+		if st.Sources != nil {
+			ropts.Locate = func(ref planner.ObjectRef) (string, int, bool) {
+				src, ok := st.SourceOf(ref.Kind, ref.Namespace, ref.Name)
+				return src.File, src.Line, ok
+			}
+		}
 		var out bytes.Buffer
-		if err := render.Plan(&out, plan, render.Options{Format: opts.Format, Color: opts.IO.Color}); err != nil {
+		if err := render.Plan(&out, plan, ropts); err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
@@ -364,6 +399,9 @@ func Run(ctx context.Context, opts *Options) error {
 			return &PolicyError{Violations: len(violations)}
 		}
 	}
+	if opts.DetailedExitCode && upgradePlanned(plan) {
+		return &ChangesError{}
+	}
 	return nil
 }
 
@@ -381,6 +419,22 @@ func warnFailedAsks(w io.Writer, plan *planner.UpgradePlan) {
 		}
 	}
 }
+
+// upgradePlanned reports whether some selected Cluster has steps to run.
+func upgradePlanned(p *planner.UpgradePlan) bool {
+	for _, c := range p.Clusters {
+		if len(c.Steps) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// ChangesError is returned with --detailed-exitcode when an upgrade is planned:
+// not a failure, as Terraform's exit 2 is not.
+type ChangesError struct{}
+
+func (*ChangesError) Error() string { return "an upgrade is planned" }
 
 // PolicyError is returned when the plan breaks --fail-on; the violations were written to stderr.
 type PolicyError struct{ Violations int }

@@ -119,6 +119,9 @@ func Read(ctx context.Context, paths []string, opts Options) (*state.State, erro
 	return r.st, nil
 }
 
+// stdinName names standard input in errors; objects read from it have no Source.
+const stdinName = "<stdin>"
+
 type reader struct {
 	opts Options
 	conv *scheme.Converter
@@ -131,7 +134,7 @@ func (r *reader) readPath(ctx context.Context, p string) error {
 		if r.opts.Stdin == nil {
 			return errors.New("-f -: no standard input available")
 		}
-		return r.readStream(ctx, "<stdin>", r.opts.Stdin)
+		return r.readStream(ctx, stdinName, r.opts.Stdin)
 	}
 	info, err := os.Stat(p)
 	if err != nil {
@@ -303,6 +306,7 @@ type decodedObject struct {
 	h     header
 	obj   runtime.Object
 	where string
+	src   state.Source
 	fail  func(format string, args ...any) error
 }
 
@@ -383,7 +387,7 @@ func (r *reader) decodeDocument(file string, d document) decodedDocument {
 		if warning != "" {
 			out.warnings = append(out.warnings, failHere("%s", warning))
 		}
-		out.objects = append(out.objects, decodedObject{h: h, obj: obj, where: where, fail: failHere})
+		out.objects = append(out.objects, decodedObject{h: h, obj: obj, where: where, src: state.Source{File: file, Line: d.startLine}, fail: failHere})
 		return true
 	}
 	if strings.HasSuffix(h.Kind, "List") && (h.Items != nil || h.Metadata.Name == "") {
@@ -478,6 +482,13 @@ func (r *reader) keep(o decodedObject) error {
 	if err := r.st.Add(o.obj); err != nil {
 		return o.fail("%v", err)
 	}
+	if o.src.File == stdinName {
+		return nil
+	}
+	if r.st.Sources == nil {
+		r.st.Sources = map[state.ObjectKey]state.Source{}
+	}
+	r.st.Sources[state.ObjectKey{Kind: o.h.Kind, Namespace: o.h.Metadata.Namespace, Name: o.h.Metadata.Name}] = o.src
 	return nil
 }
 

@@ -386,3 +386,41 @@ spec:
 		t.Fatalf("read back: %v, %+v", err, again)
 	}
 }
+
+// Every object read keeps its file and the first line of its document (its apiVersion line here).
+func TestReadKeepsSources(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "objects.yaml")
+	content := `# a comment
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: prod
+---
+apiVersion: cluster.x-k8s.io/v1beta2
+kind: MachineDeployment
+metadata:
+  name: web-md-0
+  namespace: prod
+spec:
+  clusterName: web
+`
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Read(t.Context(), []string{path}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		kind, namespace, name string
+		line                  int
+	}{{"Namespace", "", "prod", 2}, {"MachineDeployment", "prod", "web-md-0", 7}} {
+		if src, ok := st.SourceOf(tt.kind, tt.namespace, tt.name); !ok || src.File != path || src.Line != tt.line {
+			t.Errorf("%s %s: %+v %v, want %s:%d", tt.kind, tt.name, src, ok, path, tt.line)
+		}
+	}
+	if _, ok := st.SourceOf("MachineDeployment", "prod", "other"); ok {
+		t.Error("an object that was not read has a source")
+	}
+}

@@ -2,9 +2,9 @@ package planner
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -56,12 +56,7 @@ type acceleration struct {
 // type of its infrastructure template.
 func workerAcceleration(st *state.State, namespace string, meta clusterv1.ObjectMeta, spec clusterv1.MachineSpec) acceleration {
 	for _, m := range []map[string]string{meta.Labels, meta.Annotations} {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if acceleratorName.MatchString(k) {
 				return acceleration{known: true, gpu: true, evidence: fmt.Sprintf("its Machine template carries %s", k)}
 			}
@@ -102,12 +97,7 @@ func workerAcceleration(st *state.State, namespace string, meta clusterv1.Object
 func findAccelerator(v any, path string) (string, string, bool) {
 	switch v := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			if acceleratorName.MatchString(k) {
 				return path + "." + k, k, true
 			}

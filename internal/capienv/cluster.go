@@ -162,7 +162,7 @@ func (e *Env) WaitAt(ctx context.Context, namespace, name, version string, timeo
 		return ok, err
 	})
 	if err != nil {
-		return fmt.Errorf("Cluster %s/%s is not at rest after %s (%s): %w", namespace, name, timeout, last, err)
+		return fmt.Errorf("the Cluster %s/%s is not at rest after %s (%s): %w", namespace, name, timeout, last, err)
 	}
 	return nil
 }

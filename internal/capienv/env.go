@@ -132,18 +132,13 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 	for _, p := range providers {
-		m, v, err := webhookConfigurations(mods.config(p, "webhook", "manifests.yaml"), p.namePrefix, url(p.name), e.caBundle)
+		configs, err := webhookConfigurations(mods.config(p, "webhook", "manifests.yaml"), p.namePrefix, url(p.name), e.caBundle)
 		if err != nil {
 			return nil, err
 		}
-		for _, o := range m {
+		for _, o := range configs {
 			if err := e.Client.Create(ctx, o); err != nil {
-				return nil, fmt.Errorf("creating MutatingWebhookConfiguration %s: %w", o.Name, err)
-			}
-		}
-		for _, o := range v {
-			if err := e.Client.Create(ctx, o); err != nil {
-				return nil, fmt.Errorf("creating ValidatingWebhookConfiguration %s: %w", o.Name, err)
+				return nil, fmt.Errorf("creating %s %s: %w", o.GetKind(), o.GetName(), err)
 			}
 		}
 	}

@@ -3,14 +3,15 @@ package capienv
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 
-	admissionv1 "k8s.io/api/admissionregistration/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
@@ -61,59 +62,40 @@ func crds(dir string, webhookURL string, caBundle []byte) ([]*apiextensionsv1.Cu
 	return out, nil
 }
 
-// webhookConfigurations reads a provider's config/webhook/manifests.yaml and
-// points every webhook at url+path instead of its Service, with the CA bundle,
-// named with the provider's kustomize prefix.
-func webhookConfigurations(file, prefix, url string, caBundle []byte) ([]*admissionv1.MutatingWebhookConfiguration, []*admissionv1.ValidatingWebhookConfiguration, error) {
+// webhookConfigurations reads a provider's config/webhook/manifests.yaml (its
+// Mutating- and ValidatingWebhookConfigurations) and points every webhook at
+// url+path instead of its Service, with the CA bundle, named with the
+// provider's kustomize prefix.
+func webhookConfigurations(file, prefix, url string, caBundle []byte) ([]*unstructured.Unstructured, error) {
 	docs, err := yamlDocuments(file)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	rewrite := func(cc *admissionv1.WebhookClientConfig) error {
-		if cc.Service == nil || cc.Service.Path == nil {
-			return fmt.Errorf("%s: a webhook has no service path", file)
-		}
-		u := url + *cc.Service.Path
-		cc.URL, cc.Service, cc.CABundle = &u, nil, caBundle
-		return nil
-	}
-	var mutating []*admissionv1.MutatingWebhookConfiguration
-	var validating []*admissionv1.ValidatingWebhookConfiguration
+	var out []*unstructured.Unstructured
 	for _, doc := range docs {
-		var head struct{ Kind string }
-		if err := yaml.Unmarshal(doc, &head); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", file, err)
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(doc, &u.Object); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
 		}
-		switch head.Kind {
-		case "MutatingWebhookConfiguration":
-			c := &admissionv1.MutatingWebhookConfiguration{}
-			if err := yaml.UnmarshalStrict(doc, c); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", file, err)
-			}
-			c.Name = prefix + c.Name
-			for i := range c.Webhooks {
-				if err := rewrite(&c.Webhooks[i].ClientConfig); err != nil {
-					return nil, nil, err
-				}
-			}
-			mutating = append(mutating, c)
-		case "ValidatingWebhookConfiguration":
-			c := &admissionv1.ValidatingWebhookConfiguration{}
-			if err := yaml.UnmarshalStrict(doc, c); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", file, err)
-			}
-			c.Name = prefix + c.Name
-			for i := range c.Webhooks {
-				if err := rewrite(&c.Webhooks[i].ClientConfig); err != nil {
-					return nil, nil, err
-				}
-			}
-			validating = append(validating, c)
-		default:
-			return nil, nil, fmt.Errorf("%s: unexpected kind %q", file, head.Kind)
+		if k := u.GetKind(); k != "MutatingWebhookConfiguration" && k != "ValidatingWebhookConfiguration" {
+			return nil, fmt.Errorf("%s: unexpected kind %q", file, k)
 		}
+		u.SetName(prefix + u.GetName())
+		webhooks, _, _ := unstructured.NestedSlice(u.Object, "webhooks")
+		for i, w := range webhooks {
+			hook, _ := w.(map[string]any)
+			path, ok, _ := unstructured.NestedString(hook, "clientConfig", "service", "path")
+			if !ok {
+				return nil, fmt.Errorf("%s: webhook %d of %s has no service path", file, i, u.GetName())
+			}
+			hook["clientConfig"] = map[string]any{"url": url + path, "caBundle": base64.StdEncoding.EncodeToString(caBundle)}
+		}
+		if err := unstructured.SetNestedSlice(u.Object, webhooks, "webhooks"); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
 	}
-	return mutating, validating, nil
+	return out, nil
 }
 
 // yamlDocuments splits a YAML file into its non-empty documents.

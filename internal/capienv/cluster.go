@@ -187,8 +187,9 @@ func (e *Env) atRest(ctx context.Context, namespace, name, version string) (bool
 		return false, "", err
 	}
 	for _, md := range mds.Items {
-		if why := machineDeploymentAtRest(&md, version); why != "" {
-			return false, why, nil
+		why, err := e.machineDeploymentAtRest(ctx, &md, version)
+		if err != nil || why != "" {
+			return false, why, err
 		}
 	}
 	if c.Spec.Topology.IsDefined() && !conditions.IsTrue(c, clusterv1.ClusterTopologyReconciledCondition) {
@@ -215,7 +216,10 @@ func (e *Env) WaitObjectAt(ctx context.Context, kind, namespace, name, version s
 			if err := e.Client.Get(ctx, key, md); err != nil {
 				return false, err
 			}
-			last = machineDeploymentAtRest(md, version)
+			var err error
+			if last, err = e.machineDeploymentAtRest(ctx, md, version); err != nil {
+				return false, err
+			}
 		default:
 			return false, fmt.Errorf("cannot wait for a %s", kind)
 		}
@@ -246,18 +250,33 @@ func controlPlaneAtRest(kcp *controlplanev1.KubeadmControlPlane, version string)
 	return ""
 }
 
-// machineDeploymentAtRest says why the MachineDeployment is not at rest at version, or "".
-func machineDeploymentAtRest(md *clusterv1.MachineDeployment, version string) string {
+// machineDeploymentAtRest says why the MachineDeployment is not at rest at
+// version, or "". Its status alone is not enough: right after a change of its
+// spec it can report every replica up to date before the new MachineSet
+// exists, so its Machines are counted too.
+func (e *Env) machineDeploymentAtRest(ctx context.Context, md *clusterv1.MachineDeployment, version string) (string, error) {
 	if version != "" && md.Spec.Template.Spec.Version != version {
-		return fmt.Sprintf("MachineDeployment %s at %s, not %s", md.Name, md.Spec.Template.Spec.Version, version)
+		return fmt.Sprintf("MachineDeployment %s at %s, not %s", md.Name, md.Spec.Template.Spec.Version, version), nil
 	}
 	want := ptrInt(md.Spec.Replicas)
 	if md.Status.ObservedGeneration != md.Generation || ptrInt(md.Status.Replicas) != want ||
 		ptrInt(md.Status.UpToDateReplicas) != want || ptrInt(md.Status.AvailableReplicas) != want {
 		return fmt.Sprintf("MachineDeployment %s: %d replicas, %d up to date, %d available, want %d", md.Name,
-			ptrInt(md.Status.Replicas), ptrInt(md.Status.UpToDateReplicas), ptrInt(md.Status.AvailableReplicas), want)
+			ptrInt(md.Status.Replicas), ptrInt(md.Status.UpToDateReplicas), ptrInt(md.Status.AvailableReplicas), want), nil
 	}
-	return ""
+	machines := &clusterv1.MachineList{}
+	if err := e.Client.List(ctx, machines, ctrlclient.InNamespace(md.Namespace), ctrlclient.MatchingLabels{clusterv1.MachineDeploymentNameLabel: md.Name}); err != nil {
+		return "", err
+	}
+	if len(machines.Items) != want {
+		return fmt.Sprintf("MachineDeployment %s: %d Machines, want %d", md.Name, len(machines.Items), want), nil
+	}
+	for _, m := range machines.Items {
+		if m.Spec.Version != md.Spec.Template.Spec.Version || !m.DeletionTimestamp.IsZero() {
+			return fmt.Sprintf("MachineDeployment %s: Machine %s at %s", md.Name, m.Name, m.Spec.Version), nil
+		}
+	}
+	return "", nil
 }
 
 func ptrInt(p *int32) int {

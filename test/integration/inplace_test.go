@@ -249,8 +249,18 @@ func TestAskInPlaceExtensions(t *testing.T) {
 	}
 	cp, md = predictions("ip-failing")
 	for _, p := range []map[string]any{cp, md} {
-		if p["basis"] != "Assumed" || !strings.Contains(fmt.Sprint(p["reasons"]), "asking the extension failed") || !strings.Contains(fmt.Sprint(p["reasons"]), "cannot tell") {
+		if p["basis"] != "Assumed" || !strings.Contains(fmt.Sprint(p["reasons"]), "asking the extension failed") || !strings.Contains(fmt.Sprint(p["reasons"]), "cannot tell") ||
+			!strings.Contains(fmt.Sprint(p["askFailed"]), "cannot tell") {
 			t.Errorf("failing extension: %v", p)
+		}
+	}
+	// A failed ask is loud: a warning on stderr for every change asked about, and
+	// the table and Markdown say the verdict is assumed because the call failed.
+	for _, format := range []string{"table", "markdown"} {
+		r := capiPlanner(t, "plan", "--kubeconfig", adminKubeconfig, "--cluster", "ip-failing/c", "--to", "v1.36.3", "--ask-extensions", "-o", format)
+		if r.Code != 0 || strings.Count(r.Stderr, "--ask-extensions got no answer") < 2 || !strings.Contains(r.Stderr, "cannot tell") ||
+			!strings.Contains(r.Stdout, "(assumed: asking the extension failed)") {
+			t.Errorf("%s: a failed ask is not loud: exit %d\n%s\n%s", format, r.Code, r.Stderr, r.Stdout)
 		}
 	}
 	// As a user with the reader role only, asking about the control plane is forbidden:

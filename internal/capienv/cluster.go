@@ -37,6 +37,10 @@ type ClusterSpec struct {
 	// Patches adds the ClusterClass patches of the bundled example: the etcd image
 	// tag and a version file, from builtin.controlPlane.version.
 	Patches bool
+	// RotateAt adds a ClusterClass patch that changes the control plane's
+	// DevMachineTemplate from that version on (e.g. "1.35.0"), so the topology
+	// controller rotates the template at the step that reaches it.
+	RotateAt string
 	// Annotations on the Cluster, e.g. topology.cluster.x-k8s.io/upgrade-concurrency.
 	Annotations map[string]string
 

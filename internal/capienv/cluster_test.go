@@ -1,9 +1,12 @@
 package capienv
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"sigs.k8s.io/yaml"
@@ -18,7 +21,9 @@ func TestClusterObjects(t *testing.T) {
 	unmanaged.Topology, unmanaged.Versions, unmanaged.Patches = false, nil, false
 	unmanaged.MachineDeployments[1].OnDelete = true
 	strict := serializer.NewCodecFactory(scheme.New(), serializer.EnableStrict).UniversalDeserializer()
-	for name, spec := range map[string]ClusterSpec{"topology": Demo(), "unmanaged": unmanaged} {
+	rotating := Demo()
+	rotating.RotateAt = "1.35.0"
+	for name, spec := range map[string]ClusterSpec{"topology": Demo(), "rotating": rotating, "unmanaged": unmanaged} {
 		t.Run(name, func(t *testing.T) {
 			objs, err := spec.Objects()
 			if err != nil {
@@ -38,6 +43,21 @@ func TestClusterObjects(t *testing.T) {
 			want := []string{"Namespace", "DevClusterTemplate", "DevMachineTemplate", "DevMachineTemplate", "KubeadmConfigTemplate", "KubeadmControlPlaneTemplate", "ClusterClass", "Cluster"}
 			if name == "unmanaged" {
 				want = []string{"Namespace", "DevClusterTemplate", "DevMachineTemplate", "DevMachineTemplate", "KubeadmConfigTemplate", "DevCluster", "KubeadmControlPlane", "Cluster", "MachineDeployment", "MachineDeployment"}
+			}
+			if name == "rotating" {
+				for _, o := range objs {
+					if o.GetKind() != "ClusterClass" {
+						continue
+					}
+					patches, _, _ := unstructured.NestedSlice(o.Object, "spec", "patches")
+					if len(patches) != 2 {
+						t.Fatalf("patches %v", patches)
+					}
+					tmpl := fmt.Sprint(patches[1])
+					if !strings.Contains(tmpl, `{{ if semverCompare ">=1.35.0" .builtin.controlPlane.version }}2s{{ else }}1s{{ end }}`) {
+						t.Errorf("rotation patch %s", tmpl)
+					}
+				}
 			}
 			if !slices.Equal(kinds, want) {
 				t.Errorf("kinds %v, want %v", kinds, want)

@@ -139,6 +139,9 @@ func (o *observer) mark(owner, version string, at time.Time) {
 	o.last[k] = at
 }
 
+// pollInterval is how often the observer lists the Machines.
+const pollInterval = 500 * time.Millisecond
+
 // run polls until ctx ends.
 func (o *observer) run(ctx context.Context) {
 	for {
@@ -146,7 +149,7 @@ func (o *observer) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(pollInterval):
 		}
 	}
 }
@@ -205,12 +208,12 @@ func (o *observer) unattributed(plan *planner.ClusterPlan) []string {
 	return out
 }
 
-// duration is the time from the first to the last Machine event of a change.
-func (o *observer) duration(ch planner.Change) time.Duration {
+// span is the time of the first and the last Machine event of a change (zero
+// times when nothing happened to its Machines).
+func (o *observer) span(ch planner.Change) (start, end time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	obj := ch.Object.Kind + " " + ch.Object.Name
-	start, end := time.Time{}, time.Time{}
 	for _, k := range []string{obj + " " + ch.To, obj + " from " + ch.From} {
 		if t, ok := o.first[k]; ok && (start.IsZero() || t.Before(start)) {
 			start = t
@@ -219,7 +222,42 @@ func (o *observer) duration(ch planner.Change) time.Duration {
 			end = t
 		}
 	}
+	return start, end
+}
+
+// duration is the time from the first to the last Machine event of a change.
+func (o *observer) duration(ch planner.Change) time.Duration {
+	start, end := o.span(ch)
 	return end.Sub(start)
+}
+
+// outOfOrder lists the steps whose Machines started to move before the previous
+// step's had finished: the controllers run the steps one after the other.
+func (o *observer) outOfOrder(plan *planner.ClusterPlan) []string {
+	var out []string
+	var prevEnd time.Time
+	prev := 0
+	for _, s := range plan.Steps {
+		var start, end time.Time
+		for _, ch := range s.Changes {
+			a, b := o.span(ch)
+			if !a.IsZero() && (start.IsZero() || a.Before(start)) {
+				start = a
+			}
+			if b.After(end) {
+				end = b
+			}
+		}
+		if start.IsZero() {
+			continue
+		}
+		// One poll of slack: events are stamped when the observer sees them.
+		if !prevEnd.IsZero() && start.Before(prevEnd.Add(-pollInterval)) {
+			out = append(out, fmt.Sprintf("step %d started %s before step %d ended", s.Number, prevEnd.Sub(start).Round(time.Second), prev))
+		}
+		prevEnd, prev = end, s.Number
+	}
+	return out
 }
 
 // predicted is the plan's prediction in the observer's terms.

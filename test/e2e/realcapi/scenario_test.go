@@ -197,6 +197,9 @@ func (r *run) compare(t *testing.T, plan *planner.ClusterPlan) {
 	for _, u := range r.obs.unattributed(plan) {
 		t.Errorf("not in the plan: %s", u)
 	}
+	for _, o := range r.obs.outOfOrder(plan) {
+		t.Errorf("not in the plan's order: %s", o)
+	}
 	if t.Failed() {
 		t.Logf("predicted:\n%s\nobserved:\n%s", describe(want), describe(got))
 	}

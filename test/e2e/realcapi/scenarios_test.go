@@ -1,6 +1,8 @@
 package realcapi
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/capi-planner/capi-planner/internal/capienv"
@@ -131,4 +133,21 @@ func TestOnDeleteMachineDeployment(t *testing.T) {
 	c := doneWhen()
 	c.MachineDeployments = []capienv.MachineDeploymentSpec{{Name: "md-0", Replicas: 2, OnDelete: true}}
 	scenario{cluster: c, to: "v1.34.3", ext: capienv.ExtensionOptions{RefuseInPlace: true}, during: deleteOldWorkers}.check(t, "ondelete")
+}
+
+// A ClusterClass patch that changes the control plane's machine template from
+// v1.35 on: the topology controller rotates the DevMachineTemplate at that step,
+// which the extension does not cover, so that step replaces every control plane
+// Machine while the step before is updated in place.
+func TestPatchRotatesTemplateAtAVersion(t *testing.T) {
+	c := doneWhen()
+	c.RotateAt = "1.35.0"
+	r := scenario{cluster: c, to: "v1.35.2"}.run(t, "rotate")
+	plan := r.plans(t)
+	if n := len(plan.Steps); n < 2 || plan.Steps[1].Changes[0].Prediction.Counts.UpdatedInPlace != 0 ||
+		!slices.ContainsFunc(plan.Steps[1].Changes[0].Prediction.Differences, func(d string) bool { return strings.HasPrefix(d, "infrastructureMachine.spec") }) {
+		t.Errorf("the step to v1.35.2 is not predicted to replace the Machines for the rotated template: %+v", plan.Steps)
+	}
+	r.upgrade(t, plan)
+	r.compare(t, plan)
 }

@@ -205,15 +205,6 @@ func (e *Env) Stop() error {
 	return errors.Join(errs...)
 }
 
-// PIDs are the process IDs of the managers and the test extension.
-func (e *Env) PIDs() []int {
-	var out []int
-	for _, p := range e.procs {
-		out = append(out, p.cmd.Process.Pid)
-	}
-	return out
-}
-
 func providerNames() []string {
 	var out []string
 	for _, p := range providers {

@@ -24,9 +24,6 @@ type ExtensionOptions struct {
 	// RefuseInPlace makes the extension answer CanUpdateMachine and
 	// CanUpdateMachineSet without patches (its disableInPlaceUpdates setting).
 	RefuseInPlace bool
-	// BlockHooks makes every lifecycle hook block until its answer is preloaded in
-	// the extension's ConfigMap (its defaultAllHandlersToBlocking setting).
-	BlockHooks bool
 }
 
 // RegisterTestExtension creates an ExtensionConfig for CAPI's test extension and
@@ -38,9 +35,6 @@ func (e *Env) RegisterTestExtension(ctx context.Context, o ExtensionOptions) (*r
 	settings := map[string]string{"extensionConfigName": o.Name}
 	if o.RefuseInPlace {
 		settings["disableInPlaceUpdates"] = "true"
-	}
-	if o.BlockHooks {
-		settings["defaultAllHandlersToBlocking"] = "true"
 	}
 	return e.RegisterExtension(ctx, o.Name, e.extensionURL, settings, o.Namespaces)
 }

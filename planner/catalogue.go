@@ -110,6 +110,8 @@ const (
 	RuleObjectPaused                 RuleID = "ObjectPaused"
 	RulePreflightChecksSkipped       RuleID = "PreflightChecksSkipped"
 	RuleKubernetesVersionUnsupported RuleID = "KubernetesVersionUnsupported"
+	RuleEndOfLife                    RuleID = "EndOfLife"
+	RuleEndOfLifeUnknown             RuleID = "EndOfLifeUnknown"
 )
 
 const (
@@ -353,6 +355,14 @@ var rules = []Rule{
 		Source:    "docs/book/src/reference/versions.md, the support matrix (generated into internal/supportmatrix from the CAPI module)",
 		Action:    "upgrade the provider to a release that supports the version before that step",
 		Condition: "the providers' versions, read from their controllers' image tags; not checked when the controllers were not read"},
+	{ID: RuleEndOfLife, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
+		Summary: "a minor the Cluster runs now, after a step, or at the target is past its upstream end of life at the plan's time",
+		Source:  endOfLifeSource + "; when the catalog lacks v1.X.0, the end of life is at the latest its earliest dated patch + 14 months, and the finding says the exact date is unknown",
+		Action:  "upgrade past the minor soon: it gets no more security fixes; do not stay at it between steps"},
+	{ID: RuleEndOfLifeUnknown, Kinds: []RuleKind{KindFinding}, Severity: SeverityInfo,
+		Summary: "the release catalog does not date a minor's .0 release, and its latest possible end of life has not passed: whether it is past its end of life is unknown",
+		Source:  endOfLifeSource,
+		Action:  "check the minor's end of life on kubernetes.io/releases, or refresh the catalog (make catalog)"},
 }
 
 // ruleIndex finds a rule's position in the catalogue.

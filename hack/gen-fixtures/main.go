@@ -108,6 +108,25 @@ func fixtures() []fixture {
 					}})...),
 		}},
 		{dir: "fleet", files: fleetFiles(chain)},
+		{dir: "nodes-proxy", files: map[string]fleet.Objects{
+			"snapshot.yaml": append(append(fleet.Objects{fleet.Namespace("observability", nil)},
+				fleet.ClusterClass(fleet.ClassSpec{Namespace: "observability", Name: "basic"})...),
+				fleet.Cluster(fleet.ClusterSpec{Namespace: "observability", Name: "metrics", Class: "basic", ControlPlaneVersion: "v1.35.4", Replicas: 3,
+					Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.35.4", Replicas: 2}}})...),
+			// The management cluster's RBAC: what kubeadm binds (not reported), a
+			// monitoring ServiceAccount that may get nodes/proxy, and a reader that may not.
+			"rbac.yaml": {
+				fleet.ClusterRole("cluster-admin", fleet.Rule([]string{"*"}, []string{"*"}, []string{"*"})),
+				fleet.ClusterRoleBinding("cluster-admin", "cluster-admin", fleet.Group("system:masters")),
+				fleet.ClusterRole("system:kubelet-api-admin", fleet.Rule([]string{"get", "list", "watch"}, []string{""}, []string{"nodes"}),
+					fleet.Rule([]string{"*"}, []string{""}, []string{"nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"})),
+				fleet.ClusterRoleBinding("kubeadm:apiserver-kubelet-client", "system:kubelet-api-admin", fleet.User("kube-apiserver-kubelet-client")),
+				fleet.ClusterRole("prometheus", fleet.Rule([]string{"get", "list", "watch"}, []string{""}, []string{"nodes", "nodes/metrics", "nodes/proxy", "services", "endpoints", "pods"})),
+				fleet.ClusterRoleBinding("prometheus", "prometheus", fleet.ServiceAccount("monitoring", "prometheus")),
+				fleet.ClusterRole("node-reader", fleet.Rule([]string{"get", "list", "watch"}, []string{""}, []string{"nodes", "nodes/metrics", "nodes/stats"})),
+				fleet.ClusterRoleBinding("node-reader", "node-reader", fleet.Group("sre")),
+			},
+		}},
 	}
 }
 

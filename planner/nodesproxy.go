@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capi-planner/capi-planner/internal/state"
 )
@@ -24,12 +25,26 @@ var nodesProxyExempt = []exemptSubject{
 	{rbacv1.Subject{Kind: rbacv1.UserKind, Name: "kube-apiserver"}, "the API server's client to the kubelets with k3s and RKE2"},
 }
 
-// nodesProxyExemptions describes nodesProxyExempt.
+// bootstrapLabel marks the RBAC objects of Kubernetes' bootstrap policy, which
+// the API server restores at every start. Their kube-system ServiceAccounts are
+// kube-controller-manager's controllers: the garbage collector's and the namespace
+// controller's roles allow get on every resource, the storage version migrator's
+// create; they are not reported.
+const bootstrapLabel = "kubernetes.io/bootstrapping"
+
+// bootstrapController reports whether a subject of a binding is one of
+// kube-controller-manager's controllers, bound by the bootstrap policy.
+func bootstrapController(b *rbacv1.ClusterRoleBinding, s rbacv1.Subject) bool {
+	return b.Labels[bootstrapLabel] == "rbac-defaults" && s.Kind == rbacv1.ServiceAccountKind && s.Namespace == metav1.NamespaceSystem
+}
+
+// nodesProxyExemptions describes what is not reported.
 func nodesProxyExemptions() string {
-	parts := make([]string, len(nodesProxyExempt))
+	parts := make([]string, len(nodesProxyExempt), len(nodesProxyExempt)+1)
 	for i, e := range nodesProxyExempt {
 		parts[i] = fmt.Sprintf("%s %s (%s)", e.subject.Kind, e.subject.Name, e.why)
 	}
+	parts = append(parts, "kube-system ServiceAccounts bound by ClusterRoleBindings labelled "+bootstrapLabel+"=rbac-defaults (kube-controller-manager's controllers, such as the garbage collector, whose bootstrap roles cover every resource; the API server restores them at each start)")
 	return strings.Join(parts, "; ")
 }
 
@@ -88,7 +103,7 @@ func nodesProxyFindings(st *state.State) []Finding {
 		}
 		for _, s := range b.Subjects {
 			key := rbacv1.Subject{Kind: s.Kind, Namespace: s.Namespace, Name: s.Name}
-			if slices.ContainsFunc(nodesProxyExempt, func(x exemptSubject) bool { return x.subject.Kind == key.Kind && x.subject.Name == key.Name }) {
+			if bootstrapController(b, s) || slices.ContainsFunc(nodesProxyExempt, func(x exemptSubject) bool { return x.subject.Kind == key.Kind && x.subject.Name == key.Name }) {
 				continue
 			}
 			i := slices.IndexFunc(exposed, func(e *exposure) bool { return e.subject == key })

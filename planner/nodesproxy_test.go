@@ -5,12 +5,18 @@ import (
 	"strings"
 	"testing"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+
 	"github.com/capi-planner/capi-planner/internal/fleet"
 )
 
 func TestNodesProxyFindings(t *testing.T) {
 	role, rule, binding := fleet.ClusterRole, fleet.Rule, fleet.ClusterRoleBinding
 	sa, user, group := fleet.ServiceAccount, fleet.User, fleet.Group
+	bootstrap := func(b *rbacv1.ClusterRoleBinding) *rbacv1.ClusterRoleBinding {
+		b.Labels = map[string]string{"kubernetes.io/bootstrapping": "rbac-defaults"}
+		return b
+	}
 	get, all, core := []string{"get", "list", "watch"}, []string{"*"}, []string{""}
 	tests := []struct {
 		name string
@@ -33,6 +39,12 @@ func TestNodesProxyFindings(t *testing.T) {
 				role("system:kubelet-api-admin", rule(all, core, []string{"nodes/proxy", "nodes/metrics"})),
 				binding("kubeadm:apiserver-kubelet-client", "system:kubelet-api-admin", user("kube-apiserver-kubelet-client")),
 				binding("kube-apiserver-kubelet-admin", "system:kubelet-api-admin", user("kube-apiserver"))}, nil},
+		{"kube-controller-manager's controllers, bound by the bootstrap policy, but not a ServiceAccount added elsewhere to such a binding",
+			fleet.Objects{role("system:controller:generic-garbage-collector", rule([]string{"get", "list", "watch", "patch", "update", "delete"}, all, all)),
+				bootstrap(binding("system:controller:generic-garbage-collector", "system:controller:generic-garbage-collector", sa("kube-system", "generic-garbage-collector"), sa("tools", "cleaner"))),
+				binding("gc-copy", "system:controller:generic-garbage-collector", sa("kube-system", "generic-garbage-collector"))},
+			[]string{"ServiceAccount kube-system/generic-garbage-collector ClusterRoleBinding /gc-copy: through ClusterRoleBinding gc-copy",
+				"ServiceAccount tools/cleaner ClusterRoleBinding /system:controller:generic-garbage-collector: ServiceAccount tools/cleaner may"}},
 		{"not granting: nodes/* is no wildcard, other verbs, groups and resources", fleet.Objects{
 			role("r", rule(get, core, []string{"nodes/*"}), rule([]string{"list", "watch", "proxy"}, core, []string{"nodes/proxy"}),
 				rule(get, []string{"apps"}, []string{"*"}), rule(get, core, []string{"nodes", "nodes/metrics", "nodes/stats", "*/status"})),

@@ -113,14 +113,14 @@ func fixtures() []fixture {
 				fleet.ClusterClass(fleet.ClassSpec{Namespace: "observability", Name: "basic"})...),
 				fleet.Cluster(fleet.ClusterSpec{Namespace: "observability", Name: "metrics", Class: "basic", ControlPlaneVersion: "v1.35.4", Replicas: 3,
 					Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.35.4", Replicas: 2}}})...),
-			// The management cluster's RBAC: what kubeadm binds (not reported), a
-			// monitoring ServiceAccount that may get nodes/proxy, and a reader that may not.
+			// The management cluster's RBAC: the API server's kubelet client and
+			// system:masters (not reported), a monitoring ServiceAccount that may
+			// get nodes/proxy, and a group that reads node metrics only. No name is
+			// one of Kubernetes' bootstrap policy, so test/integration can load them.
 			"rbac.yaml": {
-				fleet.ClusterRole("cluster-admin", fleet.Rule([]string{"*"}, []string{"*"}, []string{"*"})),
-				fleet.ClusterRoleBinding("cluster-admin", "cluster-admin", fleet.Group("system:masters")),
-				fleet.ClusterRole("system:kubelet-api-admin", fleet.Rule([]string{"get", "list", "watch"}, []string{""}, []string{"nodes"}),
-					fleet.Rule([]string{"*"}, []string{""}, []string{"nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"})),
-				fleet.ClusterRoleBinding("kubeadm:apiserver-kubelet-client", "system:kubelet-api-admin", fleet.User("kube-apiserver-kubelet-client")),
+				fleet.ClusterRole("kubelet-api-full", fleet.Rule([]string{"*"}, []string{""}, []string{"nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"})),
+				fleet.ClusterRoleBinding("apiserver-kubelet-client", "kubelet-api-full", fleet.User("kube-apiserver-kubelet-client")),
+				fleet.ClusterRoleBinding("break-glass", "kubelet-api-full", fleet.Group("system:masters")),
 				fleet.ClusterRole("prometheus", fleet.Rule([]string{"get", "list", "watch"}, []string{""}, []string{"nodes", "nodes/metrics", "nodes/proxy", "services", "endpoints", "pods"})),
 				fleet.ClusterRoleBinding("prometheus", "prometheus", fleet.ServiceAccount("monitoring", "prometheus")),
 				fleet.ClusterRole("node-reader", fleet.Rule([]string{"get", "list", "watch"}, []string{""}, []string{"nodes", "nodes/metrics", "nodes/stats"})),

@@ -365,7 +365,7 @@ var rules = []Rule{
 		Source:  endOfLifeSource,
 		Action:  "check the minor's end of life on kubernetes.io/releases, or refresh the catalog (make catalog)"},
 	{ID: RuleNodesProxyExposure, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
-		Summary: "a ServiceAccount, user or group may get nodes/proxy in the management cluster (a ClusterRoleBinding to a ClusterRole allowing get, create or every verb on nodes/proxy, `*/proxy` or every resource of the core group), so it can run commands in any container through the kubelet's API; not reported: " + nodesProxyExemptions(),
+		Summary: "a ServiceAccount, user or group may call the kubelets' API (nodes/proxy) in the management cluster (a ClusterRoleBinding to a ClusterRole allowing get, create or every verb on nodes/proxy, `*/proxy` or every resource of the core group), so it can run commands in any container through the kubelet's API; not reported: " + nodesProxyExemptions(),
 		Source: "Kubernetes security advisory on nodes/proxy: the kubelet authorizes exec, attach and run over WebSocket, which start as GET, as get on nodes/proxy; " +
 			"RBAC matching (pkg/apis/rbac/v1/evaluation_helpers.go: \"nodes/*\" is no wildcard) and the authorizer, which consults RoleBindings only for namespaced requests, so Roles and RoleBindings never grant nodes/proxy",
 		Action:    "drop nodes/proxy from the subject's ClusterRole, granting only the kubelet subresources it reads (nodes/metrics, nodes/stats, nodes/log; with KubeletFineGrainedAuthz also nodes/pods, nodes/healthz, nodes/configz), or remove the binding; accept a ServiceAccount with --ignore NodesProxyExposure:NAMESPACE/NAME",

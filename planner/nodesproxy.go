@@ -22,7 +22,6 @@ type exemptSubject struct {
 var nodesProxyExempt = []exemptSubject{
 	{rbacv1.Subject{Kind: rbacv1.GroupKind, Name: "system:masters"}, "authorized before RBAC is consulted, so no binding grants or takes it away"},
 	{rbacv1.Subject{Kind: rbacv1.UserKind, Name: "kube-apiserver-kubelet-client"}, "the API server's client to the kubelets with kubeadm and kind: it serves logs, exec and port-forward"},
-	{rbacv1.Subject{Kind: rbacv1.UserKind, Name: "kube-apiserver"}, "the API server's client to the kubelets with k3s and RKE2"},
 }
 
 // bootstrapLabel marks the RBAC objects of Kubernetes' bootstrap policy, which
@@ -130,7 +129,7 @@ func nodesProxyFindings(st *state.State) []Finding {
 			who += " (every ServiceAccount of namespace " + strings.TrimPrefix(e.subject.Name, "system:serviceaccounts:") + ")"
 		}
 		out = append(out, Finding{Rule: RuleNodesProxyExposure, Objects: append([]ObjectRef{subject}, e.bindings...),
-			Message: fmt.Sprintf("%s may get nodes/proxy in the management cluster, through %s: with it, it can run commands in any container on the nodes it reaches, through the kubelet's API, the CAPI controllers' included, whose credentials reach every workload cluster",
+			Message: fmt.Sprintf("%s may call the kubelets' API (nodes/proxy) in the management cluster, through %s: with it, it can run commands in any container on the nodes it reaches, through the kubelet's API, the CAPI controllers' included, whose credentials reach every workload cluster",
 				who, strings.Join(e.through, "; "))})
 	}
 	return out

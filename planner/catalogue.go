@@ -110,6 +110,9 @@ const (
 	RuleObjectPaused                 RuleID = "ObjectPaused"
 	RulePreflightChecksSkipped       RuleID = "PreflightChecksSkipped"
 	RuleKubernetesVersionUnsupported RuleID = "KubernetesVersionUnsupported"
+	RuleEndOfLife                    RuleID = "EndOfLife"
+	RuleEndOfLifeUnknown             RuleID = "EndOfLifeUnknown"
+	RuleNodesProxyExposure           RuleID = "NodesProxyExposure"
 )
 
 const (
@@ -353,6 +356,20 @@ var rules = []Rule{
 		Source:    "docs/book/src/reference/versions.md, the support matrix (generated into internal/supportmatrix from the CAPI module)",
 		Action:    "upgrade the provider to a release that supports the version before that step",
 		Condition: "the providers' versions, read from their controllers' image tags; not checked when the controllers were not read"},
+	{ID: RuleEndOfLife, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
+		Summary: "a minor the Cluster runs now, after a step, or at the target is past its upstream end of life at the plan's time",
+		Source:  endOfLifeSource + "; when the catalog lacks v1.X.0, the end of life is at the latest its earliest dated patch + 14 months, and the finding says the exact date is unknown",
+		Action:  "upgrade past the minor soon: it gets no more security fixes; do not stay at it between steps"},
+	{ID: RuleEndOfLifeUnknown, Kinds: []RuleKind{KindFinding}, Severity: SeverityInfo,
+		Summary: "the release catalog does not date a minor's .0 release, and its latest possible end of life has not passed: whether it is past its end of life is unknown",
+		Source:  endOfLifeSource,
+		Action:  "check the minor's end of life on kubernetes.io/releases, or refresh the catalog (make catalog)"},
+	{ID: RuleNodesProxyExposure, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
+		Summary: "a ServiceAccount, user or group may call the kubelets' API (nodes/proxy) in the management cluster (a ClusterRoleBinding to a ClusterRole allowing get, create or every verb on nodes/proxy, `*/proxy` or every resource of the core group), so it can run commands in any container through the kubelet's API; not reported: " + nodesProxyExemptions(),
+		Source: "Kubernetes security advisory on nodes/proxy: the kubelet authorizes exec, attach and run over WebSocket, which start as GET, as get on nodes/proxy; " +
+			"RBAC matching (pkg/apis/rbac/v1/evaluation_helpers.go: \"nodes/*\" is no wildcard) and the authorizer, which consults RoleBindings only for namespaced requests, so Roles and RoleBindings never grant nodes/proxy",
+		Action:    "drop nodes/proxy from the subject's ClusterRole, granting only the kubelet subresources it reads (nodes/metrics, nodes/stats, nodes/log; with KubeletFineGrainedAuthz also nodes/pods, nodes/healthz, nodes/configz), or remove the binding; accept a ServiceAccount with --ignore NodesProxyExposure:NAMESPACE/NAME",
+		Condition: "the management cluster's ClusterRoles and ClusterRoleBindings; not checked when none was read (live: forbidden, see KindNotRead; snapshots without them)"},
 }
 
 // ruleIndex finds a rule's position in the catalogue.

@@ -144,12 +144,15 @@ func Plan(ctx context.Context, st *state.State, sel Selection, opts Options) (*U
 	core := coreVersion(st)
 	// Clusters of a ClusterClass share what its patches make of their control planes.
 	shared := topologypatch.NewShared()
+	// Who may reach the kubelets is the management cluster's: every Cluster's plan says it.
+	exposure := nodesProxyFindings(st)
 	for _, c := range clusters {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		p := &clusterPlanner{ctx: ctx, st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates, coreVersion: core, sharedPatches: shared}
 		cp := p.plan()
+		cp.Findings = append(cp.Findings, exposure...)
 		rateFindings(cp.Findings)
 		doc.Clusters = append(doc.Clusters, cp)
 	}
@@ -417,6 +420,7 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		p.out.Findings = append(p.out.Findings, supportFindings(p.st, cp.version, p.out.Steps)...)
 		p.out.Findings = append(p.out.Findings, atRestFindings(p.st, c, cp.ref, ws, p.out.Steps, p.opts.Now, p.gates)...)
 	}
+	p.out.Findings = append(p.out.Findings, endOfLifeFindings(p.opts.Catalog, p.opts.Now, []string{cp.version, p.out.Current.MinWorkers}, p.out.Steps)...)
 	p.out.Findings = append(p.out.Findings, skewFindings(ws, res, topology, p.gates)...)
 	if topology {
 		p.out.Findings = append(p.out.Findings, pitfallFindings(src, res, p.coreVersion, p.gates)...)

@@ -17,28 +17,43 @@ var matrixProviders = map[string]string{
 	"control-plane-kubeadm": "kubeadm control plane",
 }
 
+// versionUse is a Kubernetes version the Cluster runs during the upgrade, and
+// when: 0 is now, then the numbers of the steps that reach it.
+type versionUse struct {
+	version string
+	steps   []int
+}
+
+// versionUses lists the versions the Cluster runs now (those given; "" is
+// skipped) and after each step, in order.
+func versionUses(now []string, steps []Step) []versionUse {
+	var uses []versionUse
+	add := func(v string, step int) {
+		i := slices.IndexFunc(uses, func(u versionUse) bool { return u.version == v })
+		if i < 0 {
+			uses = append(uses, versionUse{version: v, steps: []int{step}})
+			return
+		}
+		if !slices.Contains(uses[i].steps, step) {
+			uses[i].steps = append(uses[i].steps, step)
+		}
+	}
+	for _, v := range now {
+		if v != "" {
+			add(v, 0)
+		}
+	}
+	for _, s := range steps {
+		add(s.Version, s.Number)
+	}
+	return uses
+}
+
 // supportFindings checks every Kubernetes version the Cluster runs during the
 // upgrade (now, then each step's) against the support matrix of each installed
 // provider that it covers, with the minimum patch releases.
 func supportFindings(st *state.State, current string, steps []Step) []Finding {
-	type use struct {
-		version string
-		steps   []int // 0 is now
-	}
-	var uses []use
-	add := func(v string, step int) {
-		for i := range uses {
-			if uses[i].version == v {
-				uses[i].steps = append(uses[i].steps, step)
-				return
-			}
-		}
-		uses = append(uses, use{version: v, steps: []int{step}})
-	}
-	add(current, 0)
-	for _, s := range steps {
-		add(s.Version, s.Number)
-	}
+	uses := versionUses([]string{current}, steps)
 	var out []Finding
 	for _, c := range st.ControllerInfo() {
 		name, ok := matrixProviders[c.Provider]

@@ -108,6 +108,25 @@ func fixtures() []fixture {
 					}})...),
 		}},
 		{dir: "fleet", files: fleetFiles(chain)},
+		{dir: "nodes-proxy", files: map[string]fleet.Objects{
+			"snapshot.yaml": append(append(fleet.Objects{fleet.Namespace("observability", nil)},
+				fleet.ClusterClass(fleet.ClassSpec{Namespace: "observability", Name: "basic"})...),
+				fleet.Cluster(fleet.ClusterSpec{Namespace: "observability", Name: "metrics", Class: "basic", ControlPlaneVersion: "v1.35.4", Replicas: 3,
+					Workers: []fleet.WorkerSpec{{Name: "md-0", Version: "v1.35.4", Replicas: 2}}})...),
+			// The management cluster's RBAC: the API server's kubelet client and
+			// system:masters (not reported), a monitoring ServiceAccount that may
+			// get nodes/proxy, and a group that reads node metrics only. No name is
+			// one of Kubernetes' bootstrap policy, so test/integration can load them.
+			"rbac.yaml": {
+				fleet.ClusterRole("kubelet-api-full", fleet.Rule([]string{"*"}, []string{""}, []string{"nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"})),
+				fleet.ClusterRoleBinding("apiserver-kubelet-client", "kubelet-api-full", fleet.User("kube-apiserver-kubelet-client")),
+				fleet.ClusterRoleBinding("break-glass", "kubelet-api-full", fleet.Group("system:masters")),
+				fleet.ClusterRole("prometheus", fleet.Rule([]string{"get", "list", "watch"}, []string{""}, []string{"nodes", "nodes/metrics", "nodes/proxy", "services", "endpoints", "pods"})),
+				fleet.ClusterRoleBinding("prometheus", "prometheus", fleet.ServiceAccount("monitoring", "prometheus")),
+				fleet.ClusterRole("node-reader", fleet.Rule([]string{"get", "list", "watch"}, []string{""}, []string{"nodes", "nodes/metrics", "nodes/stats"})),
+				fleet.ClusterRoleBinding("node-reader", "node-reader", fleet.Group("sre")),
+			},
+		}},
 	}
 }
 

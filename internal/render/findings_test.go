@@ -75,3 +75,25 @@ func TestFixtureRulesCatalogued(t *testing.T) {
 		}
 	}
 }
+
+// TestNodesProxyExposureFixture: the nodes-proxy fixture reports its one exposed
+// ServiceAccount, and no other fixture (none holds RBAC objects) reports any.
+func TestNodesProxyExposureFixture(t *testing.T) {
+	for _, tc := range goldenCases {
+		var got []string
+		for _, c := range planFixture(t, tc.fixture, tc.to).Clusters {
+			for _, f := range c.Findings {
+				if f.Rule == planner.RuleNodesProxyExposure {
+					got = append(got, f.Objects[0].String())
+				}
+			}
+		}
+		want := []string(nil)
+		if tc.fixture == "nodes-proxy" {
+			want = []string{"ServiceAccount monitoring/prometheus"}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: NodesProxyExposure for %v, want %v", tc.fixture, got, want)
+		}
+	}
+}

@@ -34,6 +34,7 @@ var goldenCases = []struct {
 	{"workers-lagging", "workers-lagging", ""},
 	{"defer-hold", "defer-hold", "v1.36.3"},
 	{"fleet", "fleet", ""},
+	{"nodes-proxy", "nodes-proxy", "latest"},
 }
 
 var goldenCatalog = catalog.New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), "test catalog",

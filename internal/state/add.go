@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -36,8 +37,8 @@ func IsTemplateKind(group, kind string) bool {
 	return strings.HasSuffix(group, ".cluster.x-k8s.io") && strings.HasSuffix(kind, "Template")
 }
 
-// Add adds one object: a typed CAPI v1beta2 object, a Namespace, a CAPI
-// provider's CRD metadata, or an unstructured control plane or template. KubeadmControlPlanes are kept
+// Add adds one object: a typed CAPI v1beta2 object, a Namespace, a ClusterRole
+// or ClusterRoleBinding, a CAPI provider's CRD metadata, or an unstructured control plane or template. KubeadmControlPlanes are kept
 // unstructured like every control plane.
 func (s *State) Add(obj runtime.Object) error {
 	s.idx = nil
@@ -58,6 +59,10 @@ func (s *State) Add(obj runtime.Object) error {
 		s.ExtensionConfigs = append(s.ExtensionConfigs, o)
 	case *corev1.Namespace:
 		s.Namespaces = append(s.Namespaces, o)
+	case *rbacv1.ClusterRole:
+		s.ClusterRoles = append(s.ClusterRoles, ClusterRoleView(o))
+	case *rbacv1.ClusterRoleBinding:
+		s.ClusterRoleBindings = append(s.ClusterRoleBindings, ClusterRoleBindingView(o))
 	case *appsv1.Deployment:
 		if _, ok := o.Labels[ProviderLabel]; !ok {
 			return fmt.Errorf("the Deployment %s/%s is not a CAPI provider's controller (no %s label)", o.Namespace, o.Name, ProviderLabel)
@@ -121,5 +126,27 @@ func ControllerView(d *appsv1.Deployment) *appsv1.Deployment {
 		out.Spec.Template.Spec.Containers = append(out.Spec.Template.Spec.Containers,
 			corev1.Container{Name: c.Name, Image: c.Image, Args: c.Args, Command: c.Command})
 	}
+	return out
+}
+
+// rbacMeta keeps an RBAC object's kind, name and labels (annotations,
+// such as kubectl's last-applied configuration, are dropped).
+func rbacMeta(t metav1.TypeMeta, m metav1.ObjectMeta, kind string) (metav1.TypeMeta, metav1.ObjectMeta) {
+	t.SetGroupVersionKind(rbacv1.SchemeGroupVersion.WithKind(kind))
+	return t, metav1.ObjectMeta{Name: m.Name, Labels: m.Labels}
+}
+
+// ClusterRoleView keeps what planning reads from a ClusterRole: its rules (an
+// aggregated ClusterRole's rules are those the API server aggregated).
+func ClusterRoleView(r *rbacv1.ClusterRole) *rbacv1.ClusterRole {
+	out := &rbacv1.ClusterRole{Rules: r.Rules, AggregationRule: r.AggregationRule}
+	out.TypeMeta, out.ObjectMeta = rbacMeta(r.TypeMeta, r.ObjectMeta, "ClusterRole")
+	return out
+}
+
+// ClusterRoleBindingView keeps a ClusterRoleBinding's role reference and subjects.
+func ClusterRoleBindingView(b *rbacv1.ClusterRoleBinding) *rbacv1.ClusterRoleBinding {
+	out := &rbacv1.ClusterRoleBinding{RoleRef: b.RoleRef, Subjects: b.Subjects}
+	out.TypeMeta, out.ObjectMeta = rbacMeta(b.TypeMeta, b.ObjectMeta, "ClusterRoleBinding")
 	return out
 }

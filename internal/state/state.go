@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -62,6 +63,12 @@ type State struct {
 	// CRDs are the name and labels of the CAPI providers' CustomResourceDefinitions:
 	// their cluster.x-k8s.io/<contract> labels give each kind's contract version.
 	CRDs []*metav1.PartialObjectMetadata
+	// ClusterRoles and ClusterRoleBindings are the management cluster's (rules,
+	// role references and subjects only), read to tell who may reach the kubelets'
+	// nodes/proxy. Roles and RoleBindings are not read: RBAC consults RoleBindings
+	// only for namespaced requests, and nodes are cluster-scoped.
+	ClusterRoles        []*rbacv1.ClusterRole
+	ClusterRoleBindings []*rbacv1.ClusterRoleBinding
 	// Sources says where each object of a snapshot file was read, keyed by kind,
 	// namespace and name (no group); nil when read live or from stdin.
 	Sources map[ObjectKey]Source
@@ -169,6 +176,8 @@ func (s *State) Sort() {
 	sortByKey(s.Controllers)
 	sortByKey(s.Providers)
 	sortByKey(s.CRDs)
+	sortByKey(s.ClusterRoles)
+	sortByKey(s.ClusterRoleBindings)
 }
 
 type namespacedNamed interface {

@@ -68,6 +68,7 @@ func TestFixtures(t *testing.T) {
 		{"workers-lagging", nil, 0, []string{"1     Workers       MachineDeployment checkout-md-0 (md-0)      v1.31.14  v1.34.3  1", "already under way"}},
 		{"defer-hold", []string{"--to", "v1.36.3"}, 0, []string{"Blocked (3 steps)", "BLOCKED [UpgradeDeferred]"}},
 		{"fleet", nil, 1, []string{"team-a/beta     Topology   v1.35.2  -", "Rejected  ClusterPaused", "6 clusters"}},
+		{"nodes-proxy", []string{"--to", "latest"}, 0, []string{"WARNING [NodesProxyExposure] ServiceAccount monitoring/prometheus may call the kubelets' API (nodes/proxy) in the management cluster, through ClusterRoleBinding prometheus"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture+strings.Join(tt.args, ""), func(t *testing.T) {

@@ -131,6 +131,12 @@ COMP_WORDS=(capi-planner plan --detailed); COMP_CWORD=2; _capi_planner; echo "${
 	}
 }
 
+// dated reports whether a rule's findings depend on the day the test runs (the
+// binary plans at the time of the run, with the embedded catalog).
+func dated(rule string) bool {
+	return rule == "EndOfLife" || rule == "EndOfLifeUnknown"
+}
+
 // -o sarif puts each finding on the snapshot file and line of its object.
 func TestSARIFOutput(t *testing.T) {
 	r := run(t, "", "plan", "-f", "fixtures/topology-versions", "--to", "v1.36.3", "-o", "sarif")
@@ -156,6 +162,9 @@ func TestSARIFOutput(t *testing.T) {
 	}
 	var got []string
 	for _, res := range log.Runs[0].Results {
+		if dated(res.RuleID) {
+			continue
+		}
 		loc := res.Locations[0].PhysicalLocation
 		got = append(got, fmt.Sprintf("%s %s:%d", res.RuleID, loc.ArtifactLocation.URI, loc.Region.StartLine))
 	}

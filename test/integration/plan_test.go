@@ -53,7 +53,7 @@ const versions = "v1.31.14,v1.32.13,v1.33.4,v1.34.3,v1.35.2,v1.35.4,v1.36.1,v1.3
 // plans as plan -f fixtures/, namespace by namespace (cluster-scoped objects such
 // as ExtensionConfigs, and the controllers, apply to every namespace in both).
 func TestLivePlanEqualsSnapshotPlan(t *testing.T) {
-	for _, ns := range []string{"prod", "staging", "legacy", "batch", "retail", "payments", "team-a", "team-b", "team-c"} {
+	for _, ns := range []string{"prod", "staging", "legacy", "batch", "retail", "payments", "team-a", "team-b", "team-c", "observability"} {
 		t.Run(ns, func(t *testing.T) {
 			common := []string{"plan", "-n", ns, "--versions", versions, "-o", "json"}
 			offline := capiPlanner(t, append(common, "-f", "fixtures")...)

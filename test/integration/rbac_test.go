@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,7 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/capi-planner/capi-planner/internal/fleet"
 )
 
 // userKubeconfig creates a user bound to role and returns its kubeconfig.
@@ -142,5 +146,52 @@ func TestForbiddenKindIsAWarning(t *testing.T) {
 	}
 	if !strings.Contains(r.Stdout, "[KindNotRead] MachinePool objects could not be read") {
 		t.Errorf("the plan does not say it left MachinePools out:\n%s", r.Stdout)
+	}
+}
+
+// Live, the reader role is enough to tell who may get nodes/proxy: the fixture's
+// monitoring ServiceAccount and a binding made here are reported, the API
+// server's kubelet client, system:masters and the bootstrap policy's
+// controllers are not.
+func TestNodesProxyExposureLive(t *testing.T) {
+	ctx := context.Background()
+	role := fleet.ClusterRole("debug-nodes", fleet.Rule([]string{"get"}, []string{""}, []string{"nodes/proxy"}))
+	binding := fleet.ClusterRoleBinding("debug-nodes", "debug-nodes", fleet.ServiceAccount("ci", "deployer"))
+	for _, o := range []ctrlclient.Object{role, binding} {
+		if err := client.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := client.Delete(context.Background(), o); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	kubeconfig := userKubeconfig(t, "exposure-reader", readerRole(t))
+	r := capiPlanner(t, "plan", "--kubeconfig", kubeconfig, "--cluster", "observability/metrics", "--versions", versions, "-o", "json")
+	if r.Code != 0 || r.Stderr != "" {
+		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
+	}
+	var doc struct {
+		Clusters []struct {
+			Findings []struct {
+				Rule    string `json:"rule"`
+				Objects []struct {
+					Kind, Namespace, Name string
+				} `json:"objects"`
+			} `json:"findings"`
+		} `json:"clusters"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || len(doc.Clusters) != 1 {
+		t.Fatalf("%v\n%s", err, r.Stdout)
+	}
+	var got []string
+	for _, f := range doc.Clusters[0].Findings {
+		if f.Rule == "NodesProxyExposure" {
+			got = append(got, f.Objects[0].Kind+" "+f.Objects[0].Namespace+"/"+f.Objects[0].Name)
+		}
+	}
+	if want := []string{"ServiceAccount ci/deployer", "ServiceAccount monitoring/prometheus"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("NodesProxyExposure for %v, want %v\n%s", got, want, r.Stdout)
 	}
 }

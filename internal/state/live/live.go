@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -219,6 +220,15 @@ func (r *reader) kinds(served map[schema.GroupVersionKind]bool) []kind {
 		{gvk: appsv1.SchemeGroupVersion.WithKind("Deployment"), selector: providers, impact: "the controllers' feature gates and versions are unknown",
 			newList: func() ctrlclient.ObjectList { return &appsv1.DeploymentList{} }},
 	}
+	// ClusterRoles and ClusterRoleBindings, for the nodes/proxy exposure check.
+	// Roles and RoleBindings are not read: RBAC consults RoleBindings only for
+	// namespaced requests, and nodes are cluster-scoped.
+	const rbacImpact = "who may reach the kubelets' nodes/proxy is not checked"
+	rbacGV := rbacv1.SchemeGroupVersion
+	ks = append(ks,
+		kind{gvk: rbacGV.WithKind("ClusterRole"), impact: rbacImpact, newList: func() ctrlclient.ObjectList { return &rbacv1.ClusterRoleList{} }},
+		kind{gvk: rbacGV.WithKind("ClusterRoleBinding"), impact: rbacImpact, newList: func() ctrlclient.ObjectList { return &rbacv1.ClusterRoleBindingList{} }},
+	)
 	// Other providers' kinds, read unstructured in the version the server prefers.
 	for gvk := range served {
 		var impact string

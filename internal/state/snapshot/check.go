@@ -8,6 +8,7 @@ import (
 
 	"github.com/blang/semver/v4"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -85,7 +86,7 @@ func unknownKind(gvk schema.GroupVersionKind) string {
 // namespaced object without a namespace, a Kubernetes version not written vX.Y.Z.
 func checkObject(obj runtime.Object, kind, namespace string) error {
 	switch obj.(type) {
-	case *corev1.Namespace, *metav1.PartialObjectMetadata, *runtimev1.ExtensionConfig:
+	case *corev1.Namespace, *metav1.PartialObjectMetadata, *runtimev1.ExtensionConfig, *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding:
 	default:
 		if namespace == "" {
 			return fmt.Errorf("field metadata.namespace: missing; %s objects are namespaced and what they reference is looked up in their namespace: add metadata.namespace (kubectl get -o yaml writes it)", kind)

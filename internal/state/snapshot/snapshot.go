@@ -25,6 +25,7 @@ import (
 	yamlv3 "go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -556,6 +557,13 @@ var hubKinds = map[schema.GroupKind]func() (hub runtime.Object, spokes map[strin
 	},
 }
 
+// rbacKinds are the RBAC kinds read for the nodes/proxy exposure check (Roles
+// and RoleBindings never grant a cluster-scoped resource such as nodes).
+var rbacKinds = map[string]func() runtime.Object{
+	"ClusterRole":        func() runtime.Object { return &rbacv1.ClusterRole{} },
+	"ClusterRoleBinding": func() runtime.Object { return &rbacv1.ClusterRoleBinding{} },
+}
+
 // decode returns the object to keep, or nil for a kind planning does not use.
 func (r *reader) decode(h header, raw []byte) (runtime.Object, error) {
 	gvk := h.gvk()
@@ -568,6 +576,9 @@ func (r *reader) decode(h header, raw []byte) (runtime.Object, error) {
 	case gvk.Group == "" && gvk.Kind == "Namespace":
 		ns := &corev1.Namespace{}
 		return ns, decodeInto(raw, ns)
+	case gvk.Group == rbacv1.GroupName && rbacKinds[gvk.Kind] != nil:
+		o := rbacKinds[gvk.Kind]()
+		return o, decodeInto(raw, o)
 	case gvk.Group == "apps" && gvk.Kind == "Deployment":
 		d := &appsv1.Deployment{}
 		if err := decodeInto(raw, d); err != nil {

@@ -424,3 +424,56 @@ spec:
 		t.Error("an object that was not read has a source")
 	}
 }
+
+// ClusterRoles and ClusterRoleBindings are read, kept without annotations, and
+// written back; Roles and RoleBindings (which never grant nodes/proxy) are skipped.
+func TestReadClusterRBAC(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "rbac.yaml", `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: prometheus
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{"secret":"not kept"}'
+rules:
+- apiGroups: [""]
+  resources: ["nodes/proxy"]
+  verbs: ["get"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: prometheus
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: prometheus}
+subjects:
+- {kind: ServiceAccount, namespace: monitoring, name: prometheus}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: local
+  namespace: monitoring
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: prometheus}
+subjects:
+- {kind: User, name: bob}
+`)
+	st, err := Read(t.Context(), []string{p}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.ClusterRoles) != 1 || len(st.ClusterRoles[0].Rules) != 1 || st.ClusterRoles[0].Annotations != nil ||
+		len(st.ClusterRoleBindings) != 1 || st.ClusterRoleBindings[0].Subjects[0].Namespace != "monitoring" {
+		t.Fatalf("read: %+v %+v", st.ClusterRoles, st.ClusterRoleBindings)
+	}
+	var out bytes.Buffer
+	if err := Write(&out, st, ""); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "not kept") || strings.Contains(out.String(), "bob") || strings.Count(out.String(), "kind: ClusterRole") != 3 {
+		t.Errorf("written:\n%s", out.String())
+	}
+	again, err := Read(t.Context(), []string{write(t, dir, "again.yaml", out.String())}, Options{})
+	if err != nil || len(again.ClusterRoles) != 1 || len(again.ClusterRoleBindings) != 1 || again.ClusterRoleBindings[0].RoleRef.Name != "prometheus" {
+		t.Fatalf("read back: %v, %+v", err, again)
+	}
+}

@@ -29,6 +29,8 @@ func Objects(st *state.State) []runtime.Object {
 	add(len(st.Providers), func(i int) runtime.Object { return st.Providers[i] })
 	add(len(st.Controllers), func(i int) runtime.Object { return st.Controllers[i] })
 	add(len(st.CRDs), func(i int) runtime.Object { return st.CRDs[i] })
+	add(len(st.ClusterRoles), func(i int) runtime.Object { return st.ClusterRoles[i] })
+	add(len(st.ClusterRoleBindings), func(i int) runtime.Object { return st.ClusterRoleBindings[i] })
 	add(len(st.ExtensionConfigs), func(i int) runtime.Object { return st.ExtensionConfigs[i] })
 	add(len(st.ClusterClasses), func(i int) runtime.Object { return st.ClusterClasses[i] })
 	add(len(st.Templates), func(i int) runtime.Object { return st.Templates[i] })

@@ -52,7 +52,7 @@ func TestPlanTopology(t *testing.T) {
 			wantSteps:  "CP v1.34.3 | CP v1.35.2 | CP v1.36.3 | W v1.36.3 md-0",
 			wantCPPlan: []string{"v1.34.3", "v1.35.2", "v1.36.3"},
 			wantWPlan:  []string{"v1.36.3"},
-			wantFind:   []RuleID{"CAPIv112RuntimeSDKOff", "WorkersCannotScale"},
+			wantFind:   []RuleID{"CAPIv112RuntimeSDKOff", "EndOfLifeUnknown", "WorkersCannotScale"},
 		},
 		{
 			name:       "semantics table row 1: workers step at the third minor",
@@ -63,7 +63,7 @@ func TestPlanTopology(t *testing.T) {
 			wantSteps:  "CP v1.31.1 | CP v1.32.0 | CP v1.33.1 | W v1.33.1 md-0 | CP v1.34.1 | W v1.34.1 md-0",
 			wantCPPlan: []string{"v1.31.1", "v1.32.0", "v1.33.1", "v1.34.1"},
 			wantWPlan:  []string{"v1.33.1", "v1.34.1"},
-			wantFind:   []RuleID{"CAPIv112RuntimeSDKOff", "WorkersCannotScale"},
+			wantFind:   []RuleID{"CAPIv112RuntimeSDKOff", "EndOfLifeUnknown", "WorkersCannotScale"},
 		},
 		{
 			name:       "semantics table row 3: seven minors, workers at 33, 36, 37",
@@ -73,7 +73,7 @@ func TestPlanTopology(t *testing.T) {
 			wantStatus: StatusPlanned,
 			wantSteps:  "CP v1.31.0 | CP v1.32.0 | CP v1.33.0 | W v1.33.0 md-0 | CP v1.34.0 | CP v1.35.0 | CP v1.36.0 | W v1.36.0 md-0 | CP v1.37.0 | W v1.37.0 md-0",
 			wantWPlan:  []string{"v1.33.0", "v1.36.0", "v1.37.0"},
-			wantFind:   []RuleID{"CAPIv112RuntimeSDKOff", "WorkersCannotScale"},
+			wantFind:   []RuleID{"CAPIv112RuntimeSDKOff", "EndOfLifeUnknown", "WorkersCannotScale"},
 		},
 		{
 			name:  "semantics table row 4: an upgrade in flight with a lagging MachineDeployment",
@@ -83,7 +83,7 @@ func TestPlanTopology(t *testing.T) {
 			wantStatus: StatusPlanned,
 			wantSteps:  "CP v1.32.0 | W v1.32.0 old,new@2 | CP v1.33.0 | CP v1.34.0 | CP v1.35.0 | W v1.35.0 old,new@2",
 			wantWPlan:  []string{"v1.32.0", "v1.35.0"},
-			wantFind:   []RuleID{"CAPIv112RuntimeSDKOff", "UpgradeInFlight", "WorkersCannotScale"},
+			wantFind:   []RuleID{"CAPIv112RuntimeSDKOff", "EndOfLifeUnknown", "UpgradeInFlight", "WorkersCannotScale"},
 		},
 		{
 			name:       "workers behind the control plane catch up before the first control plane step",
@@ -100,7 +100,7 @@ func TestPlanTopology(t *testing.T) {
 					t.Errorf("step 2 hooks before = %s", got)
 				}
 			},
-			wantFind: []RuleID{"UpgradeInFlight", "WorkersCannotScale"},
+			wantFind: []RuleID{"EndOfLifeUnknown", "UpgradeInFlight", "WorkersCannotScale"},
 		},
 		{
 			name:       "lifecycle hooks at every point",
@@ -125,7 +125,7 @@ func TestPlanTopology(t *testing.T) {
 					t.Errorf("handlers = %v", h)
 				}
 			},
-			wantFind: []RuleID{"CAPIv112RuntimeSDKOff", "WorkersCannotScale"},
+			wantFind: []RuleID{"CAPIv112RuntimeSDKOff", "EndOfLifeUnknown", "WorkersCannotScale"},
 		},
 		{
 			name:  "defer and hold annotations stall the last worker step",
@@ -148,7 +148,7 @@ func TestPlanTopology(t *testing.T) {
 					t.Errorf("at the last step the message says the Cluster stays upgrading: %s", b[0].Message)
 				}
 			},
-			wantFind: []RuleID{"WorkersCannotScale"},
+			wantFind: []RuleID{"EndOfLifeUnknown", "WorkersCannotScale"},
 		},
 		{
 			name:  "a deferred worker at an intermediate step holds the control plane",
@@ -164,7 +164,7 @@ func TestPlanTopology(t *testing.T) {
 					t.Errorf("step 4 blockers = %+v", b)
 				}
 			},
-			wantFind: []RuleID{"CAPIv112RuntimeSDKOff", "WorkersCannotScale"},
+			wantFind: []RuleID{"CAPIv112RuntimeSDKOff", "EndOfLifeUnknown", "WorkersCannotScale"},
 		},
 		{
 			name:  "upgrade concurrency and MachinePools in parallel",
@@ -175,7 +175,7 @@ func TestPlanTopology(t *testing.T) {
 			to:         "v1.36",
 			wantStatus: StatusPlanned,
 			wantSteps:  "CP v1.36.3 | W v1.36.3 a,b,c@2,p,q,r@2",
-			wantFind:   []RuleID{"WorkersCannotScale"},
+			wantFind:   []RuleID{"EndOfLifeUnknown", "WorkersCannotScale"},
 		},
 		{
 			name:       "a version not in the ClusterClass list is rejected",
@@ -213,7 +213,7 @@ func TestPlanTopology(t *testing.T) {
 					t.Errorf("available targets = %v", p.AvailableTargets)
 				}
 			},
-			wantFind: []RuleID{"WorkersCannotScale"},
+			wantFind: []RuleID{"EndOfLifeUnknown", "WorkersCannotScale"},
 		},
 		{
 			name:       "a new target while the previous upgrade has not landed",
@@ -270,6 +270,7 @@ func TestPlanTopology(t *testing.T) {
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.36.3", Workers: []fleet.WorkerSpec{md("md-0", "v1.36.3")}},
 			wantStatus: StatusUpToDate,
 			wantSteps:  "",
+			wantFind:   []RuleID{"EndOfLifeUnknown"},
 		},
 		{
 			name:       "an extension cannot be called offline",
@@ -287,7 +288,7 @@ func TestPlanTopology(t *testing.T) {
 			versions:   chain,
 			wantStatus: StatusPlanned,
 			wantSteps:  "CP v1.34.3 | CP v1.35.2 | CP v1.36.3 | W v1.36.3 md-0",
-			wantFind:   []RuleID{"CAPIv112RuntimeSDKOff", "WorkersCannotScale"},
+			wantFind:   []RuleID{"CAPIv112RuntimeSDKOff", "EndOfLifeUnknown", "WorkersCannotScale"},
 		},
 		{
 			name:       "a before-upgrade hook annotation blocks the start",
@@ -301,7 +302,7 @@ func TestPlanTopology(t *testing.T) {
 					t.Errorf("blockers = %+v", b)
 				}
 			},
-			wantFind: []RuleID{"WorkersCannotScale"},
+			wantFind: []RuleID{"EndOfLifeUnknown", "WorkersCannotScale"},
 		},
 		{
 			name:    "a before-upgrade hook annotation does nothing with RuntimeSDK off",
@@ -312,7 +313,7 @@ func TestPlanTopology(t *testing.T) {
 			to:         "v1.36.3",
 			wantStatus: StatusPlanned,
 			wantSteps:  "CP v1.36.3 | W v1.36.3 md-0",
-			wantFind:   []RuleID{"WorkersCannotScale"},
+			wantFind:   []RuleID{"EndOfLifeUnknown", "WorkersCannotScale"},
 		},
 		{
 			name:  "CAPI's nil workers plan is surfaced, not copied",
@@ -330,7 +331,7 @@ func TestPlanTopology(t *testing.T) {
 				Workers: []fleet.WorkerSpec{md("md-0", "v1.23.17")}},
 			wantStatus: StatusPlanned,
 			wantSteps:  "CP v1.26.15 | W v1.26.15 md-0",
-			wantFind:   []RuleID{"UpgradeInFlight", "VersionSkewPolicy", "WorkersCannotScale"},
+			wantFind:   []RuleID{"EndOfLifeUnknown", "UpgradeInFlight", "VersionSkewPolicy", "WorkersCannotScale"},
 			check: func(t *testing.T, p ClusterPlan) {
 				for _, f := range p.Findings {
 					if f.Rule == "VersionSkewPolicy" && !slices.Equal(f.Steps, []int{1}) {

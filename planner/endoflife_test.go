@@ -27,13 +27,6 @@ func TestEndOfLifeFindings(t *testing.T) {
 		{Version: "v1.35.4", Published: date("2026-04-15")},
 		{Version: "v1.36.3"},
 	}}
-	chain := func(versions ...string) []Step {
-		var steps []Step
-		for i, v := range versions {
-			steps = append(steps, Step{Number: i + 1, Kind: StepControlPlane, Version: v})
-		}
-		return steps
-	}
 	tests := []struct {
 		name    string
 		now     string
@@ -48,13 +41,13 @@ func TestEndOfLifeFindings(t *testing.T) {
 			[]string{"EndOfLife [] v1.33 (now) reached its end of life by 2027-01-11 at the latest (the exact date is unknown): the catalog does not date v1.33.0, which precedes v1.33.6, published 2025-11-11, + 14 months;"}},
 		{"no .0, its latest end of life ahead", "2026-12-01", []string{"v1.33.13"}, nil,
 			[]string{"EndOfLifeUnknown [] at 2026-12-01 is unknown: v1.33 (now), by 2027-01-11 at the latest: the catalog does not date v1.33.0, which precedes v1.33.6, published 2025-11-11, + 14 months"}},
-		{"a chain: the current minor and a step past, later ones unknown", "2026-12-01", []string{"v1.34.0"}, chain("v1.34.3", "v1.35.4", "v1.36.3"),
+		{"a chain: the current minor and a step past, later ones unknown", "2026-12-01", []string{"v1.34.0"}, controlPlaneSteps("v1.34.3", "v1.35.4", "v1.36.3"),
 			[]string{"EndOfLife [1] at 2026-12-01, v1.34 (now and after step 1) reached its end of life on 2026-10-27",
 				"EndOfLifeUnknown [2 3] v1.35 (after step 2), by 2027-06-15 at the latest: the catalog does not date v1.35.0, which precedes v1.35.4, published 2026-04-15, + 14 months; v1.36 (after step 3): the catalog dates no release of it"}},
-		{"a lagging worker past its end of life, the control plane not", "2026-10-27", []string{"v1.35.4", "v1.34.3"}, chain("v1.35.4"),
+		{"a lagging worker past its end of life, the control plane not", "2026-10-27", []string{"v1.35.4", "v1.34.3"}, controlPlaneSteps("v1.35.4"),
 			[]string{"EndOfLife [] v1.34 (now) reached its end of life on 2026-10-27",
 				"EndOfLifeUnknown [1] v1.35 (now and after step 1), by 2027-06-15 at the latest"}},
-		{"the target's minor, unknown to the catalog", "2026-12-01", []string{"v1.36.3"}, chain("v1.37.2"),
+		{"the target's minor, unknown to the catalog", "2026-12-01", []string{"v1.36.3"}, controlPlaneSteps("v1.37.2"),
 			[]string{"EndOfLifeUnknown [1] v1.36 (now): the catalog dates no release of it; v1.37 (after step 1): the catalog dates no release of it"}},
 	}
 	for _, tt := range tests {

@@ -89,3 +89,12 @@ func rejectionRules(p ClusterPlan) []RuleID {
 func findingRules(p ClusterPlan) []RuleID {
 	return pluck(p.Findings, func(f Finding) RuleID { return f.Rule })
 }
+
+// controlPlaneSteps are control plane steps to the versions, in order.
+func controlPlaneSteps(versions ...string) []Step {
+	var steps []Step
+	for i, v := range versions {
+		steps = append(steps, Step{Number: i + 1, Kind: StepControlPlane, Version: v})
+	}
+	return steps
+}

@@ -20,6 +20,7 @@ import (
 
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/conditions"
 
 	"github.com/capi-planner/capi-planner/internal/capienv"
 	"github.com/capi-planner/capi-planner/internal/testutil/clitest"
@@ -35,7 +36,7 @@ type scenario struct {
 	planArgs []string
 	// during runs while the upgrade is under way (e.g. to release a stall), after
 	// the trigger; nil for none.
-	during func(ctx context.Context, t *testing.T, s *run)
+	during func(ctx context.Context, t *testing.T, s *run, plan *planner.ClusterPlan)
 }
 
 // run is a scenario under way.
@@ -137,7 +138,7 @@ func (r *run) upgrade(t *testing.T, plan *planner.ClusterPlan) {
 		r.stepUnmanaged(ctx, t, plan)
 	}
 	if r.during != nil {
-		r.during(ctx, t, r)
+		r.during(ctx, t, r, plan)
 	}
 	if err := env.WaitAt(ctx, r.ns, r.name, plan.Target, 12*time.Minute); err != nil {
 		t.Fatal(err)
@@ -279,7 +280,7 @@ func waitStep(ctx context.Context, ns, name string, s planner.Step) error {
 // releaseWorkersAfterStall waits until the control plane has reached the target
 // while the workers stay behind for a while (the stall the plan's blockers
 // predict), then removes every annotation from the topology's MachineDeployments.
-func releaseWorkersAfterStall(ctx context.Context, t *testing.T, r *run) {
+func releaseWorkersAfterStall(ctx context.Context, t *testing.T, r *run, plan *planner.ClusterPlan) {
 	t.Helper()
 	c := &clusterv1.Cluster{}
 	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: r.ns, Name: r.name}, c); err != nil {
@@ -299,8 +300,20 @@ func releaseWorkersAfterStall(ctx context.Context, t *testing.T, r *run) {
 			t.Errorf("MachineDeployment %s moved to %s while held", md.Name, r.to)
 		}
 	}
+	// The stall's reason: the plan's blocker and what the topology controller says.
 	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: r.ns, Name: r.name}, c); err != nil {
 		t.Fatal(err)
+	}
+	blocked := false
+	for _, s := range plan.Steps {
+		for _, b := range s.Blockers {
+			blocked = blocked || b.Rule == planner.RuleUpgradeDeferred
+		}
+	}
+	reason := conditions.GetReason(c, clusterv1.ClusterTopologyReconciledCondition)
+	if !blocked || reason != clusterv1.ClusterTopologyReconciledMachineDeploymentsUpgradeDeferredReason {
+		t.Errorf("stalled: the plan has an %s blocker: %v; the topology controller says %s: %s", planner.RuleUpgradeDeferred, blocked,
+			reason, conditions.GetMessage(c, clusterv1.ClusterTopologyReconciledCondition))
 	}
 	patch := ctrlclient.MergeFrom(c.DeepCopy())
 	for i := range c.Spec.Topology.Workers.MachineDeployments {
@@ -313,7 +326,7 @@ func releaseWorkersAfterStall(ctx context.Context, t *testing.T, r *run) {
 
 // deleteOldWorkers plays the operator of an OnDelete MachineDeployment: once its
 // spec has moved to the target, it deletes the Machines still at an older version.
-func deleteOldWorkers(ctx context.Context, t *testing.T, r *run) {
+func deleteOldWorkers(ctx context.Context, t *testing.T, r *run, _ *planner.ClusterPlan) {
 	t.Helper()
 	err := wait.PollUntilContextTimeout(ctx, time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
 		mds := &clusterv1.MachineDeploymentList{}

@@ -207,32 +207,35 @@ func (e *Env) atRest(ctx context.Context, namespace, name, version string) (bool
 func (e *Env) WaitObjectAt(ctx context.Context, kind, namespace, name, version string, timeout time.Duration) error {
 	var last string
 	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
-		key := ctrlclient.ObjectKey{Namespace: namespace, Name: name}
-		switch kind {
-		case "KubeadmControlPlane":
-			kcp := &controlplanev1.KubeadmControlPlane{}
-			if err := e.Client.Get(ctx, key, kcp); err != nil {
-				return false, err
-			}
-			last = controlPlaneAtRest(kcp, version)
-		case "MachineDeployment":
-			md := &clusterv1.MachineDeployment{}
-			if err := e.Client.Get(ctx, key, md); err != nil {
-				return false, err
-			}
-			var err error
-			if last, err = e.machineDeploymentAtRest(ctx, md, version); err != nil {
-				return false, err
-			}
-		default:
-			return false, fmt.Errorf("cannot wait for a %s", kind)
-		}
-		return last == "", nil
+		var err error
+		last, err = e.ObjectAt(ctx, kind, namespace, name, version)
+		return last == "", err
 	})
 	if err != nil {
 		return fmt.Errorf("%s %s/%s is not at rest at %s after %s (%s): %w", kind, namespace, name, version, timeout, last, err)
 	}
 	return nil
+}
+
+// ObjectAt says why a KubeadmControlPlane or MachineDeployment is not at rest
+// at version (see WaitObjectAt), or "" when it is.
+func (e *Env) ObjectAt(ctx context.Context, kind, namespace, name, version string) (string, error) {
+	key := ctrlclient.ObjectKey{Namespace: namespace, Name: name}
+	switch kind {
+	case "KubeadmControlPlane":
+		kcp := &controlplanev1.KubeadmControlPlane{}
+		if err := e.Client.Get(ctx, key, kcp); err != nil {
+			return "", err
+		}
+		return controlPlaneAtRest(kcp, version), nil
+	case "MachineDeployment":
+		md := &clusterv1.MachineDeployment{}
+		if err := e.Client.Get(ctx, key, md); err != nil {
+			return "", err
+		}
+		return e.machineDeploymentAtRest(ctx, md, version)
+	}
+	return "", fmt.Errorf("cannot tell whether a %s is at rest", kind)
 }
 
 // controlPlaneAtRest says why the KubeadmControlPlane is not at rest at version, or "".

@@ -10,6 +10,7 @@ import (
 
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/capi-planner/capi-planner/planner"
@@ -51,12 +52,90 @@ type observer struct {
 	deleted  map[string]map[string]int
 	// first and last event times per object and target version.
 	first, last map[string]time.Time
+	// steps times each tracked change from its object's spec reaching the
+	// change's version to the object at rest there.
+	steps map[stepKey]*stepTimes
+}
+
+// stepTimes is when a change started (its object's spec at the version) and
+// ended (the object at rest at it).
+type stepTimes struct {
+	kind, name, to string
+	start, end     time.Time
 }
 
 func newObserver(c ctrlclient.Client, namespace, controlPlane string) *observer {
 	return &observer{client: c, namespace: namespace, controlPlane: controlPlane, machines: map[string]machineSeen{},
 		created: map[string]map[string]int{}, inPlace: map[string]map[[2]string]int{}, deleted: map[string]map[string]int{},
-		first: map[string]time.Time{}, last: map[string]time.Time{}}
+		first: map[string]time.Time{}, last: map[string]time.Time{}, steps: map[stepKey]*stepTimes{}}
+}
+
+// track times the plan's changes (see stepTimes) from now on.
+func (o *observer) track(plan *planner.ClusterPlan) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, s := range plan.Steps {
+		for _, ch := range s.Changes {
+			k := stepKey{ch.Object.Kind + " " + ch.Object.Name, ch.From, ch.To}
+			o.steps[k] = &stepTimes{kind: ch.Object.Kind, name: ch.Object.Name, to: ch.To}
+		}
+	}
+}
+
+// timeSteps advances the tracked changes' times. Changes are timed one after
+// the other: a later change of the same object starts only once the earlier ended.
+func (o *observer) timeSteps(ctx context.Context) {
+	o.mu.Lock()
+	steps := make([]*stepTimes, 0, len(o.steps))
+	for _, st := range o.steps {
+		if st.end.IsZero() {
+			steps = append(steps, st)
+		}
+	}
+	o.mu.Unlock()
+	for _, st := range steps {
+		version, err := o.specVersion(ctx, st.kind, st.name)
+		if err != nil {
+			continue
+		}
+		now := time.Now()
+		if st.start.IsZero() && version == st.to {
+			o.mu.Lock()
+			st.start = now
+			o.mu.Unlock()
+		}
+		if !st.start.IsZero() {
+			if why, err := env.ObjectAt(ctx, st.kind, o.namespace, st.name, st.to); err == nil && why == "" {
+				o.mu.Lock()
+				st.end = now
+				o.mu.Unlock()
+			}
+		}
+	}
+}
+
+// specVersion is the version a KubeadmControlPlane's or MachineDeployment's spec asks for.
+func (o *observer) specVersion(ctx context.Context, kind, name string) (string, error) {
+	key := ctrlclient.ObjectKey{Namespace: o.namespace, Name: name}
+	if kind == "KubeadmControlPlane" {
+		kcp := &controlplanev1.KubeadmControlPlane{}
+		err := o.client.Get(ctx, key, kcp)
+		return kcp.Spec.Version, err
+	}
+	md := &clusterv1.MachineDeployment{}
+	err := o.client.Get(ctx, key, md)
+	return md.Spec.Template.Spec.Version, err
+}
+
+// stepDuration is how long a change took from its spec change to at rest, or 0.
+func (o *observer) stepDuration(ch planner.Change) time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st := o.steps[stepKey{ch.Object.Kind + " " + ch.Object.Name, ch.From, ch.To}]
+	if st == nil || st.start.IsZero() || st.end.IsZero() {
+		return 0
+	}
+	return st.end.Sub(st.start)
 }
 
 // owner names the object a Machine belongs to, as the plan names it.
@@ -146,6 +225,7 @@ const pollInterval = 500 * time.Millisecond
 func (o *observer) run(ctx context.Context) {
 	for {
 		_ = o.poll(ctx)
+		o.timeSteps(ctx)
 		select {
 		case <-ctx.Done():
 			return

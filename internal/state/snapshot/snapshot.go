@@ -382,6 +382,10 @@ func (r *reader) decodeDocument(file string, d document) decodedDocument {
 		failHere := func(format string, args ...any) error { return fail(item, h.describe(), format, args...) }
 		if err != nil {
 			out.err = failHere("%v", err)
+			var invalid *invalidError
+			if errors.As(err, &invalid) {
+				out.err.(*Error).Line = d.startLine + fieldLine(d.data, item, invalid.path) - 1
+			}
 			return false
 		}
 		if warning != "" {
@@ -524,7 +528,10 @@ func (r *reader) decodeObject(h *header, raw []byte) (obj runtime.Object, warnin
 			return nil, "", err
 		}
 	}
-	return obj, "", checkObject(obj, h.Kind, h.Metadata.Namespace)
+	if err := checkObject(obj, h.Kind, h.Metadata.Namespace); err != nil {
+		return nil, "", err
+	}
+	return obj, "", validate(h.gvk(), raw, obj)
 }
 
 // hubKinds are the kinds read as typed v1beta2 objects, with the Go types of

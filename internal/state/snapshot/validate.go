@@ -1,0 +1,208 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	yamlv3 "go.yaml.in/yaml/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	kcpadmission "sigs.k8s.io/cluster-api/controlplane/kubeadm/webhooks/admission"
+	coreadmission "sigs.k8s.io/cluster-api/core/webhooks/admission"
+
+	"github.com/capi-planner/capi-planner/internal/state/snapshot/crdschema"
+)
+
+// invalidError is an object the API server would refuse, or planning cannot use;
+// path is the field of the first problem, as the API server writes it
+// (spec.template.spec.bootstrap, spec.topology.workers.machineDeployments[md-0].replicas),
+// so that the reader can point at its line.
+type invalidError struct {
+	path string
+	msg  string
+}
+
+func (e *invalidError) Error() string { return e.msg }
+
+// validate checks an object read from a file as the API server would have on
+// create: raw against the OpenAPI schema of its CRD in the version it is written
+// in (after the schema's defaults, with the API server's own validation code),
+// then the v1beta2 object obj with CAPI's admission webhooks, where they run
+// without a client. Objects read live are not checked again: the API server and
+// the webhooks checked them when they were written.
+func validate(gvk schema.GroupVersionKind, raw []byte, obj runtime.Object) error {
+	if crdschema.Known(gvk) {
+		var u map[string]any
+		if err := utiljson.Unmarshal(raw, &u); err != nil {
+			return fmt.Errorf("cannot decode: %v", err)
+		}
+		errs, err := crdschema.Validate(gvk, u)
+		if err != nil {
+			return err
+		}
+		if len(errs) > 0 {
+			return fieldErrors(errs, fmt.Sprintf("the API server refuses this object: it does not match the schema of the %s CRD, version %s (from %s); correct the field, or export the object again with kubectl get -o yaml",
+				gvk.Kind, gvk.Version, crdschema.Source()))
+		}
+	}
+	if webhook, err := admit(obj); err != nil {
+		var status *apierrors.StatusError
+		if !errors.As(err, &status) || status.ErrStatus.Details == nil || len(status.ErrStatus.Details.Causes) == 0 {
+			return fmt.Errorf("%s refuses this object: %v", webhook, err)
+		}
+		var errs field.ErrorList
+		for _, c := range status.ErrStatus.Details.Causes {
+			errs = append(errs, &field.Error{Type: field.ErrorType(c.Type), Field: c.Field, Detail: c.Message})
+		}
+		return fieldErrors(errs, webhook+" refuses this object on create: correct the field")
+	}
+	return nonNegativeReplicas(obj)
+}
+
+// fieldErrors describes the first error and names the fields of the others.
+func fieldErrors(errs field.ErrorList, why string) error {
+	describe := func(e *field.Error) string {
+		switch {
+		case e.Type == field.ErrorTypeRequired && e.Detail == "":
+			return "missing, and the schema requires it"
+		case e.BadValue == nil && e.Detail != "":
+			return e.Detail // a webhook's message, which names the value itself
+		}
+		return e.ErrorBody()
+	}
+	first := errs[0]
+	msg := fmt.Sprintf("field %s: %s", first.Field, describe(first))
+	if len(errs) > 1 {
+		more := make([]string, 0, len(errs)-1)
+		for _, e := range errs[1:] {
+			more = append(more, e.Field)
+		}
+		msg += fmt.Sprintf(" (and %d more: %s)", len(more), strings.Join(more, ", "))
+	}
+	return &invalidError{path: first.Field, msg: msg + "; " + why}
+}
+
+// admit runs CAPI's validating admission webhook of obj's kind on create, and
+// names it. The Cluster and ClusterClass webhooks need a client to the
+// management cluster, and the MachinePool webhook CAPI's feature gates: they are
+// not run.
+func admit(obj runtime.Object) (webhook string, err error) {
+	const core, kcp = "sigs.k8s.io/cluster-api/core/webhooks/admission", "sigs.k8s.io/cluster-api/controlplane/kubeadm/webhooks/admission"
+	name := func(kind, pkg string) string { return fmt.Sprintf("CAPI's %s admission webhook (%s)", kind, pkg) }
+	// The webhooks do not use the context.
+	ctx := context.Background()
+	switch o := obj.(type) {
+	case *clusterv1.MachineDeployment:
+		_, err = (&coreadmission.MachineDeployment{}).ValidateCreate(ctx, o)
+		return name("MachineDeployment", core), err
+	case *clusterv1.MachineSet:
+		_, err = (&coreadmission.MachineSet{}).ValidateCreate(ctx, o)
+		return name("MachineSet", core), err
+	case *clusterv1.Machine:
+		_, err = (&coreadmission.Machine{}).ValidateCreate(ctx, o)
+		return name("Machine", core), err
+	case *controlplanev1.KubeadmControlPlane:
+		_, err = (&kcpadmission.KubeadmControlPlane{}).ValidateCreate(ctx, o)
+		return name("KubeadmControlPlane", kcp), err
+	}
+	return "", nil
+}
+
+// nonNegativeReplicas refuses a negative replica count that neither the schema
+// nor the webhooks refuse (they leave spec.replicas of MachineDeployments,
+// MachineSets and MachinePools unbounded): planning counts Machines with it.
+func nonNegativeReplicas(obj runtime.Object) error {
+	var replicas *int32
+	switch o := obj.(type) {
+	case *clusterv1.MachineDeployment:
+		replicas = o.Spec.Replicas
+	case *clusterv1.MachineSet:
+		replicas = o.Spec.Replicas
+	case *clusterv1.MachinePool:
+		replicas = o.Spec.Replicas
+	}
+	if replicas == nil || *replicas >= 0 {
+		return nil
+	}
+	return &invalidError{path: "spec.replicas", msg: fmt.Sprintf("field spec.replicas: %d is negative; the CRD schema and CAPI's webhook let it through, but a count of Machines is 0 or more and capi-planner cannot plan with it: set 0 or more", *replicas)}
+}
+
+// fieldLine returns the line, counted from 1 in doc, of the deepest node of doc
+// on path (a field path as the API server writes it); item is the 1-based index
+// of the object in a List's items, 0 when doc is the object.
+func fieldLine(doc []byte, item int, path string) int {
+	var root yamlv3.Node
+	if yamlv3.Unmarshal(doc, &root) != nil || len(root.Content) == 0 {
+		return 1
+	}
+	n := root.Content[0]
+	if item > 0 {
+		n = child(child(n, "items"), "["+strconv.Itoa(item-1)+"]")
+		if n == nil {
+			return 1
+		}
+	}
+	line := n.Line
+	for _, step := range pathSteps(path) {
+		if n = child(n, step); n == nil {
+			break
+		}
+		line = n.Line
+	}
+	return line
+}
+
+// pathSteps splits a.b[0].c[name] into a, b, [0], c, [name].
+func pathSteps(path string) []string {
+	var out []string
+	for _, part := range strings.Split(path, ".") {
+		for part != "" {
+			i := strings.IndexByte(part[1:], '[') + 1
+			if i == 0 {
+				i = len(part)
+			}
+			out = append(out, part[:i])
+			part = part[i:]
+		}
+	}
+	return out
+}
+
+// child returns the value of key in a mapping, or for "[i]" or "[name]" the
+// element of a sequence at index i or with that name.
+func child(n *yamlv3.Node, step string) *yamlv3.Node {
+	if n == nil {
+		return nil
+	}
+	switch {
+	case n.Kind == yamlv3.MappingNode && !strings.HasPrefix(step, "["):
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == step {
+				return n.Content[i+1]
+			}
+		}
+	case n.Kind == yamlv3.SequenceNode && strings.HasPrefix(step, "["):
+		key := strings.TrimSuffix(step[1:], "]")
+		if i, err := strconv.Atoi(key); err == nil {
+			if i >= 0 && i < len(n.Content) {
+				return n.Content[i]
+			}
+			return nil
+		}
+		for _, e := range n.Content {
+			if name := child(e, "name"); name != nil && name.Value == key {
+				return e
+			}
+		}
+	}
+	return nil
+}

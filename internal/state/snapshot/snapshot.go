@@ -644,7 +644,7 @@ func decodeInto(raw []byte, into any) error {
 	if err := json.Unmarshal(raw, into); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return fmt.Errorf("field %s: expected %s, got %s", te.Field, jsonTypeName(te.Type.String()), te.Value)
+			return &invalidError{path: te.Field, msg: fmt.Sprintf("field %s: expected %s, got %s", te.Field, jsonTypeName(te.Type.String()), te.Value)}
 		}
 		return fmt.Errorf("cannot decode: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
@@ -65,7 +66,7 @@ func validate(gvk schema.GroupVersionKind, raw []byte, obj runtime.Object) error
 		}
 		return fieldErrors(errs, webhook+" refuses this object on create: correct the field")
 	}
-	return nonNegativeReplicas(obj)
+	return nonNegativeCounts(obj)
 }
 
 // fieldErrors describes the first error and names the fields of the others.
@@ -117,26 +118,42 @@ func admit(obj runtime.Object) (webhook string, err error) {
 	return "", nil
 }
 
-// nonNegativeReplicas refuses a negative replica count that neither the schema
-// nor the webhooks refuse (they leave spec.replicas of MachineDeployments,
-// MachineSets and MachinePools unbounded): planning counts Machines with it.
-func nonNegativeReplicas(obj runtime.Object) error {
+// nonNegativeCounts refuses negative Machine counts that neither the schema nor
+// the webhooks refuse (they leave spec.replicas of MachineDeployments,
+// MachineSets and MachinePools, and a MachineDeployment's maxSurge and
+// maxUnavailable, unbounded below): planning counts Machines with them.
+func nonNegativeCounts(obj runtime.Object) error {
 	var replicas *int32
+	var rolling *clusterv1.MachineDeploymentRolloutStrategyRollingUpdate
 	switch o := obj.(type) {
 	case *clusterv1.MachineDeployment:
-		replicas = o.Spec.Replicas
+		replicas, rolling = o.Spec.Replicas, &o.Spec.Rollout.Strategy.RollingUpdate
 	case *clusterv1.MachineSet:
 		replicas = o.Spec.Replicas
 	case *clusterv1.MachinePool:
 		replicas = o.Spec.Replicas
 	}
-	if replicas == nil || *replicas >= 0 {
+	negative := func(path, value string) error {
+		return &invalidError{path: path, msg: fmt.Sprintf("field %s: %s is negative; the CRD schema and CAPI's webhooks let it through, but it counts Machines, and capi-planner cannot plan with a negative count: set 0 or more", path, value)}
+	}
+	if replicas != nil && *replicas < 0 {
+		return negative("spec.replicas", strconv.Itoa(int(*replicas)))
+	}
+	if rolling == nil {
 		return nil
 	}
-	return &invalidError{path: "spec.replicas", msg: fmt.Sprintf("field spec.replicas: %d is negative; the CRD schema and CAPI's webhook let it through, but a count of Machines is 0 or more and capi-planner cannot plan with it: set 0 or more", *replicas)}
+	for _, f := range []struct {
+		name string
+		v    *intstr.IntOrString
+	}{{"maxSurge", rolling.MaxSurge}, {"maxUnavailable", rolling.MaxUnavailable}} {
+		if n, err := intstr.GetScaledValueFromIntOrPercent(f.v, 100, false); f.v != nil && err == nil && n < 0 {
+			return negative("spec.rollout.strategy.rollingUpdate."+f.name, f.v.String())
+		}
+	}
+	return nil
 }
 
-// fieldLine returns the line, counted from 1 in doc, of the deepest node of doc
+// fieldLine returns the line, counted from 1 in doc, of the deepest field of doc
 // on path (a field path as the API server writes it); item is the 1-based index
 // of the object in a List's items, 0 when doc is the object.
 func fieldLine(doc []byte, item int, path string) int {
@@ -144,19 +161,19 @@ func fieldLine(doc []byte, item int, path string) int {
 	if yamlv3.Unmarshal(doc, &root) != nil || len(root.Content) == 0 {
 		return 1
 	}
-	n := root.Content[0]
+	n, line := root.Content[0], 1
 	if item > 0 {
-		n = child(child(n, "items"), "["+strconv.Itoa(item-1)+"]")
-		if n == nil {
+		_, items := child(n, "items")
+		if line, n = child(items, "["+strconv.Itoa(item-1)+"]"); n == nil {
 			return 1
 		}
 	}
-	line := n.Line
 	for _, step := range pathSteps(path) {
-		if n = child(n, step); n == nil {
+		at, next := child(n, step)
+		if next == nil {
 			break
 		}
-		line = n.Line
+		line, n = at, next
 	}
 	return line
 }
@@ -178,31 +195,32 @@ func pathSteps(path string) []string {
 }
 
 // child returns the value of key in a mapping, or for "[i]" or "[name]" the
-// element of a sequence at index i or with that name.
-func child(n *yamlv3.Node, step string) *yamlv3.Node {
+// element of a sequence at index i or with that name, and the line of the key
+// or element.
+func child(n *yamlv3.Node, step string) (line int, _ *yamlv3.Node) {
 	if n == nil {
-		return nil
+		return 0, nil
 	}
 	switch {
 	case n.Kind == yamlv3.MappingNode && !strings.HasPrefix(step, "["):
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == step {
-				return n.Content[i+1]
+				return n.Content[i].Line, n.Content[i+1]
 			}
 		}
 	case n.Kind == yamlv3.SequenceNode && strings.HasPrefix(step, "["):
 		key := strings.TrimSuffix(step[1:], "]")
 		if i, err := strconv.Atoi(key); err == nil {
 			if i >= 0 && i < len(n.Content) {
-				return n.Content[i]
+				return n.Content[i].Line, n.Content[i]
 			}
-			return nil
+			return 0, nil
 		}
 		for _, e := range n.Content {
-			if name := child(e, "name"); name != nil && name.Value == key {
-				return e
+			if _, name := child(e, "name"); name != nil && name.Value == key {
+				return e.Line, e
 			}
 		}
 	}
-	return nil
+	return 0, nil
 }

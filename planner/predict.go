@@ -11,6 +11,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -486,7 +487,12 @@ func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
 		p.Counts = MachineCounts{Created: n, Deleted: n}
 		return p
 	}
-	surge, unavailable := int(mdutil.MaxSurge(*md)), int(mdutil.MaxUnavailable(*md))
+	// mdutil reads spec.replicas, which CAPI's webhook defaults and a snapshot may
+	// leave out; it resolves maxSurge into an int32, which wraps for a percentage
+	// over 100% of a huge count: never fewer than 0 Machines.
+	defaulted := *md
+	defaulted.Spec.Replicas = ptr.To(int32(n))
+	surge, unavailable := max(0, int(mdutil.MaxSurge(defaulted))), max(0, int(mdutil.MaxUnavailable(defaulted)))
 	p.parallel = surge + unavailable
 	rollout := func(rule RuleID, reasons ...string) *Prediction {
 		p.Verdict, p.Rule, p.Reasons = VerdictRollout, rule, reasons

@@ -94,14 +94,17 @@ func Known(gvk schema.GroupVersionKind) bool {
 }
 
 // Validate checks obj (decoded JSON: maps, slices, strings, bool, int64, float64)
-// as the API server checks a custom resource of kind gvk on create: it applies
-// the schema's defaults, then validates against the schema. It changes obj.
-// Kinds without an embedded schema are not checked.
+// as the API server checks a custom resource of kind gvk on create: it drops
+// status (create cannot set it: the kinds with a status have the status
+// subresource, the others' schemas have no status to keep), applies the
+// schema's defaults, then validates against the schema. It changes obj. Kinds without an embedded schema are not
+// checked.
 func Validate(gvk schema.GroupVersionKind, obj map[string]any) (field.ErrorList, error) {
 	v, ok, err := validatorFor(gvk)
 	if !ok || err != nil {
 		return nil, err
 	}
+	delete(obj, "status")
 	structuraldefaulting.Default(obj, v.structural)
 	return validation.ValidateCustomResource(nil, obj, v.schema), nil
 }

@@ -51,7 +51,15 @@ func validate(gvk schema.GroupVersionKind, raw []byte, obj runtime.Object) error
 			return err
 		}
 		if len(errs) > 0 {
-			return fieldErrors(errs, fmt.Sprintf("the API server refuses this object: it does not match the schema of the %s CRD, version %s (from %s); correct the field, or export the object again with kubectl get -o yaml",
+			problems := make([]problem, 0, len(errs))
+			for _, e := range errs {
+				msg := e.ErrorBody()
+				if e.Type == field.ErrorTypeRequired && e.Detail == "" {
+					msg = "missing, and the schema requires it"
+				}
+				problems = append(problems, problem{e.Field, msg})
+			}
+			return invalid(problems, fmt.Sprintf("the API server refuses this object: it does not match the schema of the %s CRD, version %s (from %s); correct the field, or export the object again with kubectl get -o yaml",
 				gvk.Kind, gvk.Version, crdschema.Source()))
 		}
 	}
@@ -60,36 +68,30 @@ func validate(gvk schema.GroupVersionKind, raw []byte, obj runtime.Object) error
 		if !errors.As(err, &status) || status.ErrStatus.Details == nil || len(status.ErrStatus.Details.Causes) == 0 {
 			return fmt.Errorf("%s refuses this object: %v", webhook, err)
 		}
-		var errs field.ErrorList
+		var problems []problem
 		for _, c := range status.ErrStatus.Details.Causes {
-			errs = append(errs, &field.Error{Type: field.ErrorType(c.Type), Field: c.Field, Detail: c.Message})
+			problems = append(problems, problem{c.Field, c.Message})
 		}
-		return fieldErrors(errs, webhook+" refuses this object on create: correct the field")
+		return invalid(problems, webhook+" refuses this object on create: correct the field")
 	}
 	return nonNegativeCounts(obj)
 }
 
-// fieldErrors describes the first error and names the fields of the others.
-func fieldErrors(errs field.ErrorList, why string) error {
-	describe := func(e *field.Error) string {
-		switch {
-		case e.Type == field.ErrorTypeRequired && e.Detail == "":
-			return "missing, and the schema requires it"
-		case e.BadValue == nil && e.Detail != "":
-			return e.Detail // a webhook's message, which names the value itself
-		}
-		return e.ErrorBody()
-	}
-	first := errs[0]
-	msg := fmt.Sprintf("field %s: %s", first.Field, describe(first))
-	if len(errs) > 1 {
-		more := make([]string, 0, len(errs)-1)
-		for _, e := range errs[1:] {
-			more = append(more, e.Field)
+// problem is one field the API server or a webhook refuses, and what it says.
+type problem struct{ field, msg string }
+
+// invalid describes the first problem and names the fields of the others.
+func invalid(problems []problem, why string) error {
+	first := problems[0]
+	msg := fmt.Sprintf("field %s: %s", first.field, first.msg)
+	if len(problems) > 1 {
+		more := make([]string, 0, len(problems)-1)
+		for _, p := range problems[1:] {
+			more = append(more, p.field)
 		}
 		msg += fmt.Sprintf(" (and %d more: %s)", len(more), strings.Join(more, ", "))
 	}
-	return &invalidError{path: first.Field, msg: msg + "; " + why}
+	return &invalidError{path: first.field, msg: msg + "; " + why}
 }
 
 // admit runs CAPI's validating admission webhook of obj's kind on create, and

@@ -52,45 +52,48 @@ type validator struct {
 
 var validators sync.Map // Key -> func() (*validator, error), built once on first use
 
-func validatorFor(gvk schema.GroupVersionKind) (*validator, bool, error) {
-	key := Key(gvk.GroupVersion().String(), gvk.Kind)
+// schemaOf returns the embedded schema of a kind in a version, if any.
+func schemaOf(gvk schema.GroupVersionKind) (key string, raw json.RawMessage, err error) {
 	m, err := embedded()
-	if err != nil {
-		return nil, false, err
+	key = Key(gvk.GroupVersion().String(), gvk.Kind)
+	return key, m[key], err
+}
+
+// validatorFor returns the validator of a kind in a version; nil without a schema.
+func validatorFor(gvk schema.GroupVersionKind) (*validator, error) {
+	key, raw, err := schemaOf(gvk)
+	if raw == nil || err != nil {
+		return nil, err
 	}
-	raw, ok := m[key]
-	if !ok || key == "source" {
-		return nil, false, nil
+	build, ok := validators.Load(key)
+	if !ok {
+		build, _ = validators.LoadOrStore(key, sync.OnceValues(func() (*validator, error) {
+			var v1 apiextensionsv1.JSONSchemaProps
+			if err := json.Unmarshal(raw, &v1); err != nil {
+				return nil, fmt.Errorf("the embedded schema of %s: %w", key, err)
+			}
+			var internal apiextensions.JSONSchemaProps
+			if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(&v1, &internal, nil); err != nil {
+				return nil, fmt.Errorf("the embedded schema of %s: %w", key, err)
+			}
+			structural, err := structuralschema.NewStructural(&internal)
+			if err != nil {
+				return nil, fmt.Errorf("the embedded schema of %s is not structural: %w", key, err)
+			}
+			sv, _, err := validation.NewSchemaValidator(&internal)
+			if err != nil {
+				return nil, fmt.Errorf("the embedded schema of %s: %w", key, err)
+			}
+			return &validator{structural: structural, schema: sv}, nil
+		}))
 	}
-	build, _ := validators.LoadOrStore(key, sync.OnceValues(func() (*validator, error) {
-		var v1 apiextensionsv1.JSONSchemaProps
-		if err := json.Unmarshal(raw, &v1); err != nil {
-			return nil, fmt.Errorf("the embedded schema of %s: %w", key, err)
-		}
-		var internal apiextensions.JSONSchemaProps
-		if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(&v1, &internal, nil); err != nil {
-			return nil, fmt.Errorf("the embedded schema of %s: %w", key, err)
-		}
-		structural, err := structuralschema.NewStructural(&internal)
-		if err != nil {
-			return nil, fmt.Errorf("the embedded schema of %s is not structural: %w", key, err)
-		}
-		sv, _, err := validation.NewSchemaValidator(&internal)
-		if err != nil {
-			return nil, fmt.Errorf("the embedded schema of %s: %w", key, err)
-		}
-		return &validator{structural: structural, schema: sv}, nil
-	}))
-	v, err := build.(func() (*validator, error))()
-	return v, err == nil, err
+	return build.(func() (*validator, error))()
 }
 
 // Known reports whether there is a schema for the kind in that version.
 func Known(gvk schema.GroupVersionKind) bool {
-	m, err := embedded()
-	key := Key(gvk.GroupVersion().String(), gvk.Kind)
-	_, ok := m[key]
-	return err == nil && ok && key != "source"
+	_, raw, err := schemaOf(gvk)
+	return raw != nil && err == nil
 }
 
 // Validate checks obj (decoded JSON: maps, slices, strings, bool, int64, float64)
@@ -100,8 +103,8 @@ func Known(gvk schema.GroupVersionKind) bool {
 // schema's defaults, then validates against the schema. It changes obj. Kinds without an embedded schema are not
 // checked.
 func Validate(gvk schema.GroupVersionKind, obj map[string]any) (field.ErrorList, error) {
-	v, ok, err := validatorFor(gvk)
-	if !ok || err != nil {
+	v, err := validatorFor(gvk)
+	if v == nil || err != nil {
 		return nil, err
 	}
 	delete(obj, "status")

@@ -199,7 +199,7 @@ func pathSteps(path string) []string {
 // child returns the value of key in a mapping, or for "[i]" or "[name]" the
 // element of a sequence at index i or with that name, and the line of the key
 // or element.
-func child(n *yamlv3.Node, step string) (line int, _ *yamlv3.Node) {
+func child(n *yamlv3.Node, step string) (int, *yamlv3.Node) {
 	if n == nil {
 		return 0, nil
 	}

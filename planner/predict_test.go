@@ -314,8 +314,13 @@ func TestHugeAndMissingCounts(t *testing.T) {
 	}
 
 	p = scenario{gates: "InPlaceUpdates=false", mutate: func(objs fleet.Objects) { mdOf(objs).Spec.Replicas = nil }}.plan(t)
-	if got := predictions(p); got[len(got)-1] != "SingleReplica Rollout 1/0/1" && got[len(got)-1] != "InPlaceUpdatesDisabled Rollout 1/0/1" {
-		t.Errorf("predictions %v", got)
+	if got := predictions(p); got[len(got)-1] != "InPlaceUpdatesDisabled Rollout 1/0/1" {
+		t.Errorf("without replicas: predictions %v", got)
+	}
+	// The API server accepts a negative count for a MachineDeployment: a live plan must not count -3 Machines.
+	p = scenario{gates: "InPlaceUpdates=false", mutate: func(objs fleet.Objects) { mdOf(objs).Spec.Replicas = ptr.To(int32(-3)) }}.plan(t)
+	if got := predictions(p); got[len(got)-1] != "InPlaceUpdatesDisabled Rollout 0/0/0" {
+		t.Errorf("negative replicas: predictions %v", got)
 	}
 }
 

@@ -7,7 +7,7 @@ PKG     := github.com/capi-planner/capi-planner
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X $(PKG)/internal/cmd.Version=$(VERSION)
 
-.PHONY: all build demo test lint bench envtest managers sandbox sandbox-down fuzz catalog supportmatrix fixtures golden release clean
+.PHONY: all build demo test lint bench envtest managers sandbox sandbox-down fuzz catalog supportmatrix crdschemas fixtures golden release clean
 
 all: build
 
@@ -71,6 +71,10 @@ catalog:
 ## supportmatrix: regenerate CAPI's support matrix from docs/book/src/reference/versions.md of the CAPI module.
 supportmatrix:
 	$(GO) generate ./internal/supportmatrix
+
+## crdschemas: regenerate the CRD schemas snapshots are validated against, from the CRDs of the CAPI module.
+crdschemas:
+	$(GO) generate ./internal/state/snapshot/crdschema
 
 ## fixtures: regenerate fixtures/ from the CAPI API types.
 fixtures:

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -21,11 +22,23 @@ func (e *Estimate) String() string {
 	if e == nil {
 		return "no history"
 	}
-	d := (time.Duration(e.Seconds) * time.Second).Round(time.Minute)
-	if h := d / time.Hour; h > 0 {
-		return fmt.Sprintf("about %dh%02dm", h, (d%time.Hour)/time.Minute)
+	// In whole seconds, not a time.Duration, which overflows past 292 years.
+	minutes := e.Seconds / 60
+	if e.Seconds%60 >= 30 {
+		minutes++
 	}
-	return fmt.Sprintf("about %dm", max(1, d/time.Minute))
+	if h := minutes / 60; h > 0 {
+		return fmt.Sprintf("about %dh%02dm", h, minutes%60)
+	}
+	return fmt.Sprintf("about %dm", max(1, minutes))
+}
+
+// addSeconds adds durations in seconds, saturating instead of overflowing.
+func addSeconds(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // history is how long the Cluster's own Machines took to get a ready node.
@@ -60,7 +73,12 @@ func (h *history) estimate(ops, parallel int) *Estimate {
 		return nil
 	}
 	batches := (ops + max(1, parallel) - 1) / max(1, parallel)
-	return &Estimate{Seconds: int64((time.Duration(batches) * h.median).Seconds()),
+	// In floating point, saturated: batches times the median overflows a time.Duration for big counts.
+	seconds := int64(math.MaxInt64)
+	if f := float64(batches) * h.median.Seconds(); f < math.MaxInt64 {
+		seconds = int64(f)
+	}
+	return &Estimate{Seconds: seconds,
 		Basis: fmt.Sprintf("%d Machine(s), %d at a time, each about %s: the median from creation to node ready over %d of the Cluster's Machines (in-place updates assumed as long)",
 			ops, max(1, parallel), h.median.Round(time.Second), h.samples)}
 }
@@ -89,7 +107,7 @@ func stepEstimate(s *Step) *Estimate {
 	for _, waves := range byKind {
 		var sum int64
 		for _, s := range waves {
-			sum += s
+			sum = addSeconds(sum, s)
 		}
 		longest = max(longest, sum)
 	}
@@ -106,7 +124,7 @@ func totalEstimate(steps []Step) *Estimate {
 			}
 			continue
 		}
-		sum += s.Duration.Seconds
+		sum = addSeconds(sum, s.Duration.Seconds)
 	}
 	return &Estimate{Seconds: sum, Basis: "the steps one after the other, without waiting for hooks"}
 }

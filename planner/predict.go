@@ -11,6 +11,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -392,7 +393,7 @@ func (pr *predictor) controlPlane(c *Change, firstStep bool) *Prediction {
 	if kcp == nil {
 		return &Prediction{Verdict: VerdictUnknown, Basis: BasisRules, Rule: RuleNotKubeadm, Reasons: []string{"the KubeadmControlPlane could not be read"}}
 	}
-	n := int(ptrOr(kcp.Spec.Replicas, 1))
+	n := replicas(kcp.Spec.Replicas)
 	surge := 1
 	if ms := kcp.Spec.Rollout.Strategy.RollingUpdate.MaxSurge; ms != nil && ms.IntValue() == 0 {
 		surge = 0
@@ -477,7 +478,7 @@ func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
 	if md == nil {
 		return &Prediction{Verdict: VerdictUnknown, Basis: BasisRules, Rule: RuleNotKubeadm, Reasons: []string{"the MachineDeployment could not be read"}}
 	}
-	n := int(ptrOr(md.Spec.Replicas, 1))
+	n := replicas(md.Spec.Replicas)
 	d := pr.differences(c, "builtin.machineDeployment.version", firstStep)
 	p := &Prediction{Differences: d.diffs, Basis: BasisRules}
 	if md.Spec.Rollout.Strategy.Type == clusterv1.OnDeleteMachineDeploymentStrategyType {
@@ -486,7 +487,12 @@ func (pr *predictor) machineDeployment(c *Change, firstStep bool) *Prediction {
 		p.Counts = MachineCounts{Created: n, Deleted: n}
 		return p
 	}
-	surge, unavailable := int(mdutil.MaxSurge(*md)), int(mdutil.MaxUnavailable(*md))
+	// mdutil reads spec.replicas, which CAPI's webhook defaults and a snapshot may
+	// leave out; it resolves maxSurge into an int32, which wraps for a percentage
+	// over 100% of a huge count: never fewer than 0 Machines.
+	defaulted := *md
+	defaulted.Spec.Replicas = ptr.To(int32(n))
+	surge, unavailable := max(0, int(mdutil.MaxSurge(defaulted))), max(0, int(mdutil.MaxUnavailable(defaulted)))
 	p.parallel = surge + unavailable
 	rollout := func(rule RuleID, reasons ...string) *Prediction {
 		p.Verdict, p.Rule, p.Reasons = VerdictRollout, rule, reasons
@@ -668,7 +674,7 @@ func (pr *predictor) md(ref ObjectRef) *clusterv1.MachineDeployment {
 func (pr *predictor) poolReplicas(ref ObjectRef) int {
 	for _, mp := range pr.st.MachinePoolsOf(pr.cluster) {
 		if mp.Name == ref.Name {
-			return int(ptrOr(mp.Spec.Replicas, 1))
+			return replicas(mp.Spec.Replicas)
 		}
 	}
 	return 0
@@ -677,6 +683,14 @@ func (pr *predictor) poolReplicas(ref ObjectRef) int {
 func hasAnnotation(m *clusterv1.Machine, key string) bool {
 	_, ok := m.Annotations[key]
 	return ok
+}
+
+// replicas is the count of Machines spec.replicas asks for: 1 when unset, as
+// CAPI's webhooks default it, and never negative. A snapshot refuses a negative
+// count, but the API server accepts one for a MachineDeployment or a MachinePool
+// (their schemas do not bound it), so a live object may carry it.
+func replicas(p *int32) int {
+	return max(0, int(ptrOr(p, 1)))
 }
 
 func ptrOr(p *int32, def int32) int32 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -275,6 +276,51 @@ func TestDurationFromHistory(t *testing.T) {
 	}
 	if got := (&Estimate{Seconds: 3725}).String(); got != "about 1h02m" {
 		t.Errorf("String() = %q", got)
+	}
+}
+
+// The most replicas an int32 holds, with a surge of 200% that CAPI's mdutil
+// resolves into a wrapped int32, neither overflow the durations nor make a count
+// negative; a MachineDeployment without spec.replicas (a snapshot may leave out
+// what CAPI's webhook defaults) is planned as CAPI defaults it, 1.
+func TestHugeAndMissingCounts(t *testing.T) {
+	p := scenario{gates: "InPlaceUpdates=false", mutate: func(objs fleet.Objects) {
+		kcpOf(objs).Spec.Replicas = ptr.To(int32(math.MaxInt32))
+		md := mdOf(objs)
+		md.Spec.Replicas = ptr.To(int32(math.MaxInt32))
+		md.Spec.Rollout.Strategy.RollingUpdate.MaxSurge = ptr.To(intstr.FromString("200%"))
+	}}.plan(t)
+	// The fleet's Machines got their node ready in 4m or more, one at a time.
+	const least = int64(math.MaxInt32) * 4 * 60
+	var sum int64
+	for _, s := range p.Steps {
+		for _, c := range s.Changes {
+			if n := c.Prediction.Counts; n.Created < 0 || n.UpdatedInPlace < 0 || n.Deleted < 0 || n.PeakExtra < 0 {
+				t.Errorf("step %d %s: negative counts %+v", s.Number, c.Object, n)
+			}
+		}
+		if s.Duration != nil {
+			if s.Machines != nil && s.Machines.Created > 0 && s.Duration.Seconds < least {
+				t.Errorf("step %d: %d Machines in %ds (%s)", s.Number, s.Machines.Created, s.Duration.Seconds, s.Duration)
+			}
+			sum += s.Duration.Seconds
+		}
+	}
+	if p.Duration == nil || p.Duration.Seconds != sum || p.Duration.Seconds < 2*least || !strings.HasSuffix(p.Duration.String(), "m") || strings.Contains(p.Duration.String(), "-") {
+		t.Errorf("total %+v (%s), steps %d", p.Duration, p.Duration, sum)
+	}
+	if got := (&Estimate{Seconds: math.MaxInt64}).String(); got != "about 2562047788015215h30m" {
+		t.Errorf("String() = %q", got)
+	}
+
+	p = scenario{gates: "InPlaceUpdates=false", mutate: func(objs fleet.Objects) { mdOf(objs).Spec.Replicas = nil }}.plan(t)
+	if got := predictions(p); got[len(got)-1] != "InPlaceUpdatesDisabled Rollout 1/0/1" {
+		t.Errorf("without replicas: predictions %v", got)
+	}
+	// The API server accepts a negative count for a MachineDeployment: a live plan must not count -3 Machines.
+	p = scenario{gates: "InPlaceUpdates=false", mutate: func(objs fleet.Objects) { mdOf(objs).Spec.Replicas = ptr.To(int32(-3)) }}.plan(t)
+	if got := predictions(p); got[len(got)-1] != "InPlaceUpdatesDisabled Rollout 0/0/0" {
+		t.Errorf("negative replicas: predictions %v", got)
 	}
 }
 

@@ -323,6 +323,10 @@ func (r *reader) list(ctx context.Context, k kind) (listed, error) {
 	}
 }
 
+// add keeps a listed object. Unlike a snapshot's objects, it is not checked
+// against its CRD's schema or CAPI's webhooks: it came through the API server,
+// which checked it when it was written. Both readers keep objects through
+// state.Add, and the planner guards its arithmetic for either.
 func add(st *state.State, gvk schema.GroupVersionKind, obj runtime.Object) error {
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	if m, ok := obj.(*metav1.PartialObjectMetadata); ok && !state.IsCRDOfCAPIProvider(m) {

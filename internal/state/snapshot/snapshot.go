@@ -383,6 +383,10 @@ func (r *reader) decodeDocument(file string, d document) decodedDocument {
 		failHere := func(format string, args ...any) error { return fail(item, h.describe(), format, args...) }
 		if err != nil {
 			out.err = failHere("%v", err)
+			var invalid *invalidError
+			if errors.As(err, &invalid) {
+				out.err.(*Error).Line = d.startLine + fieldLine(d.data, item, invalid.path) - 1
+			}
 			return false
 		}
 		if warning != "" {
@@ -525,7 +529,10 @@ func (r *reader) decodeObject(h *header, raw []byte) (obj runtime.Object, warnin
 			return nil, "", err
 		}
 	}
-	return obj, "", checkObject(obj, h.Kind, h.Metadata.Namespace)
+	if err := checkObject(obj, h.Kind, h.Metadata.Namespace); err != nil {
+		return nil, "", err
+	}
+	return obj, "", validate(h.gvk(), raw, obj)
 }
 
 // hubKinds are the kinds read as typed v1beta2 objects, with the Go types of
@@ -648,7 +655,7 @@ func decodeInto(raw []byte, into any) error {
 	if err := json.Unmarshal(raw, into); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return fmt.Errorf("field %s: expected %s, got %s", te.Field, jsonTypeName(te.Type.String()), te.Value)
+			return &invalidError{path: te.Field, msg: fmt.Sprintf("field %s: expected %s, got %s", te.Field, jsonTypeName(te.Type.String()), te.Value)}
 		}
 		return fmt.Errorf("cannot decode: %v", err)
 	}

@@ -69,6 +69,7 @@ metadata:
   namespace: ns
 spec:
   topology:
+    classRef: {name: cc}
     version: v1.33.4
 `
 
@@ -92,7 +93,7 @@ func TestReadErrors(t *testing.T) {
 		name, content string
 		want          []string
 	}{
-		{"malformed YAML", "# a comment\n" + cluster + "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: [a\n", []string{"bad.yaml:14", "document 2", "malformed YAML"}},
+		{"malformed YAML", "# a comment\n" + cluster + "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: [a\n", []string{"bad.yaml:15", "document 2", "malformed YAML"}},
 		{"type error", cluster + "---\napiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineDeployment\nmetadata: {name: md, namespace: ns}\nspec:\n  replicas: three\n", []string{"document 2", "MachineDeployment ns/md", "field spec.replicas: expected an integer, got string"}},
 		{"no kind", "metadata:\n  name: x\n", []string{"document 1", "apiVersion and kind"}},
 		{"no name", "apiVersion: cluster.x-k8s.io/v1beta2\nkind: Cluster\nmetadata: {namespace: ns}\n", []string{"metadata.name"}},
@@ -135,7 +136,7 @@ func TestReadErrors(t *testing.T) {
 
 // What is read whole, and what is read with a warning on stderr.
 func TestReadWholeAndWarn(t *testing.T) {
-	jsonCluster := `{"apiVersion":"cluster.x-k8s.io/v1beta2","kind":"Cluster","metadata":{"name":"%s","namespace":"ns"}}`
+	jsonCluster := `{"apiVersion":"cluster.x-k8s.io/v1beta2","kind":"Cluster","metadata":{"name":"%s","namespace":"ns"},"spec":{"paused":false}}`
 	utf16 := func(s string, bigEndian bool) string {
 		var b strings.Builder
 		if bigEndian {
@@ -167,7 +168,7 @@ func TestReadWholeAndWarn(t *testing.T) {
 		{"utf-16be", utf16(two, true), 2, nil},
 		{"items null", cluster + "---\napiVersion: v1\nkind: List\nitems: null\n", 1, []string{"document 2", "List with no items"}},
 		{"kind typo", cluster + "---\napiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineDeploymnet\nmetadata: {name: md, namespace: ns}\n", 1,
-			[]string{"f.yaml:10 (document 2, MachineDeploymnet ns/md)", "MachineDeploymnet is not a kind of cluster.x-k8s.io", "the plan leaves it out"}},
+			[]string{"f.yaml:11 (document 2, MachineDeploymnet ns/md)", "MachineDeploymnet is not a kind of cluster.x-k8s.io", "the plan leaves it out"}},
 		{"group typo", cluster + "---\napiVersion: clusters.x-k8s.io/v1beta2\nkind: Machine\nmetadata: {name: m, namespace: ns}\n", 1,
 			[]string{"capi-planner reads Machine objects of group cluster.x-k8s.io, not clusters.x-k8s.io"}},
 		{"unknown group", cluster + "---\napiVersion: infrastucture.cluster.x-k8s.io/v1beta1\nkind: DockerMachine\nmetadata: {name: t, namespace: ns}\n", 1,
@@ -337,7 +338,7 @@ func TestPeekHeader(t *testing.T) {
 		}
 	}
 	// Quoted values fall back to the JSON header and read the same.
-	st, err := Read(t.Context(), []string{Stdin}, Options{Stdin: strings.NewReader("apiVersion: \"cluster.x-k8s.io/v1beta2\"\nkind: 'Cluster'\nmetadata: {name: c, namespace: ns}\n")})
+	st, err := Read(t.Context(), []string{Stdin}, Options{Stdin: strings.NewReader("apiVersion: \"cluster.x-k8s.io/v1beta2\"\nkind: 'Cluster'\nmetadata: {name: c, namespace: ns}\nspec: {paused: false}\n")})
 	if err != nil || len(st.Clusters) != 1 {
 		t.Errorf("quoted header: %v", err)
 	}
@@ -404,6 +405,12 @@ metadata:
   namespace: prod
 spec:
   clusterName: web
+  selector: {}
+  template:
+    spec:
+      clusterName: web
+      bootstrap: {dataSecretName: web-md-0}
+      infrastructureRef: {apiGroup: infrastructure.cluster.x-k8s.io, kind: DockerMachineTemplate, name: web-md-0}
 `
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)

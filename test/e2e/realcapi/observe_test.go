@@ -104,12 +104,20 @@ func (o *observer) timeSteps(ctx context.Context) {
 			st.start = now
 			o.mu.Unlock()
 		}
-		if !st.start.IsZero() {
-			if why, err := env.ObjectAt(ctx, st.kind, o.namespace, st.name, st.to); err == nil && why == "" {
-				o.mu.Lock()
-				st.end = now
-				o.mu.Unlock()
-			}
+		if st.start.IsZero() {
+			continue
+		}
+		// Done when at rest at the version, or when the controllers have already
+		// moved the spec on to the next step (between two polls).
+		done := version != st.to
+		if !done {
+			why, err := env.ObjectAt(ctx, st.kind, o.namespace, st.name, st.to)
+			done = err == nil && why == ""
+		}
+		if done {
+			o.mu.Lock()
+			st.end = now
+			o.mu.Unlock()
 		}
 	}
 }

@@ -145,6 +145,7 @@ func (r *run) upgrade(t *testing.T, plan *planner.ClusterPlan) {
 		t.Fatal(err)
 	}
 	_ = r.obs.poll(ctx)
+	r.obs.timeSteps(ctx)
 	t.Logf("upgrade to %s took %s", plan.Target, time.Since(start).Round(time.Second))
 }
 

@@ -78,7 +78,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
-	certDir := filepath.Join(opts.Dir, "certs")
+	certDir := e.CertDir()
 	logDir := filepath.Join(opts.Dir, "logs")
 	for _, d := range []string{certDir, logDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {

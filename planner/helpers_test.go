@@ -98,3 +98,18 @@ func controlPlaneSteps(versions ...string) []Step {
 	}
 	return steps
 }
+
+// matchFindings checks rendered findings one by one against wants written as
+// "PREFIX] fragment": each must start with PREFIX and contain the fragment.
+func matchFindings(t *testing.T, got, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d findings, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i, w := range want {
+		prefix, frag, _ := strings.Cut(w, "] ")
+		if !strings.HasPrefix(got[i], prefix+"]") || !strings.Contains(got[i], frag) {
+			t.Errorf("finding %d:\n got  %s\n want %s", i, got[i], w)
+		}
+	}
+}

@@ -117,19 +117,7 @@ func TestReadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := write(t, dir, "bad.yaml", tt.content)
-			_, err := Read(t.Context(), []string{p}, Options{})
-			if err == nil {
-				t.Fatal("want an error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error spans several lines: %q", err)
-			}
+			readFails(t, dir, tt.content, tt.want)
 		})
 	}
 }
@@ -482,5 +470,24 @@ subjects:
 	again, err := Read(t.Context(), []string{write(t, dir, "again.yaml", out.String())}, Options{})
 	if err != nil || len(again.ClusterRoles) != 1 || len(again.ClusterRoleBindings) != 1 || again.ClusterRoleBindings[0].RoleRef.Name != "prometheus" {
 		t.Fatalf("read back: %v, %+v", err, again)
+	}
+}
+
+// readFails reads content as a snapshot file in dir and checks that it is refused
+// with one error line containing every want.
+func readFails(t *testing.T, dir, content string, want []string) {
+	t.Helper()
+	p := write(t, dir, "bad.yaml", content)
+	_, err := Read(t.Context(), []string{p}, Options{})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error spans several lines: %q", err)
 	}
 }

@@ -74,7 +74,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 			_ = e.Stop()
 		}
 	}()
-	mods, err := resolveModules(opts.ToolsModule)
+	mods, err := resolveModules(ctx, opts.ToolsModule)
 	if err != nil {
 		return nil, err
 	}
@@ -214,8 +214,8 @@ func providerNames() []string {
 }
 
 // resolveModules finds the CAPI modules pinned by the tools module in the module cache.
-func resolveModules(toolsModule string) (modules, error) {
-	cmd := exec.Command("go", "list", "-m", "-json", "sigs.k8s.io/cluster-api", "sigs.k8s.io/cluster-api/test")
+func resolveModules(ctx context.Context, toolsModule string) (modules, error) {
+	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-json", "sigs.k8s.io/cluster-api", "sigs.k8s.io/cluster-api/test")
 	cmd.Dir = toolsModule
 	out, err := cmd.Output()
 	if err != nil {

@@ -25,8 +25,10 @@ import (
 // Machine's spec.version. Machines that were never updated in place already
 // match, so nothing else is touched.
 func (e *Env) emulateKubelets(ctx context.Context) {
+	// Workload clients are kept across rounds: one per Cluster, made once it is reachable.
+	workload := map[types.NamespacedName]ctrlclient.Client{}
 	for {
-		if err := e.syncKubelets(ctx); err != nil && ctx.Err() == nil {
+		if err := e.syncKubelets(ctx, workload); err != nil && ctx.Err() == nil {
 			e.log("kubelet emulation: %v", err)
 		}
 		select {
@@ -37,12 +39,11 @@ func (e *Env) emulateKubelets(ctx context.Context) {
 	}
 }
 
-func (e *Env) syncKubelets(ctx context.Context) error {
+func (e *Env) syncKubelets(ctx context.Context, workload map[types.NamespacedName]ctrlclient.Client) error {
 	machines := &clusterv1.MachineList{}
 	if err := e.Client.List(ctx, machines); err != nil {
 		return err
 	}
-	workload := map[types.NamespacedName]ctrlclient.Client{}
 	for i := range machines.Items {
 		m := &machines.Items[i]
 		if !m.Status.NodeRef.IsDefined() || m.Spec.Version == "" || updatingInPlace(m) {

@@ -11,7 +11,7 @@ import (
 // Every provider's webhooks and multi-version CRDs point at its manager on
 // 127.0.0.1 with the box's CA, and no webhook is left pointing at a Service.
 func TestManifestsPointAtTheManagers(t *testing.T) {
-	mods, err := resolveModules(filepath.Join("..", "..", "hack", "tools", "capi"))
+	mods, err := resolveModules(t.Context(), filepath.Join("..", "..", "hack", "tools", "capi"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,26 +85,32 @@ func (o *observer) track(plan *planner.ClusterPlan) {
 // timeSteps advances the tracked changes' times. Changes are timed one after
 // the other: a later change of the same object starts only once the earlier ended.
 func (o *observer) timeSteps(ctx context.Context) {
+	type open struct {
+		st      *stepTimes
+		started bool
+	}
 	o.mu.Lock()
-	steps := make([]*stepTimes, 0, len(o.steps))
+	var steps []open
 	for _, st := range o.steps {
 		if st.end.IsZero() {
-			steps = append(steps, st)
+			steps = append(steps, open{st, !st.start.IsZero()})
 		}
 	}
 	o.mu.Unlock()
-	for _, st := range steps {
+	for _, s := range steps {
+		st := s.st
 		version, err := o.specVersion(ctx, st.kind, st.name)
 		if err != nil {
 			continue
 		}
 		now := time.Now()
-		if st.start.IsZero() && version == st.to {
+		if !s.started && version == st.to {
 			o.mu.Lock()
 			st.start = now
 			o.mu.Unlock()
+			s.started = true
 		}
-		if st.start.IsZero() {
+		if !s.started {
 			continue
 		}
 		// Done when at rest at the version, or when the controllers have already

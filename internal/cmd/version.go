@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"runtime/debug"
 	"time"
 
 	"github.com/capi-planner/capi-planner/internal/catalog"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
+	"github.com/capi-planner/capi-planner/internal/planfile"
 )
 
 // versionInfo is `version -o json`.
@@ -33,14 +33,7 @@ func printVersion(ios *iostreams.IOStreams, format string) error {
 	if err != nil {
 		return err
 	}
-	capi := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == "sigs.k8s.io/cluster-api" {
-				capi = d.Version
-			}
-		}
-	}
+	capi := planfile.ClusterAPIVersion()
 	newest := ""
 	if n := len(cat.Releases); n > 0 {
 		newest = cat.Releases[n-1].Version

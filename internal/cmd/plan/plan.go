@@ -24,6 +24,7 @@ import (
 	"github.com/capi-planner/capi-planner/internal/cmd/input"
 	"github.com/capi-planner/capi-planner/internal/inplace"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
+	"github.com/capi-planner/capi-planner/internal/planfile"
 	"github.com/capi-planner/capi-planner/internal/policy"
 	"github.com/capi-planner/capi-planner/internal/render"
 	"github.com/capi-planner/capi-planner/internal/runtimeext"
@@ -61,6 +62,8 @@ type Options struct {
 	// DetailedExitCode exits 2 when an upgrade is planned, 0 only when every
 	// selected Cluster is at the target (--detailed-exitcode).
 	DetailedExitCode bool
+	// Out is where --out saves the plan with its inputs, for apply; "" for none.
+	Out string
 }
 
 // NewCommand returns the cli command; logger gives the logger configured by global flags.
@@ -89,6 +92,7 @@ source offers and plans to the newest.`,
 			&cli.BoolFlag{Name: "ask-extensions", Usage: "live: ask the in-place extension (CanUpdateMachine, CanUpdateMachineSet) what it covers instead of assuming"},
 			&cli.StringSliceFlag{Name: "ignore", Usage: "suppress a finding: RULE, or RULE:NAMESPACE/NAME for one Cluster or object (repeatable; rules in docs/findings.md)"},
 			&cli.StringFlag{Name: "ignore-file", Usage: "suppress findings listed in a YAML file: ignore: [{rule: RULE, object: NAMESPACE/NAME, reason: WHY}]"},
+			&cli.StringFlag{Name: "out", Usage: "save the plan with what it was made from to FILE, for `capi-planner apply FILE`"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when every selected Cluster is at the target, 2 when an upgrade is planned, 1 on errors, 3 on a --fail-on violation"},
 		),
 		BashComplete: complete(ios),
@@ -177,6 +181,14 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 		opts.Ignore = append(opts.Ignore, entries...)
 	}
 	opts.DetailedExitCode = c.Bool("detailed-exitcode")
+	if opts.Out = c.String("out"); c.IsSet("out") {
+		if opts.Out == "" || opts.Out == "-" {
+			return nil, errors.New(`invalid --out: expected a file path; the plan goes to standard output with -o json`)
+		}
+		if _, _, err := safefile.ResolveOutput(opts.Out, "--out"); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Versions, err = readVersions(c.String("versions"), c.String("versions-file"), c.IsSet("versions"), c.IsSet("versions-file"), in.MaxFileSize); err != nil {
 		return nil, err
 	}
@@ -308,23 +320,29 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("%d %s cannot be planned", e.Clusters, map[bool]string{true: "cluster", false: "clusters"}[e.Clusters == 1])
 }
 
-// Run reads the state, plans and renders.
-func Run(ctx context.Context, opts *Options) error {
+// Made is a plan with what it was made from.
+type Made struct {
+	Plan   *planner.UpgradePlan
+	Loaded *input.Loaded
+}
+
+// Make reads the state and plans: the part of plan that apply repeats.
+func Make(ctx context.Context, opts *Options) (*Made, error) {
 	if opts.Catalog == nil {
 		cat, err := catalog.Embedded()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		opts.Catalog = cat
 	}
 	loaded, err := opts.Input.Load(ctx, opts.IO, opts.Logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st := loaded.State
 	if opts.FailOn != nil {
 		if err := checkFailOnNames(st, opts.FailOn.Objects); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	warnUnknownTarget(opts)
@@ -338,23 +356,64 @@ func Run(ctx context.Context, opts *Options) error {
 		// Live: GenerateUpgradePlan extensions are called as CAPI calls them.
 		rc, err := runtimeext.New(st, loaded.REST)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		popts.RuntimeClient = rc
 		if opts.AskExtensions {
 			c, err := ctrlclient.New(loaded.REST, ctrlclient.Options{Scheme: scheme.New()})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			popts.InPlaceAsker = &inplace.Checker{State: st, Runtime: rc, Client: c, Now: popts.Now}
 		}
 	}
 	plan, err := planner.Plan(ctx, st, opts.Selection, popts)
 	if err != nil {
+		return nil, err
+	}
+	return &Made{Plan: plan, Loaded: loaded}, nil
+}
+
+// Saved returns the plan with its inputs, as `plan --out` writes it.
+func (m *Made) Saved(opts *Options) *planfile.SavedPlan {
+	sp := &planfile.SavedPlan{APIVersion: planfile.APIVersion, Kind: planfile.Kind,
+		Code: planfile.Code{CAPIPlanner: opts.Version, ClusterAPI: planfile.ClusterAPIVersion()},
+		Options: planfile.Options{To: opts.Selection.To.Raw, Versions: opts.Versions, FeatureGates: opts.FeatureGates,
+			AssumeCovered: opts.AssumeCovered, AskExtensions: opts.AskExtensions, Ignore: opts.Ignore, Live: m.Loaded.REST != nil},
+		Plan: *m.Plan}
+	for _, c := range m.Plan.Clusters {
+		in := planfile.ClusterInputs{Cluster: c.Cluster}
+		if cl := planfile.ClusterOf(m.Loaded.State, c.Cluster); cl != nil {
+			in.Objects = planfile.Collect(m.Loaded.State, cl)
+		}
+		sp.Inputs = append(sp.Inputs, in)
+	}
+	return sp
+}
+
+// Run reads the state, plans and renders.
+func Run(ctx context.Context, opts *Options) error {
+	made, err := Make(ctx, opts)
+	if err != nil {
 		return err
 	}
+	plan, st := made.Plan, made.Loaded.State
 	for _, e := range suppress.Apply(plan, opts.Ignore) {
 		opts.Logger.Warn("the suppression matched no finding", "entry", e.String())
+	}
+	if opts.Out != "" {
+		saved := made.Saved(opts)
+		if err := safefile.WriteFile(opts.Out, "--out", func(w io.Writer) error {
+			data, err := saved.Marshal()
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(data)
+			return err
+		}); err != nil {
+			return err
+		}
+		opts.Logger.Info("saved the plan: apply it with `capi-planner apply " + opts.Out + "`")
 	}
 	failed := 0
 	for _, c := range plan.Clusters {

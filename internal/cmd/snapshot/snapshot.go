@@ -14,6 +14,7 @@ import (
 
 	"github.com/capi-planner/capi-planner/internal/cmd/input"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
+	"github.com/capi-planner/capi-planner/internal/safefile"
 	"github.com/capi-planner/capi-planner/internal/state/snapshot"
 )
 
@@ -63,7 +64,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	if opts.Output != "-" {
 		// Refuse a device, FIFO or directory before reading anything.
-		if _, _, err := snapshot.ResolveOutput(opts.Output); err != nil {
+		if _, _, err := safefile.ResolveOutput(opts.Output, "-o"); err != nil {
 			return err
 		}
 	}

@@ -139,7 +139,7 @@ func (r *reader) readPath(ctx context.Context, p string) error {
 	}
 	info, err := os.Stat(p)
 	if err != nil {
-		return fmt.Errorf("-f %s: %w", p, unwrapPathError(err))
+		return fmt.Errorf("-f %s: %w", p, safefile.UnwrapPathError(err))
 	}
 	if !info.IsDir() {
 		return r.readFile(ctx, p)
@@ -155,7 +155,7 @@ func (r *reader) readPath(ctx context.Context, p string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("-f %s: %w", p, unwrapPathError(err))
+		return fmt.Errorf("-f %s: %w", p, safefile.UnwrapPathError(err))
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("-f %s: the directory holds no .yaml, .yml or .json file", p)
@@ -167,14 +167,6 @@ func (r *reader) readPath(ctx context.Context, p string) error {
 		}
 	}
 	return nil
-}
-
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 func isManifest(path string) bool {
@@ -192,7 +184,7 @@ func (r *reader) readFile(ctx context.Context, path string) error {
 	case errors.As(err, &nr):
 		return fmt.Errorf("-f %s: is %s; capi-planner reads regular files, directories of them, and - for standard input", path, nr.Type)
 	case err != nil:
-		return fmt.Errorf("-f %s: %w", path, unwrapPathError(err))
+		return fmt.Errorf("-f %s: %w", path, safefile.UnwrapPathError(err))
 	}
 	defer f.Close()
 	if info.Size() > r.opts.MaxFileSize {

@@ -2,12 +2,7 @@ package snapshot
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
@@ -85,61 +80,7 @@ func WriteObjects(w io.Writer, objs []runtime.Object, header string) error {
 	return err
 }
 
-// WriteFile writes the state to path atomically, so that a reader never sees
-// half a snapshot: to a temporary file in the same directory, renamed over the
-// path. Only a new path or a regular file is written, an existing file keeping
-// its mode (a new one gets 0600); a symbolic link is written through, to its
-// target. Devices, FIFOs, sockets and directories are refused.
+// WriteFile writes the state to path atomically (see safefile.WriteFile).
 func WriteFile(path string, st *state.State, header string) error {
-	target, mode, err := ResolveOutput(path)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, unwrapPathError(err))
-	}
-	defer os.Remove(tmp.Name())
-	if err := Write(tmp, st, header); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), target); err != nil {
-		return fmt.Errorf("writing %s: %w", path, unwrapPathError(err))
-	}
-	return nil
-}
-
-// ResolveOutput checks that WriteFile can write path, and returns the file it
-// writes (a symbolic link's target) and the mode it gets.
-func ResolveOutput(path string) (target string, mode fs.FileMode, err error) {
-	// Stat follows links EvalSymlinks cannot, such as /dev/stdout to a pipe.
-	if info, err := os.Stat(path); err == nil && safefile.Type(info.Mode()) != "" {
-		return "", 0, fmt.Errorf("-o %s: is %s; snapshot writes a regular file (use -o - for standard output)", path, safefile.Type(info.Mode()))
-	}
-	target, err = filepath.EvalSymlinks(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if info, lerr := os.Lstat(path); lerr == nil && info.Mode()&fs.ModeSymlink != 0 {
-			return "", 0, fmt.Errorf("-o %s: is a symbolic link to a missing file; point it at a file, or write elsewhere", path)
-		}
-		return path, 0o600, nil
-	case err != nil:
-		return "", 0, fmt.Errorf("-o %s: %w", path, unwrapPathError(err))
-	}
-	info, err := os.Stat(target)
-	if err != nil {
-		return "", 0, fmt.Errorf("-o %s: %w", path, unwrapPathError(err))
-	}
-	if t := safefile.Type(info.Mode()); t != "" {
-		return "", 0, fmt.Errorf("-o %s: is %s; snapshot writes a regular file (use -o - for standard output)", path, t)
-	}
-	return target, info.Mode().Perm(), nil
+	return safefile.WriteFile(path, "-o", func(w io.Writer) error { return Write(w, st, header) })
 }

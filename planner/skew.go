@@ -32,10 +32,7 @@ func skewFindings(ws workerSet, res simResult, topology bool, g gates) []Finding
 			if errCP != nil || errW != nil {
 				continue
 			}
-			allowed := uint64(3)
-			if wV.Major == 1 && wV.Minor < 25 {
-				allowed = 2
-			}
+			allowed := MaxKubeletSkew(wV)
 			switch {
 			case compareVersions(wV, cpV) == 1:
 				newer = append(newer, i)
@@ -188,4 +185,13 @@ func StepRanges(steps []int) string {
 		i = j + 1
 	}
 	return "steps " + strings.Join(parts, ", ")
+}
+
+// MaxKubeletSkew is how many minors a kubelet at version v may lag the API
+// server by the upstream skew policy: 3, or 2 for kubelets older than v1.25.
+func MaxKubeletSkew(v semver.Version) uint64 {
+	if v.Major == 1 && v.Minor < 25 {
+		return 2
+	}
+	return 3
 }

@@ -1,0 +1,495 @@
+package upgrade
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/capi-planner/capi-planner/internal/planfile"
+	"github.com/capi-planner/capi-planner/planner"
+)
+
+// Options configure a run of apply on one Cluster of a saved plan.
+type Options struct {
+	// Plan is the saved plan, Digest its digest (planfile.SavedPlan.Digest).
+	Plan   *planfile.SavedPlan
+	Digest string
+	// Cluster selects the Cluster of the plan.
+	Cluster planner.ObjectRef
+
+	// Config, Client, Mapper and Scheme reach the management cluster.
+	Config *rest.Config
+	Client client.Client
+	Mapper meta.RESTMapper
+	Scheme *runtime.Scheme
+	// Replan reads the cluster again and plans the Cluster with the saved
+	// plan's options.
+	Replan func(ctx context.Context) (*Replanned, error)
+
+	// Until, when set, stops after the last step to that version.
+	Until string
+	// DryRun: client prints the writes; server sends the next ones with dryRun=All.
+	DryRun DryRun
+	// SkipPreflight are the gates to skip (blockers and findings only).
+	SkipPreflight []planner.RuleID
+	// StepTimeout ends the wait for one step (0: no limit).
+	StepTimeout time.Duration
+	// StallAfter is how long a step may show no progress before apply says why.
+	StallAfter time.Duration
+	// Holder names this run in the Lease (user, host, process).
+	Holder string
+	// LeaseDuration is how long the lock outlives its last renewal.
+	LeaseDuration time.Duration
+
+	Events EventSink
+	Now    func() time.Time
+}
+
+// TimeoutError ends the wait for a step after --timeout; the upgrade goes on.
+type TimeoutError struct {
+	Step    int
+	After   time.Duration
+	Reasons []string
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("step %d was not done after %s; the upgrade goes on in the cluster: run the same apply again to follow it (it continues where it stands)", e.Step, e.After)
+}
+
+// run is one apply.
+type run struct {
+	o       Options
+	plan    *planner.ClusterPlan
+	inputs  *planfile.ClusterInputs
+	cpRef   planner.ObjectRef
+	writes  []Write
+	lock    *lock
+	record  Progress
+	watch   *watcher
+	track   *tracker
+	queueMu sync.Mutex
+	queue   []Event
+}
+
+// Run applies the saved plan to the Cluster and follows it to the end (or to
+// --until), or stops with an error that says why and how to go on.
+func Run(ctx context.Context, o Options) (err error) {
+	r := &run{o: o}
+	for i := range o.Plan.Plan.Clusters {
+		if o.Plan.Plan.Clusters[i].Cluster == o.Cluster {
+			r.plan = &o.Plan.Plan.Clusters[i]
+		}
+	}
+	if r.plan == nil {
+		return fmt.Errorf("the saved plan has no Cluster %s/%s", o.Cluster.Namespace, o.Cluster.Name)
+	}
+	if r.plan.ControlPlane != nil {
+		r.cpRef = *r.plan.ControlPlane
+	}
+	r.inputs = o.Plan.InputsOf(o.Cluster)
+	switch r.plan.Status {
+	case planner.StatusRejected, planner.StatusNeedsInput:
+		return fmt.Errorf("the saved plan of Cluster %s/%s is %s: there is nothing to apply (see its rejections)", o.Cluster.Namespace, o.Cluster.Name, r.plan.Status)
+	}
+	r.writes = Writes(r.plan, r.groupOf)
+	if o.DryRun == DryRunClient {
+		for _, w := range r.writes {
+			r.emit(Event{Type: EventWrite, Step: w.Step, Object: &w.Patch.Object, Write: &w.Patch, DryRun: string(DryRunClient)})
+		}
+		r.emit(Event{Type: EventCompleted, Message: fmt.Sprintf("%d writes (dry run: nothing was sent)", len(r.writes))})
+		return nil
+	}
+	if o.DryRun == DryRunServer {
+		return r.dryRunServer(ctx)
+	}
+	return r.apply(ctx)
+}
+
+func (r *run) emit(e Event) {
+	e.APIVersion, e.Kind, e.Time, e.Cluster = EventAPIVersion, EventKind, r.o.Now(), r.o.Cluster
+	r.o.Events.Event(e)
+}
+
+// enqueue keeps an event of a watch goroutine for the main loop to emit, in order.
+func (r *run) enqueue(e Event) {
+	r.queueMu.Lock()
+	r.queue = append(r.queue, e)
+	r.queueMu.Unlock()
+}
+
+func (r *run) flush() {
+	r.queueMu.Lock()
+	q := r.queue
+	r.queue = nil
+	r.queueMu.Unlock()
+	for _, e := range q {
+		r.emit(e)
+	}
+}
+
+// groupOf finds an object's API group in the plan's inputs.
+func (r *run) groupOf(ref planner.ObjectRef) string {
+	for _, o := range r.inputs.Objects {
+		if o.Kind == ref.Kind && o.Namespace == ref.Namespace && o.Name == ref.Name {
+			return o.Group
+		}
+	}
+	return ""
+}
+
+func (r *run) gvk(w Write) (schema.GroupVersionKind, error) {
+	m, err := r.o.Mapper.RESTMapping(schema.GroupKind{Group: w.Group, Kind: w.Patch.Object.Kind})
+	if err != nil {
+		return schema.GroupVersionKind{}, fmt.Errorf("%s: %w", w.Patch.Object, err)
+	}
+	return m.GroupVersionKind, nil
+}
+
+// dryRunServer checks the plan as a first run would, then sends the writes
+// that can be made now (those of the first step still to write) with
+// dryRun=All, through the real admission webhooks. Later writes are checked
+// against objects that earlier steps will have changed, so they are listed,
+// not sent.
+func (r *run) dryRunServer(ctx context.Context) error {
+	now, err := r.o.Replan(ctx)
+	if err != nil {
+		return err
+	}
+	if err := checkStale(r.o.Plan, r.plan, now); err != nil {
+		return err
+	}
+	if err := r.checkGates(now); err != nil {
+		return err
+	}
+	first := -1
+	for _, w := range r.writes {
+		if first != -1 && w.Step != first {
+			r.emit(Event{Type: EventWrite, Step: w.Step, Object: &w.Patch.Object, Write: &w.Patch, DryRun: string(DryRunClient),
+				Message: "not sent: the server checks it against the objects the earlier steps change"})
+			continue
+		}
+		gvk, err := r.gvk(w)
+		if err != nil {
+			return err
+		}
+		outcome, err := write(ctx, r.o.Client, w, gvk, DryRunServer, nil)
+		if err != nil {
+			return err
+		}
+		if outcome == AlreadyDone {
+			r.emit(Event{Type: EventWriteDone, Step: w.Step, Object: &w.Patch.Object, Write: &w.Patch})
+			continue
+		}
+		first = w.Step
+		r.emit(Event{Type: EventWrite, Step: w.Step, Object: &w.Patch.Object, Write: &w.Patch, DryRun: string(DryRunServer),
+			Message: "the API server and its admission webhooks accept it"})
+	}
+	r.emit(Event{Type: EventCompleted, Message: "dry run: nothing was written"})
+	return nil
+}
+
+func (r *run) checkGates(now *Replanned) error {
+	failed, skipped, err := gates(&now.Plan, r.o.SkipPreflight)
+	if err != nil {
+		return err
+	}
+	for _, g := range skipped {
+		r.emit(Event{Type: EventOverride, Rule: g.Rule, Message: "skipped with --skip-preflight: " + g.Message})
+	}
+	if len(failed) > 0 {
+		return &GateError{Failed: failed}
+	}
+	return nil
+}
+
+func (r *run) apply(ctx context.Context) (err error) {
+	now := r.o.Now
+	lk, record, err := acquire(ctx, r.o.Client, r.o.Cluster, r.o.Holder, r.o.LeaseDuration, now)
+	if err != nil {
+		return err
+	}
+	r.lock = lk
+	r.emit(Event{Type: EventLocked, Object: &planner.ObjectRef{Kind: "Lease", Namespace: r.o.Cluster.Namespace, Name: LeaseName(r.o.Cluster.Name)}, Message: "held by " + r.o.Holder})
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		if err := lk.renew(ctx); err != nil {
+			cancel(err)
+		}
+	}()
+	phase := PhaseStopped
+	defer func() {
+		if rerr := lk.release(phase); rerr != nil && err == nil {
+			err = fmt.Errorf("releasing the lock: %w", rerr)
+		}
+		if err != nil {
+			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+				var lost *LostError
+				if errors.As(cause, &lost) {
+					err = cause
+				}
+			}
+			r.emit(Event{Type: EventStopped, Message: err.Error(), Reasons: reasonsOf(err)})
+		}
+	}()
+
+	resuming := record.Plan == r.o.Digest
+	if resuming {
+		r.record = record
+		r.emit(Event{Type: EventResumed, Message: fmt.Sprintf("this plan was being applied (%s, %d writes made): continuing from where the cluster stands", record.Phase, len(record.Writes))})
+	} else {
+		r.record = Progress{Plan: r.o.Digest}
+		now, err := r.o.Replan(ctx)
+		if err != nil {
+			return err
+		}
+		if err := checkStale(r.o.Plan, r.plan, now); err != nil {
+			return err
+		}
+		r.emit(Event{Type: EventPreflight, Message: "the cluster is as planned: no input changed and the plan made again is the same"})
+	}
+	r.record.Phase = PhaseApplying
+	if err := lk.record(ctx, r.record); err != nil {
+		return err
+	}
+
+	r.track = newTracker(r.plan, r.cpRef, r.inputs.Objects, r.enqueue)
+	cpGVK, err := r.gvk(Write{Group: r.groupOf(r.cpRef), Patch: planner.Patch{Object: r.cpRef}})
+	if err != nil {
+		return err
+	}
+	r.watch, err = startWatch(ctx, r.o.Config, r.o.Scheme, r.o.Mapper, r.o.Cluster, cpGVK, r.cpRef.Name, r.track.handler())
+	if err != nil {
+		return err
+	}
+	r.track.listedAll()
+
+	last := len(r.plan.Steps)
+	if r.o.Until != "" {
+		for i, s := range r.plan.Steps {
+			if s.Version == r.o.Until {
+				last = i + 1
+			}
+		}
+	}
+	var differences []string
+	for _, step := range r.plan.Steps[:last] {
+		r.emit(Event{Type: EventStepStarted, Step: step.Number, Message: stepTitle(step)})
+		if err := r.writeStep(ctx, step); err != nil {
+			return err
+		}
+		if err := r.waitFor(ctx, step, func(v *view) (bool, []string) { return stepDone(v, step, r.cpRef) }); err != nil {
+			return err
+		}
+		r.flush()
+		progress, diffs := r.track.compare(step)
+		differences = append(differences, diffs...)
+		r.emit(Event{Type: EventStepDone, Step: step.Number, Progress: progress, Differences: diffs})
+	}
+	r.flush()
+	differences = append(differences, r.track.takeUnattributed()...)
+	phase = PhaseCompleted
+	if last < len(r.plan.Steps) {
+		phase = PhaseStopped
+	}
+	r.record.Phase = phase
+	if err := lk.record(ctx, r.record); err != nil {
+		return err
+	}
+	msg := "the prediction held"
+	if len(differences) > 0 {
+		msg = fmt.Sprintf("done, but %d differences from the prediction", len(differences))
+	}
+	if last < len(r.plan.Steps) {
+		msg = fmt.Sprintf("stopped after step %d (--until %s); %s", r.plan.Steps[last-1].Number, r.o.Until, msg)
+	}
+	r.emit(Event{Type: EventCompleted, Message: msg, Differences: differences})
+	return nil
+}
+
+// writeStep makes the step's writes, wave by wave: before each wave it
+// checks the gates against a plan made again now and the invariants against
+// the objects; after it, it waits for the wave to land.
+func (r *run) writeStep(ctx context.Context, step planner.Step) error {
+	var waves [][]Write
+	for _, w := range r.writes {
+		if w.Step != step.Number {
+			continue
+		}
+		if n := len(waves); n == 0 || waves[n-1][0].Wave != w.Wave {
+			waves = append(waves, nil)
+		}
+		waves[len(waves)-1] = append(waves[len(waves)-1], w)
+	}
+	for i, wave := range waves {
+		if r.allDone(ctx, wave) {
+			continue
+		}
+		now, err := r.o.Replan(ctx)
+		if err != nil {
+			return err
+		}
+		if err := r.checkGates(now); err != nil {
+			return err
+		}
+		v, err := r.watch.read(ctx)
+		if err != nil {
+			return err
+		}
+		for _, w := range wave {
+			if err := CheckInvariants(w, w.Patch.Object == r.cpRef, versionsOf(v)); err != nil && !r.record.done(w) {
+				return err
+			}
+			if err := r.makeWrite(ctx, w); err != nil {
+				return err
+			}
+		}
+		if i < len(waves)-1 {
+			objs := map[planner.ObjectRef]bool{}
+			for _, w := range wave {
+				objs[w.Patch.Object] = true
+			}
+			sub := planner.Step{Number: step.Number}
+			for _, ch := range step.Changes {
+				if objs[ch.Object] {
+					sub.Changes = append(sub.Changes, ch)
+				}
+			}
+			if err := r.waitFor(ctx, step, func(v *view) (bool, []string) { return stepDone(v, sub, r.cpRef) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// allDone reports whether the progress record has every write of the wave.
+func (r *run) allDone(_ context.Context, wave []Write) bool {
+	for _, w := range wave {
+		if !r.record.done(w) {
+			return false
+		}
+	}
+	return true
+}
+
+// makeWrite makes one write and records it. The write itself is not
+// interrupted by Ctrl-C: it finishes (or fails) and is recorded, then apply stops.
+func (r *run) makeWrite(ctx context.Context, w Write) error {
+	gvk, err := r.gvk(w)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	outcome, err := write(wctx, r.o.Client, w, gvk, DryRunNone, r.laterValues(w))
+	if err != nil {
+		return err
+	}
+	typ := EventWrite
+	if outcome == AlreadyDone {
+		typ = EventWriteDone
+	}
+	r.emit(Event{Type: typ, Step: w.Step, Object: &w.Patch.Object, Write: &w.Patch})
+	if !r.record.done(w) {
+		r.record.Writes = append(r.record.Writes, w.ID())
+	}
+	return r.lock.record(wctx, r.record)
+}
+
+// laterValues are the values later writes of the plan give the same field:
+// a field found at one of them was written by an earlier run of this plan.
+func (r *run) laterValues(w Write) []string {
+	var out []string
+	after := false
+	for _, o := range r.writes {
+		if o.ID() == w.ID() {
+			after = true
+			continue
+		}
+		if after && o.Patch.Object == w.Patch.Object && o.Patch.Field == w.Patch.Field {
+			out = append(out, o.Patch.To)
+		}
+	}
+	return out
+}
+
+// waitFor follows the watches until done says the step (or wave) is done. When
+// what is pending has not changed for StallAfter, it says why; after
+// StepTimeout it gives up with a *TimeoutError.
+func (r *run) waitFor(ctx context.Context, step planner.Step, done func(*view) (bool, []string)) error {
+	start := r.o.Now()
+	lastMove := start
+	var lastPending string
+	stalled := false
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		r.flush()
+		v, err := r.watch.read(ctx)
+		if err != nil {
+			return err
+		}
+		ok, pending := done(v)
+		if ok {
+			return nil
+		}
+		if p := fmt.Sprint(pending); p != lastPending {
+			lastPending, lastMove, stalled = p, r.o.Now(), false
+		}
+		if !stalled && r.o.StallAfter > 0 && r.o.Now().Sub(lastMove) >= r.o.StallAfter {
+			stalled = true
+			r.emit(Event{Type: EventStalled, Step: step.Number, Reasons: whyStalled(v, pending),
+				Message: fmt.Sprintf("nothing has moved for %s", r.o.Now().Sub(lastMove).Round(time.Second))})
+		}
+		if r.o.StepTimeout > 0 && r.o.Now().Sub(start) >= r.o.StepTimeout {
+			return &TimeoutError{Step: step.Number, After: r.o.StepTimeout, Reasons: whyStalled(v, pending)}
+		}
+		select {
+		case <-ctx.Done():
+			if cause := context.Cause(ctx); cause != nil {
+				return cause
+			}
+			return ctx.Err()
+		case <-r.watch.changed:
+		case <-tick.C:
+		}
+	}
+}
+
+// versionsOf reads where the control plane and workers stand.
+func versionsOf(v *view) Versions {
+	out := Versions{Workers: map[planner.ObjectRef]string{}}
+	spec, _, _ := unstructured.NestedString(v.controlPlane.Object, "spec", "version")
+	if controlPlaneAt(v, spec) == "" {
+		out.ControlPlane = spec
+	}
+	for _, md := range v.mds {
+		out.Workers[planner.ObjectRef{Kind: "MachineDeployment", Namespace: md.Namespace, Name: md.Name}] = md.Spec.Template.Spec.Version
+	}
+	for _, mp := range v.mps {
+		out.Workers[planner.ObjectRef{Kind: "MachinePool", Namespace: mp.Namespace, Name: mp.Name}] = mp.Spec.Template.Spec.Version
+	}
+	return out
+}
+
+func stepTitle(s planner.Step) string {
+	return fmt.Sprintf("%s to %s (%d objects)", s.Kind, s.Version, len(s.Changes))
+}
+
+func reasonsOf(err error) []string {
+	var t *TimeoutError
+	if errors.As(err, &t) {
+		return t.Reasons
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package upgrade
+
+import (
+	"fmt"
+
+	"github.com/blang/semver/v4"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/capi-planner/capi-planner/planner"
+)
+
+// stepDone reports whether the controllers have finished the step, and if not,
+// what is still under way. A change is finished when its object is at rest at
+// the change's version (observed, every replica up to date and available, no
+// Machine of another version left), or has already moved past it: a later
+// step may start the moment this one ends.
+func stepDone(v *view, step planner.Step, cpRef planner.ObjectRef) (bool, []string) {
+	var pending []string
+	for _, ch := range step.Changes {
+		var why string
+		switch {
+		case ch.Object == cpRef:
+			why = controlPlaneAt(v, ch.To)
+		case ch.Object.Kind == "MachineDeployment":
+			why = machineDeploymentAt(v, ch.Object.Name, ch.To)
+		case ch.Object.Kind == "MachinePool":
+			why = machinePoolAt(v, ch.Object.Name, ch.To)
+		default:
+			why = fmt.Sprintf("%s: apply cannot tell when it is done", ch.Object)
+		}
+		if why != "" {
+			pending = append(pending, why)
+		}
+	}
+	return len(pending) == 0, pending
+}
+
+// past reports whether version is newer than to.
+func past(version, to string) bool {
+	a, errA := semver.ParseTolerant(version)
+	b, errB := semver.ParseTolerant(to)
+	return errA == nil && errB == nil && a.GT(b)
+}
+
+func controlPlaneAt(v *view, to string) string {
+	cp := v.controlPlane
+	name := cp.GetKind() + " " + cp.GetName()
+	version, _, _ := unstructured.NestedString(cp.Object, "spec", "version")
+	if past(version, to) {
+		return ""
+	}
+	if version != to {
+		return fmt.Sprintf("%s is at %s, not yet %s", name, version, to)
+	}
+	want, _, _ := unstructured.NestedInt64(cp.Object, "spec", "replicas")
+	observed, _, _ := unstructured.NestedInt64(cp.Object, "status", "observedGeneration")
+	replicas, _, _ := unstructured.NestedInt64(cp.Object, "status", "replicas")
+	upToDate, _, _ := unstructured.NestedInt64(cp.Object, "status", "upToDateReplicas")
+	available, _, _ := unstructured.NestedInt64(cp.Object, "status", "availableReplicas")
+	if observed != cp.GetGeneration() || replicas != want || upToDate != want || available != want {
+		return fmt.Sprintf("%s: %d replicas, %d up to date, %d available, want %d", name, replicas, upToDate, available, want)
+	}
+	return machinesAt(name, v.machinesOf(clusterv1.MachineControlPlaneNameLabel, cp.GetName()), int(want), to)
+}
+
+func machineDeploymentAt(v *view, name, to string) string {
+	for _, md := range v.mds {
+		if md.Name != name {
+			continue
+		}
+		if past(md.Spec.Template.Spec.Version, to) {
+			return ""
+		}
+		ref := "MachineDeployment " + name
+		if md.Spec.Template.Spec.Version != to {
+			return fmt.Sprintf("%s is at %s, not yet %s", ref, md.Spec.Template.Spec.Version, to)
+		}
+		want := int(ptrInt32(md.Spec.Replicas))
+		s := md.Status
+		if s.ObservedGeneration != md.Generation || int(ptrInt32(s.Replicas)) != want || int(ptrInt32(s.UpToDateReplicas)) != want || int(ptrInt32(s.AvailableReplicas)) != want {
+			return fmt.Sprintf("%s: %d replicas, %d up to date, %d available, want %d", ref,
+				ptrInt32(s.Replicas), ptrInt32(s.UpToDateReplicas), ptrInt32(s.AvailableReplicas), want)
+		}
+		// Its status alone is not enough: right after a change of its spec it
+		// can report every replica up to date before the new MachineSet exists.
+		return machinesAt(ref, v.machinesOf(clusterv1.MachineDeploymentNameLabel, name), want, to)
+	}
+	return "MachineDeployment " + name + " is gone"
+}
+
+// machinePoolAt judges a MachinePool by its status versions: its
+// upToDateReplicas say nothing of versions.
+func machinePoolAt(v *view, name, to string) string {
+	for _, mp := range v.mps {
+		if mp.Name != name {
+			continue
+		}
+		if past(mp.Spec.Template.Spec.Version, to) {
+			return ""
+		}
+		ref := "MachinePool " + name
+		if mp.Spec.Template.Spec.Version != to {
+			return fmt.Sprintf("%s is at %s, not yet %s", ref, mp.Spec.Template.Spec.Version, to)
+		}
+		want := ptrInt32(mp.Spec.Replicas)
+		if mp.Status.ObservedGeneration != mp.Generation || ptrInt32(mp.Status.AvailableReplicas) != want {
+			return fmt.Sprintf("%s: %d available, want %d", ref, ptrInt32(mp.Status.AvailableReplicas), want)
+		}
+		for _, sv := range mp.Status.Versions {
+			if sv.Version != to {
+				return fmt.Sprintf("%s: %d replicas still at %s", ref, sv.Replicas, sv.Version)
+			}
+		}
+		return ""
+	}
+	return "MachinePool " + name + " is gone"
+}
+
+func machinesAt(owner string, machines []clusterv1.Machine, want int, to string) string {
+	if len(machines) != want {
+		return fmt.Sprintf("%s: %d Machines, want %d", owner, len(machines), want)
+	}
+	for _, m := range machines {
+		if m.Spec.Version != to || !m.DeletionTimestamp.IsZero() {
+			return fmt.Sprintf("%s: Machine %s at %s", owner, m.Name, m.Spec.Version)
+		}
+	}
+	return ""
+}
+
+func (v *view) machinesOf(label, owner string) []clusterv1.Machine {
+	var out []clusterv1.Machine
+	for _, m := range v.machines {
+		if m.Labels[label] == owner {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func ptrInt32(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}

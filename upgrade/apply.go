@@ -389,7 +389,7 @@ func (r *run) makeWrite(ctx context.Context, w Write) error {
 	if err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	outcome, err := write(wctx, r.o.Client, w, gvk, DryRunNone, r.laterValues(w))
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/capi-planner/capi-planner/internal/cmd/apply"
 	"github.com/capi-planner/capi-planner/internal/cmd/completion"
 	"github.com/capi-planner/capi-planner/internal/cmd/plan"
 	"github.com/capi-planner/capi-planner/internal/cmd/snapshot"
@@ -43,15 +44,21 @@ func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 		args = hoistKubectlFlags(args)
 	}
 	app := newApp(ios, name)
+	args = flagsFirst(app, args)
 	done := make(chan error, 1)
 	go func() { done <- app.RunContext(ctx, args) }()
 	var err error
 	select {
 	case err = <-done:
 	case <-ctx.Done():
+		// apply finishes a write in flight and gives its lock back first.
+		grace := time.Second
+		if len(args) > 1 && args[1] == "apply" {
+			grace = applyGrace
+		}
 		select {
 		case err = <-done:
-		case <-time.After(time.Second):
+		case <-time.After(grace):
 		}
 	}
 	code, report := exitCode(ctx, err)
@@ -63,6 +70,61 @@ func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 		}
 	}
 	return code
+}
+
+// applyGrace is how long an interrupted apply may take to stop cleanly (a
+// write in flight, then the lock released); a second Ctrl-C ends it at once.
+const applyGrace = 45 * time.Second
+
+// flagsFirst moves a command's arguments after its flags, so that flags may
+// follow arguments as kubectl allows (apply FILE --yes): urfave/cli stops
+// reading flags at the first argument. "--" ends the flags as usual.
+func flagsFirst(app *cli.App, args []string) []string {
+	if len(args) < 3 {
+		return args
+	}
+	var cmd *cli.Command
+	for _, c := range app.Commands {
+		if c.HasName(args[1]) {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			prefix := "--"
+			if len(n) == 1 {
+				prefix = "-"
+			}
+			takesValue[prefix+n] = !isBool
+		}
+	}
+	var flags, positional []string
+	for i := 2; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			positional = append(positional, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && a != "-":
+			flags = append(flags, a)
+			if name, _, inline := strings.Cut(a, "="); !inline && takesValue[name] && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		default:
+			positional = append(positional, a)
+		}
+	}
+	out := append([]string{args[0], args[1]}, flags...)
+	if len(positional) > 0 {
+		out = append(append(out, "--"), positional...)
+	}
+	return out
 }
 
 // usageError is a command line that names no command or flag capi-planner has:
@@ -185,6 +247,7 @@ func newApp(ios *iostreams.IOStreams, helpName string) *cli.App {
 		Flags: []cli.Flag{verboseFlag()},
 		Commands: []*cli.Command{
 			plan.NewCommand(ios, logger(ios), Version),
+			apply.NewCommand(ios, logger(ios), Version),
 			snapshot.NewCommand(ios, logger(ios), Version),
 			{
 				Name:  "version",

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/capi-planner/capi-planner/internal/cmd/plan"
+	"github.com/capi-planner/capi-planner/upgrade"
 )
 
 // Exit codes, all of them; docs/usage.md ("Exit codes") documents each.
@@ -20,6 +21,8 @@ const (
 	ExitChanges = 2
 	// ExitPolicy: the plans are valid but break --fail-on (returned by the plan command).
 	ExitPolicy = 3
+	// ExitTimeout: apply gave up waiting for a step (--timeout); the upgrade goes on in the cluster.
+	ExitTimeout = 4
 	// ExitInterrupted and ExitTerminated: stopped by SIGINT (Ctrl-C) or SIGTERM, 128 + the signal's number as shells report it.
 	ExitInterrupted = 130
 	ExitTerminated  = 143
@@ -29,7 +32,7 @@ const (
 type Interrupted struct{ Signal os.Signal }
 
 func (i *Interrupted) Error() string {
-	return "interrupted by " + signalName(i.Signal) + "; nothing was written to standard output"
+	return "interrupted by " + signalName(i.Signal)
 }
 
 func signalName(s os.Signal) string {
@@ -69,6 +72,7 @@ func exitCode(ctx context.Context, err error) (code int, report error) {
 		rejected    *plan.RejectedError
 		policy      *plan.PolicyError
 		changes     *plan.ChangesError
+		timeout     *upgrade.TimeoutError
 	)
 	switch {
 	case errors.As(context.Cause(ctx), &interrupted):
@@ -84,6 +88,8 @@ func exitCode(ctx context.Context, err error) (code int, report error) {
 		return ExitChanges, nil
 	case errors.As(err, &rejected):
 		return ExitError, nil
+	case errors.As(err, &timeout):
+		return ExitTimeout, err
 	}
 	return ExitError, err
 }

@@ -4,9 +4,13 @@
 package iostreams
 
 import (
+	"bufio"
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
 )
@@ -16,8 +20,10 @@ type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
-	// OutIsTTY is true when Out is a terminal.
+	// OutIsTTY is true when Out is a terminal; InIsTTY and ErrIsTTY, In and ErrOut.
 	OutIsTTY bool
+	InIsTTY  bool
+	ErrIsTTY bool
 	// Color is true when Out may carry ANSI colour.
 	Color bool
 }
@@ -31,6 +37,8 @@ func System() *IOStreams {
 		Out:      os.Stdout,
 		ErrOut:   os.Stderr,
 		OutIsTTY: tty,
+		InIsTTY:  term.IsTerminal(int(os.Stdin.Fd())),
+		ErrIsTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		Color:    tty && !noColor && os.Getenv("TERM") != "dumb",
 	}
 }
@@ -39,4 +47,21 @@ func System() *IOStreams {
 func Test() (ios *IOStreams, in, out, errOut *bytes.Buffer) {
 	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
 	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+}
+
+// ErrNotInteractive is a prompt that cannot be asked: standard input is not a terminal.
+var ErrNotInteractive = errors.New("standard input is not a terminal")
+
+// Confirm asks a yes/no question on ErrOut and reads the answer from In; only
+// "yes" confirms, as Terraform asks. It never asks without a terminal.
+func (s *IOStreams) Confirm(question string) (bool, error) {
+	if !s.InIsTTY {
+		return false, ErrNotInteractive
+	}
+	fmt.Fprintf(s.ErrOut, "%s\n  Only 'yes' will be accepted to confirm.\n\n  Enter a value: ", question)
+	line, err := bufio.NewReader(s.In).ReadString('\n')
+	if err != nil && line == "" {
+		return false, err
+	}
+	return strings.TrimSpace(line) == "yes", nil
 }

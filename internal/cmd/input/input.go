@@ -40,19 +40,30 @@ type Options struct {
 	MaxFileSize, MaxDocumentSize int64
 }
 
-// Flags are the input flags shared by the commands that read state.
-func Flags() []cli.Flag {
+// KubeFlags are the kubectl-style connection flags.
+func KubeFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "read a snapshot: a file, a directory (read recursively) or - for stdin; repeatable. Without -f, the live management cluster is read"},
 		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig of the management cluster (default: KUBECONFIG, then ~/.kube/config)"},
 		&cli.StringFlag{Name: "context", Usage: "kubeconfig context to use"},
 		&cli.DurationFlag{Name: "request-timeout", Value: 30 * time.Second, Usage: "timeout of each request to the API server"},
+	}
+}
+
+// KubeFromFlags reads the connection flags.
+func KubeFromFlags(c *cli.Context, maxFileSize int64) kube.Flags {
+	return kube.Flags{Kubeconfig: c.String("kubeconfig"), Context: c.String("context"), RequestTimeout: c.Duration("request-timeout"), LimitFlag: "--" + MaxFileSizeFlag, MaxFileSize: maxFileSize}
+}
+
+// Flags are the input flags shared by the commands that read state.
+func Flags() []cli.Flag {
+	return append(KubeFlags(),
+		&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "read a snapshot: a file, a directory (read recursively) or - for stdin; repeatable. Without -f, the live management cluster is read"},
 		&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "read the Clusters of this namespace"},
 		&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "read every namespace (the default for snapshots)"},
 		&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "label selector on Clusters, e.g. env=prod"},
 		&cli.StringFlag{Name: MaxFileSizeFlag, Value: safefile.Size(snapshot.DefaultMaxFileSize), Usage: "largest file read (snapshots, --kubeconfig, --versions-file), e.g. 4Gi"},
 		&cli.StringFlag{Name: MaxDocumentSizeFlag, Value: safefile.Size(snapshot.DefaultMaxDocumentSize), Usage: "largest YAML or JSON document of a snapshot, e.g. 1Gi"},
-	}
+	)
 }
 
 // The flags that raise the input limits.
@@ -61,7 +72,8 @@ const (
 	MaxDocumentSizeFlag = "max-document-size"
 )
 
-func parseSize(c *cli.Context, flag string) (int64, error) {
+// ParseSize reads a size flag, a positive Kubernetes quantity.
+func ParseSize(c *cli.Context, flag string) (int64, error) {
 	q, err := resource.ParseQuantity(c.String(flag))
 	if err != nil || q.Sign() <= 0 {
 		return 0, fmt.Errorf("invalid --%s %q: expected a positive size in bytes such as 512Mi or 2Gi", flag, c.String(flag))
@@ -73,16 +85,16 @@ func parseSize(c *cli.Context, flag string) (int64, error) {
 func FromFlags(c *cli.Context) (Options, error) {
 	o := Options{
 		Filenames:     c.StringSlice("filename"),
-		Kube:          kube.Flags{Kubeconfig: c.String("kubeconfig"), Context: c.String("context"), RequestTimeout: c.Duration("request-timeout"), LimitFlag: "--" + MaxFileSizeFlag},
+		Kube:          KubeFromFlags(c, 0),
 		Namespace:     c.String("namespace"),
 		AllNamespaces: c.Bool("all-namespaces"),
 	}
 	var err error
-	if o.MaxFileSize, err = parseSize(c, MaxFileSizeFlag); err != nil {
+	if o.MaxFileSize, err = ParseSize(c, MaxFileSizeFlag); err != nil {
 		return o, err
 	}
 	o.Kube.MaxFileSize = o.MaxFileSize
-	if o.MaxDocumentSize, err = parseSize(c, MaxDocumentSizeFlag); err != nil {
+	if o.MaxDocumentSize, err = ParseSize(c, MaxDocumentSizeFlag); err != nil {
 		return o, err
 	}
 	if o.Namespace != "" && o.AllNamespaces {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,7 +63,11 @@ type TimeoutError struct {
 }
 
 func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("step %d was not done after %s; the upgrade goes on in the cluster: run the same apply again to follow it (it continues where it stands)", e.Step, e.After)
+	why := ""
+	if len(e.Reasons) > 0 {
+		why = " (" + strings.Join(e.Reasons, "; ") + ")"
+	}
+	return fmt.Sprintf("step %d was not done after %s%s; the upgrade goes on in the cluster: run the same apply again to follow it (it continues where it stands)", e.Step, e.After, why)
 }
 
 // run is one apply.
@@ -146,8 +151,24 @@ func (r *run) groupOf(ref planner.ObjectRef) string {
 	return ""
 }
 
+// replan plans again, through transient API errors.
+func (r *run) replan(ctx context.Context) (*Replanned, error) {
+	var out *Replanned
+	err := retryTransient(ctx, func() error {
+		var err error
+		out, err = r.o.Replan(ctx)
+		return err
+	})
+	return out, err
+}
+
 func (r *run) gvk(w Write) (schema.GroupVersionKind, error) {
-	m, err := r.o.Mapper.RESTMapping(schema.GroupKind{Group: w.Group, Kind: w.Patch.Object.Kind})
+	var m *meta.RESTMapping
+	err := retryTransient(context.Background(), func() error {
+		var err error
+		m, err = r.o.Mapper.RESTMapping(schema.GroupKind{Group: w.Group, Kind: w.Patch.Object.Kind})
+		return err
+	})
 	if err != nil {
 		return schema.GroupVersionKind{}, fmt.Errorf("%s: %w", w.Patch.Object, err)
 	}
@@ -160,7 +181,7 @@ func (r *run) gvk(w Write) (schema.GroupVersionKind, error) {
 // against objects that earlier steps will have changed, so they are listed,
 // not sent.
 func (r *run) dryRunServer(ctx context.Context) error {
-	now, err := r.o.Replan(ctx)
+	now, err := r.replan(ctx)
 	if err != nil {
 		return err
 	}
@@ -242,13 +263,16 @@ func (r *run) apply(ctx context.Context) (err error) {
 		}
 	}()
 
-	resuming := record.Plan == r.o.Digest
+	resuming, err := r.resuming(ctx, record)
+	if err != nil {
+		return err
+	}
 	if resuming {
 		r.record = record
 		r.emit(Event{Type: EventResumed, Message: fmt.Sprintf("this plan was being applied (%s, %d writes made): continuing from where the cluster stands", record.Phase, len(record.Writes))})
 	} else {
 		r.record = Progress{Plan: r.o.Digest}
-		now, err := r.o.Replan(ctx)
+		now, err := r.replan(ctx)
 		if err != nil {
 			return err
 		}
@@ -316,6 +340,30 @@ func (r *run) apply(ctx context.Context) (err error) {
 	return nil
 }
 
+// resuming reports whether this run continues an earlier run of the same
+// plan that got as far as a write: the record says so, or a write of the plan
+// is found made (a run killed between its write and its record). Until then
+// the plan must still pass the full preflight: the cluster has not moved.
+func (r *run) resuming(ctx context.Context, record Progress) (bool, error) {
+	if record.Plan != r.o.Digest {
+		return false, nil
+	}
+	if len(record.Writes) > 0 {
+		return true, nil
+	}
+	for _, w := range r.writes {
+		gvk, err := r.gvk(w)
+		if err != nil {
+			return false, err
+		}
+		made, err := written(ctx, r.o.Client, w, gvk, r.laterValues(w))
+		if err != nil || made {
+			return made, err
+		}
+	}
+	return false, nil
+}
+
 // writeStep makes the step's writes, wave by wave: before each wave it
 // checks the gates against a plan made again now and the invariants against
 // the objects; after it, it waits for the wave to land.
@@ -331,10 +379,19 @@ func (r *run) writeStep(ctx context.Context, step planner.Step) error {
 		waves[len(waves)-1] = append(waves[len(waves)-1], w)
 	}
 	for i, wave := range waves {
-		if r.allDone(ctx, wave) {
+		if r.allDone(wave) {
 			continue
 		}
-		now, err := r.o.Replan(ctx)
+		for _, w := range wave {
+			gvk, err := r.gvk(w)
+			if err != nil {
+				return err
+			}
+			if err := precheck(ctx, r.o.Client, w, gvk, r.laterValues(w)); err != nil {
+				return err
+			}
+		}
+		now, err := r.replan(ctx)
 		if err != nil {
 			return err
 		}
@@ -346,8 +403,12 @@ func (r *run) writeStep(ctx context.Context, step planner.Step) error {
 			return err
 		}
 		for _, w := range wave {
-			if err := CheckInvariants(w, w.Patch.Object == r.cpRef, versionsOf(v)); err != nil && !r.record.done(w) {
-				return err
+			// A topology Cluster's one write is its target: CAPI's own
+			// controllers keep the invariants along the chain.
+			if r.plan.Mode == planner.ModeUnmanaged && !r.record.done(w) {
+				if err := CheckInvariants(w, w.Patch.Object == r.cpRef, versionsOf(v)); err != nil {
+					return err
+				}
 			}
 			if err := r.makeWrite(ctx, w); err != nil {
 				return err
@@ -373,7 +434,7 @@ func (r *run) writeStep(ctx context.Context, step planner.Step) error {
 }
 
 // allDone reports whether the progress record has every write of the wave.
-func (r *run) allDone(_ context.Context, wave []Write) bool {
+func (r *run) allDone(wave []Write) bool {
 	for _, w := range wave {
 		if !r.record.done(w) {
 			return false

@@ -81,7 +81,15 @@ type lock struct {
 
 // acquire takes the Cluster's Lease for holder, or returns a *HeldError. A
 // Lease whose holder stopped renewing it for its duration is taken over.
-func acquire(ctx context.Context, c client.Client, cluster planner.ObjectRef, holder string, duration time.Duration, now func() time.Time) (*lock, Progress, error) {
+func acquire(ctx context.Context, c client.Client, cluster planner.ObjectRef, holder string, duration time.Duration, now func() time.Time) (l *lock, p Progress, err error) {
+	err = retryTransient(ctx, func() error {
+		l, p, err = tryAcquire(ctx, c, cluster, holder, duration, now)
+		return err
+	})
+	return l, p, err
+}
+
+func tryAcquire(ctx context.Context, c client.Client, cluster planner.ObjectRef, holder string, duration time.Duration, now func() time.Time) (*lock, Progress, error) {
 	l := &lock{c: c, holder: holder, duration: duration, now: now}
 	key := client.ObjectKey{Namespace: cluster.Namespace, Name: LeaseName(cluster.Name)}
 	for {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -93,8 +95,12 @@ func transient(err error) bool {
 	if errors.As(err, &status) {
 		return status.Status().Code >= 500
 	}
-	// Transport errors: resets, EOFs, timeouts.
-	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	// Transport errors: resets, EOFs, timeouts, refused connections.
+	var netErr net.Error
+	return errors.As(err, &netErr) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) || utilnet.IsConnectionRefused(err)
 }
 
 // backoff spaces retries of transient errors: up to about a minute in all.
@@ -174,3 +180,41 @@ func write(ctx context.Context, c client.Client, w Write, gvk schema.GroupVersio
 
 // FieldManager is the field manager of apply's writes.
 const FieldManager = "capi-planner"
+
+// precheck stops before any write of a wave when someone else changed a
+// field the wave writes: it is neither the planned old value nor one this
+// plan writes.
+func precheck(ctx context.Context, c client.Client, w Write, gvk schema.GroupVersionKind, later []string) error {
+	cur, err := current(ctx, c, w, gvk)
+	if err != nil {
+		return err
+	}
+	if cur != w.Patch.From && cur != w.Patch.To && !slices.Contains(later, cur) {
+		return &ConflictError{Write: w, Found: cur}
+	}
+	return nil
+}
+
+// current reads the field a write sets.
+func current(ctx context.Context, c client.Client, w Write, gvk schema.GroupVersionKind) (string, error) {
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(gvk)
+	err := retryTransient(ctx, func() error {
+		return c.Get(ctx, client.ObjectKey{Namespace: w.Patch.Object.Namespace, Name: w.Patch.Object.Name}, obj)
+	})
+	if err != nil {
+		return "", err
+	}
+	cur, _, _ := unstructured.NestedString(obj.Object, strings.Split(w.Patch.Field, ".")...)
+	return cur, nil
+}
+
+// written reports whether the write is found made: its field at the new value,
+// or at a value later writes give.
+func written(ctx context.Context, c client.Client, w Write, gvk schema.GroupVersionKind, later []string) (bool, error) {
+	cur, err := current(ctx, c, w, gvk)
+	if err != nil {
+		return false, err
+	}
+	return cur == w.Patch.To || slices.Contains(later, cur), nil
+}

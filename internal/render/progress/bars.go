@@ -66,6 +66,9 @@ func (b *Bars) Event(e upgrade.Event) {
 		}
 		ob.bar.SetCurrent(ob.created.Load() + ob.inPlace.Load() + ob.deleted.Load())
 		return
+	case upgrade.EventStopped:
+		// The command reports the error that stopped apply.
+		return
 	case upgrade.EventStepDone:
 		for k, ob := range b.bars {
 			if k.step == e.Step {

@@ -38,8 +38,12 @@ type Lines struct {
 // NewLines returns a sink writing a line per event to w.
 func NewLines(w io.Writer) *Lines { return &Lines{w: w} }
 
-// Event writes the event's line.
+// Event writes the event's line. A Stopped event is left out: the command
+// reports the error that stopped apply.
 func (l *Lines) Event(e upgrade.Event) {
+	if e.Type == upgrade.EventStopped {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fmt.Fprintf(l.w, "%s %s\n", e.Time.Format("15:04:05"), Describe(e))

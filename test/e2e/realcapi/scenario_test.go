@@ -123,15 +123,7 @@ func (r *run) upgrade(t *testing.T, plan *planner.ClusterPlan) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	r.obs = newObserver(env.Client, r.ns, plan.ControlPlane.Name)
-	if err := r.obs.baseline(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r.obs.track(plan)
-	watch, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { r.obs.run(watch); close(done) }()
-	defer func() { stop(); <-done }()
+	defer r.observe(ctx, t, plan)()
 	start := time.Now()
 	if plan.Trigger != nil {
 		patchTopologyVersion(ctx, t, r.ns, r.name, plan.Trigger.To)
@@ -147,6 +139,21 @@ func (r *run) upgrade(t *testing.T, plan *planner.ClusterPlan) {
 	_ = r.obs.poll(ctx)
 	r.obs.timeSteps(ctx)
 	t.Logf("upgrade to %s took %s", plan.Target, time.Since(start).Round(time.Second))
+}
+
+// observe starts watching the Cluster's Machines for the plan; the function
+// it returns stops watching.
+func (r *run) observe(ctx context.Context, t *testing.T, plan *planner.ClusterPlan) (stop func()) {
+	t.Helper()
+	r.obs = newObserver(env.Client, r.ns, plan.ControlPlane.Name)
+	if err := r.obs.baseline(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.obs.track(plan)
+	watch, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { r.obs.run(watch); close(done) }()
+	return func() { cancel(); <-done }
 }
 
 // stepUnmanaged patches a Cluster without a topology step by step, as the plan

@@ -1,0 +1,550 @@
+package realcapi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/yaml"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/capi-planner/capi-planner/internal/capienv"
+	"github.com/capi-planner/capi-planner/internal/planfile"
+	"github.com/capi-planner/capi-planner/internal/testutil/clitest"
+	"github.com/capi-planner/capi-planner/internal/testutil/faultproxy"
+	"github.com/capi-planner/capi-planner/planner"
+	"github.com/capi-planner/capi-planner/upgrade"
+)
+
+// savePlan saves the scenario's plan (asking the extension) with plan --out.
+func (r *run) savePlan(t *testing.T, name string) (string, *planner.ClusterPlan) {
+	t.Helper()
+	path := filepath.Join(r.dir, name)
+	args := append([]string{"plan", "--kubeconfig", env.Kubeconfig, "--cluster", r.ns + "/" + r.name, "--to", r.to, "--ask-extensions", "--out", path}, r.planArgs...)
+	if res := clitest.Run(t, binary, r.dir, "", args...); res.Code != 0 {
+		t.Fatalf("plan --out: exit %d\n%s", res.Code, res.Stderr)
+	}
+	saved, err := planfile.ReadFile(path, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, &saved.Plan.Clusters[0]
+}
+
+// applyProcess is a capi-planner apply running in the background.
+type applyProcess struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   chan struct{}
+	code   int
+}
+
+func (p *applyProcess) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stdout.Write(b)
+}
+
+// startApply starts apply with -o json and the given arguments.
+func (r *run) startApply(t *testing.T, kubeconfig string, args ...string) *applyProcess {
+	t.Helper()
+	p := &applyProcess{done: make(chan struct{})}
+	p.cmd = exec.Command(binary, append([]string{"apply", "--kubeconfig", kubeconfig, "-o", "json"}, args...)...)
+	p.cmd.Dir = r.dir
+	p.cmd.Env = append(os.Environ(), "KUBECONFIG=", "HOME="+r.dir)
+	p.cmd.Stdout, p.cmd.Stderr = p, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		err := p.cmd.Wait()
+		p.code = p.cmd.ProcessState.ExitCode()
+		if err != nil && p.code == 0 {
+			p.code = -1
+		}
+		close(p.done)
+	}()
+	return p
+}
+
+// events decodes the JSON events written so far (a killed run's last line may be cut).
+func (p *applyProcess) events(t *testing.T) []upgrade.Event {
+	p.mu.Lock()
+	data := append([]byte(nil), p.stdout.Bytes()...)
+	p.mu.Unlock()
+	var out []upgrade.Event
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e upgrade.Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			continue
+		}
+		if e.APIVersion != upgrade.EventAPIVersion || e.Kind != upgrade.EventKind {
+			t.Errorf("event of apiVersion %q kind %q", e.APIVersion, e.Kind)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// waitEvent waits until an event matches.
+func (p *applyProcess) waitEvent(t *testing.T, timeout time.Duration, match func(upgrade.Event) bool) upgrade.Event {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, e := range p.events(t) {
+			if match(e) {
+				return e
+			}
+		}
+		select {
+		case <-p.done:
+			for _, e := range p.events(t) {
+				if match(e) {
+					return e
+				}
+			}
+			t.Fatalf("apply ended (exit %d) without the event awaited\n%s", p.code, p.stderr.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no such event after %s\n%s", timeout, p.stderr.String())
+	return upgrade.Event{}
+}
+
+// wait waits for the process to end and returns its exit code.
+func (p *applyProcess) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(timeout):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		t.Fatalf("apply did not end after %s\n%s", timeout, p.stderr.String())
+	}
+	return 0
+}
+
+// applierKubeconfig is a user bound to exactly the roles apply documents:
+// config/rbac/role.yaml, apply.yaml and (plans that ask) ask-extensions.yaml.
+func applierKubeconfig(t *testing.T, user string) string {
+	t.Helper()
+	var roles []*rbacv1.ClusterRole
+	for _, f := range []string{"role.yaml", "apply.yaml", "ask-extensions.yaml"} {
+		data, err := os.ReadFile(filepath.Join(root, "config", "rbac", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		role := &rbacv1.ClusterRole{}
+		if err := yaml.Unmarshal(data, role); err != nil {
+			t.Fatal(err)
+		}
+		for _, rule := range role.Rules {
+			for _, res := range rule.Resources {
+				if res == "secrets" || res == "nodes/proxy" || res == "*" && len(rule.APIGroups) == 1 && rule.APIGroups[0] == "" {
+					t.Fatalf("config/rbac/%s grants %s", f, res)
+				}
+			}
+		}
+		roles = append(roles, role)
+	}
+	path, err := env.UserKubeconfig(context.Background(), user, roles...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// checkRun checks one complete run's events against the plan: each step
+// started and done in the plan's order, Machine events within their step,
+// and, with exact, every step as predicted.
+func checkRun(t *testing.T, plan *planner.ClusterPlan, events []upgrade.Event, exact bool) {
+	t.Helper()
+	var done []int
+	current := 0
+	for _, e := range events {
+		switch e.Type {
+		case upgrade.EventStepStarted:
+			current = e.Step
+		case upgrade.EventMachine:
+			if e.Step != 0 && e.Step != current {
+				t.Errorf("Machine %s %s at step %d, during step %d", e.Machine.Name, e.Change, e.Step, current)
+			}
+		case upgrade.EventStepDone:
+			done = append(done, e.Step)
+			if exact && len(e.Differences) > 0 {
+				t.Errorf("step %d differs from the prediction: %v", e.Step, e.Differences)
+			}
+		}
+	}
+	var want []int
+	for _, s := range plan.Steps {
+		want = append(want, s.Number)
+	}
+	if fmt.Sprint(done) != fmt.Sprint(want) {
+		t.Errorf("steps done %v, want the plan's %v", done, want)
+	}
+	last := events[len(events)-1]
+	if last.Type != upgrade.EventCompleted {
+		t.Fatalf("the last event is %s, not Completed: %+v", last.Type, last)
+	}
+	if exact && last.Message != "the prediction held" {
+		t.Errorf("completed with %q: %v", last.Message, last.Differences)
+	}
+}
+
+// writesOf counts the writes made, and found made, by write ID (step/kind/name/version).
+func writesOf(events []upgrade.Event) (made, found map[string]int) {
+	made, found = map[string]int{}, map[string]int{}
+	for _, e := range events {
+		if e.Write == nil || e.DryRun != "" {
+			continue
+		}
+		id := fmt.Sprintf("%d/%s/%s/%s", e.Step, e.Write.Object.Kind, e.Write.Object.Name, e.Write.To)
+		switch e.Type {
+		case upgrade.EventWrite:
+			made[id]++
+		case upgrade.EventWriteDone:
+			found[id]++
+		}
+	}
+	return made, found
+}
+
+func leaseOf(t *testing.T, r *run) *coordinationv1.Lease {
+	t.Helper()
+	l := &coordinationv1.Lease{}
+	if err := env.Client.Get(context.Background(), types.NamespacedName{Namespace: r.ns, Name: upgrade.LeaseName(r.name)}, l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// The Done-when of apply: plan --out, then apply FILE --yes takes a topology
+// Cluster v1.33.4 -> v1.36.3 with the least RBAC, ends saying the prediction
+// held, and moves the Machines as an independent observer sees them. While it
+// runs, a second apply is refused with the holder's name; run again after the
+// end, it finds everything done and writes nothing.
+func TestApplyTopology(t *testing.T) {
+	r := scenario{cluster: doneWhen(), to: "v1.36.3"}.run(t, "apply-topology")
+	file, plan := r.savePlan(t, "plan.json")
+	kubeconfig := applierKubeconfig(t, "applier-topology")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	stop := r.observe(ctx, t, plan)
+	p := r.startApply(t, kubeconfig, file, "--yes")
+	p.waitEvent(t, time.Minute, func(e upgrade.Event) bool { return e.Type == upgrade.EventLocked })
+	second := clitest.Run(t, binary, r.dir, "", "apply", file, "--kubeconfig", kubeconfig, "--yes")
+	if second.Code != 1 || !strings.Contains(second.Stderr, "the Cluster is locked") || !strings.Contains(second.Stderr, "holds Lease "+r.ns+"/"+upgrade.LeaseName(r.name)) {
+		t.Errorf("a second apply while the first holds the lock: exit %d\n%s", second.Code, second.Stderr)
+	}
+	if code := p.wait(t, 14*time.Minute); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, p.stderr.String())
+	}
+	if err := env.WaitAt(ctx, r.ns, r.name, plan.Target, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	_ = r.obs.poll(ctx)
+	stop()
+	events := p.events(t)
+	checkRun(t, plan, events, true)
+	if made, _ := writesOf(events); len(made) != 1 || made["1/Cluster/web/v1.36.3"] != 1 {
+		t.Errorf("writes %v, want the trigger once", made)
+	}
+	r.compare(t, plan)
+	if l := leaseOf(t, r); l.Spec.HolderIdentity != nil || l.Annotations[upgrade.AnnotationPhase] != upgrade.PhaseCompleted {
+		t.Errorf("the Lease after the run: holder %v, phase %q", l.Spec.HolderIdentity, l.Annotations[upgrade.AnnotationPhase])
+	}
+	again := r.startApply(t, kubeconfig, file, "--yes")
+	if code := again.wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("apply again: exit %d\n%s", code, again.stderr.String())
+	}
+	if made, _ := writesOf(again.events(t)); len(made) != 0 {
+		t.Errorf("apply run again after the end wrote %v", made)
+	}
+}
+
+// unmanaged is a Cluster without a topology: a KubeadmControlPlane and two
+// MachineDeployments, planned through three minors.
+func unmanaged() scenario {
+	c := doneWhen()
+	c.Topology, c.Patches, c.Versions = false, false, nil
+	c.ControlPlaneReplicas = 1
+	c.MachineDeployments = []capienv.MachineDeploymentSpec{{Name: "md-0", Replicas: 1, MaxSurge: 1}, {Name: "md-1", Replicas: 1, MaxSurge: 1}}
+	return scenario{cluster: c, to: "v1.36.3", planArgs: []string{"--versions", "v1.34.3,v1.35.2,v1.36.3"}}
+}
+
+// A Cluster without a topology through three minors, with an API server that
+// fails 20% of apply's requests (429, 500, 503, resets, timeouts, cut watches;
+// writes answered or not after they landed): apply converges, each write made
+// once, the steps in the plan's order and as predicted.
+func TestApplyUnmanagedThroughFaults(t *testing.T) {
+	r := unmanaged().run(t, "apply-faults")
+	file, plan := r.savePlan(t, "plan.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	seed := time.Now().UnixNano()
+	proxy, err := faultproxy.Start(ctx, env.Config, faultproxy.Options{Rate: 0.2, Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	kubeconfig := filepath.Join(r.dir, "faulty-kubeconfig")
+	if err := proxy.Kubeconfig(kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	stop := r.observe(ctx, t, plan)
+	p := r.startApply(t, kubeconfig, file, "--yes")
+	if code := p.wait(t, 14*time.Minute); code != 0 {
+		t.Fatalf("apply through faults (seed %d): exit %d\n%s", seed, code, p.stderr.String())
+	}
+	_ = r.obs.poll(ctx)
+	stop()
+	st := proxy.Stats()
+	t.Logf("fault proxy (seed %d): %d requests, %d watches, faults %v, %d after the write landed", seed, st.Requests, st.Watches, st.Faults, st.AfterForward)
+	events := p.events(t)
+	checkRun(t, plan, events, true)
+	checkWritesOnce(t, plan, events)
+	r.compare(t, plan)
+}
+
+// checkWritesOnce checks that every write of the plan was made, or found made,
+// and none was made twice.
+func checkWritesOnce(t *testing.T, plan *planner.ClusterPlan, events []upgrade.Event) {
+	t.Helper()
+	made, found := writesOf(events)
+	for _, w := range upgrade.Writes(plan, func(planner.ObjectRef) string { return "" }) {
+		id := w.ID()
+		switch {
+		case made[id] > 1:
+			t.Errorf("write %s made %d times", id, made[id])
+		case made[id]+found[id] == 0:
+			t.Errorf("write %s never made", id)
+		}
+		delete(made, id)
+	}
+	if len(made) > 0 {
+		t.Errorf("writes not in the plan: %v", made)
+	}
+}
+
+// kill -9 at 20 random points of an apply through three minors, then run it
+// once more: every run converges on the plan, no write made twice or skipped.
+// A killed run's lock is taken over once its duration has passed.
+func TestApplyKilledAndRerun(t *testing.T) {
+	r := unmanaged().run(t, "apply-killed")
+	file, plan := r.savePlan(t, "plan.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	stop := r.observe(ctx, t, plan)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	var all []upgrade.Event
+	kills := 0
+	for kills < 20 {
+		p := r.startApply(t, env.Kubeconfig, file, "--yes", "--lease-duration", "15s")
+		select {
+		case <-p.done:
+			// Locked by the run killed last: its lock expires after 15s.
+			if !strings.Contains(p.stderr.String(), "the Cluster is locked") {
+				t.Fatalf("apply after %d kills: exit %d\n%s", kills, p.code, p.stderr.String())
+			}
+			time.Sleep(2 * time.Second)
+			continue
+		case <-time.After(time.Duration(500+rng.IntN(9500)) * time.Millisecond):
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+		all = append(all, p.events(t)...)
+		kills++
+	}
+	var last *applyProcess
+	for {
+		last = r.startApply(t, env.Kubeconfig, file, "--yes", "--lease-duration", "15s")
+		if code := last.wait(t, 15*time.Minute); code == 0 {
+			break
+		}
+		if !strings.Contains(last.stderr.String(), "the Cluster is locked") {
+			t.Fatalf("the last apply: exit %d\n%s", last.code, last.stderr.String())
+		}
+		time.Sleep(2 * time.Second)
+	}
+	_ = r.obs.poll(ctx)
+	stop()
+	events := last.events(t)
+	if events[len(events)-1].Type != upgrade.EventCompleted {
+		t.Fatalf("the last run did not complete: %+v", events[len(events)-1])
+	}
+	checkWritesOnce(t, plan, append(all, events...))
+	if err := env.WaitAt(ctx, r.ns, r.name, plan.Target, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	r.compare(t, plan)
+}
+
+// A saved plan whose inputs changed is refused and names the object; a
+// server dry run shows the admission's own words; an edit made by someone
+// else while apply runs stops it without overwriting the edit.
+func TestApplyRefuses(t *testing.T) {
+	s := unmanaged()
+	s.cluster.MachineDeployments = s.cluster.MachineDeployments[:1]
+	r := s.run(t, "apply-refuses")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	md := &clusterv1.MachineDeployment{}
+	mds := &clusterv1.MachineDeploymentList{}
+	if err := env.Client.List(ctx, mds, ctrlclient.InNamespace(r.ns)); err != nil || len(mds.Items) != 1 {
+		t.Fatalf("the MachineDeployment: %v (%d)", err, len(mds.Items))
+	}
+	*md = mds.Items[0]
+
+	// Stale: the MachineDeployment's spec changes after the plan (a label of
+	// its Machines, propagated in place: no rollout).
+	stale, _ := r.savePlan(t, "stale.json")
+	patch(ctx, t, md, `{"spec":{"template":{"metadata":{"labels":{"team":"blue"}}}}}`)
+	res := clitest.Run(t, binary, r.dir, "", "apply", stale, "--kubeconfig", env.Kubeconfig, "--yes")
+	if res.Code != 1 || !strings.Contains(res.Stderr, "is stale") || !strings.Contains(res.Stderr, "MachineDeployment "+r.ns+"/"+md.Name+": its spec changed since the plan") {
+		t.Errorf("a stale plan: exit %d\n%s", res.Code, res.Stderr)
+	}
+
+	// A server dry run through an admission policy that freezes upgrades.
+	fresh, _ := r.savePlan(t, "fresh.json")
+	policy := freezePolicy(ctx, t, r.ns)
+	res = clitest.Run(t, binary, r.dir, "", "apply", fresh, "--kubeconfig", env.Kubeconfig, "--dry-run=server")
+	if res.Code != 1 || !strings.Contains(res.Stderr, "would refuse") || !strings.Contains(res.Stderr, "change freeze in "+r.ns) {
+		t.Errorf("a server dry run the admission refuses: exit %d\n%s", res.Code, res.Stderr)
+	}
+	if err := env.Client.Delete(ctx, policy); err != nil {
+		t.Fatal(err)
+	}
+	// Admission policies are cached by the API server: wait until a server dry run passes.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		res = clitest.Run(t, binary, r.dir, "", "apply", fresh, "--kubeconfig", env.Kubeconfig, "--dry-run=server")
+		if res.Code == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	if res.Code != 0 || !strings.Contains(res.Stderr, "would set (server dry run) KubeadmControlPlane") {
+		t.Fatalf("a server dry run: exit %d\n%s", res.Code, res.Stderr)
+	}
+
+	// Someone else sets the MachineDeployment's version while the control plane steps.
+	p := r.startApply(t, env.Kubeconfig, fresh, "--yes")
+	p.waitEvent(t, 2*time.Minute, func(e upgrade.Event) bool { return e.Type == upgrade.EventWrite })
+	if err := env.Client.Get(ctx, ctrlclient.ObjectKeyFromObject(md), md); err != nil {
+		t.Fatal(err)
+	}
+	patch(ctx, t, md, `{"spec":{"template":{"spec":{"version":"v1.33.5"}}}}`)
+	if code := p.wait(t, 10*time.Minute); code != 1 || !strings.Contains(p.stderr.String(), "someone else changed it") {
+		t.Errorf("apply with a concurrent edit: exit %d\n%s", code, p.stderr.String())
+	}
+	if err := env.Client.Get(ctx, ctrlclient.ObjectKeyFromObject(md), md); err != nil || md.Spec.Template.Spec.Version != "v1.33.5" {
+		t.Errorf("the concurrent edit was overwritten: %s (%v)", md.Spec.Template.Spec.Version, err)
+	}
+}
+
+func patch(ctx context.Context, t *testing.T, obj ctrlclient.Object, p string) {
+	t.Helper()
+	if err := env.Client.Patch(ctx, obj, ctrlclient.RawPatch(types.MergePatchType, []byte(p))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freezePolicy refuses any change of a KubeadmControlPlane's version in the
+// namespace, as a platform team's change-freeze policy would.
+func freezePolicy(ctx context.Context, t *testing.T, ns string) *admissionregistrationv1.ValidatingAdmissionPolicyBinding {
+	t.Helper()
+	name := "freeze-" + ns
+	pol := &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{controlplanev1.GroupVersion.Group}, APIVersions: []string{"*"}, Resources: []string{"kubeadmcontrolplanes"}}}}}},
+			Validations: []admissionregistrationv1.Validation{{Expression: "object.spec.version == oldObject.spec.version",
+				Message: "change freeze in " + ns + ": Kubernetes upgrades wait for the next change window"}},
+		}}
+	if err := env.Client.Create(ctx, pol); err != nil {
+		t.Fatal(err)
+	}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+			MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+				MatchLabels: map[string]string{corev1.LabelMetadataName: ns}}}}}
+	if err := env.Client.Create(ctx, binding); err != nil {
+		t.Fatal(err)
+	}
+	// The API server loads policies asynchronously.
+	time.Sleep(3 * time.Second)
+	return binding
+}
+
+// A lifecycle hook that blocks (the test extension answers BeforeClusterUpgrade
+// with retryAfterSeconds): apply names it while it blocks, --timeout ends the
+// wait with exit 4 saying so, and a rerun continues once it is released.
+func TestApplyBlockingHook(t *testing.T) {
+	c := doneWhen()
+	c.ControlPlaneReplicas = 1
+	c.MachineDeployments[0].Replicas = 1
+	r := scenario{cluster: c, to: "v1.34.3"}.run(t, "apply-hook")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	responses := &corev1.ConfigMap{}
+	key := types.NamespacedName{Namespace: r.ns, Name: fmt.Sprintf("%s-%s-test-extension-hookresponses", r.name, r.ext.Name)}
+	if err := env.Client.Get(ctx, key, responses); err != nil {
+		t.Fatal(err)
+	}
+	block := func(retry int) {
+		patch(ctx, t, responses, fmt.Sprintf(`{"data":{"BeforeClusterUpgrade-preloadedResponse":%q}}`,
+			fmt.Sprintf(`{"Status": "Success", "Message": "waiting for the change window", "RetryAfterSeconds": %d}`, retry)))
+	}
+	block(5)
+	file, _ := r.savePlan(t, "plan.json")
+	p := r.startApply(t, env.Kubeconfig, file, "--yes", "--stall-after", "5s", "--timeout", "40s")
+	stalled := p.waitEvent(t, 2*time.Minute, func(e upgrade.Event) bool { return e.Type == upgrade.EventStalled })
+	if !strings.Contains(strings.Join(stalled.Reasons, "\n"), "BeforeClusterUpgrade: waiting for the change window") {
+		t.Errorf("the stall does not name the blocking hook: %v", stalled.Reasons)
+	}
+	if code := p.wait(t, 2*time.Minute); code != 4 || !strings.Contains(p.stderr.String(), "run the same apply again") {
+		t.Errorf("apply --timeout while the hook blocks: exit %d\n%s", code, p.stderr.String())
+	}
+	block(0)
+	again := r.startApply(t, env.Kubeconfig, file, "--yes", "--stall-after", "5s")
+	if code := again.wait(t, 10*time.Minute); code != 0 {
+		t.Fatalf("apply after the hook was released: exit %d\n%s", code, again.stderr.String())
+	}
+	events := again.events(t)
+	if events[1].Type != upgrade.EventResumed {
+		t.Errorf("the rerun did not resume its plan: %+v", events[:2])
+	}
+	if made, _ := writesOf(events); len(made) != 0 {
+		t.Errorf("the rerun wrote %v again", made)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +49,10 @@ type Options struct {
 	StallAfter time.Duration
 	// Holder names this run in the Lease (user, host, process).
 	Holder string
+	// HolderGone, when set, tells whether another holder has surely stopped
+	// (a process of this machine that no longer runs): its lock is taken over
+	// without waiting for it to expire.
+	HolderGone func(holder string) bool
 	// LeaseDuration is how long the lock outlives its last renewal.
 	LeaseDuration time.Duration
 
@@ -106,6 +111,9 @@ func Run(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("the saved plan of Cluster %s/%s is %s: there is nothing to apply (see its rejections)", o.Cluster.Namespace, o.Cluster.Name, r.plan.Status)
 	}
 	r.writes = Writes(r.plan, r.groupOf)
+	if o.Until != "" && untilStep(r.plan, o.Until) == 0 {
+		return fmt.Errorf("invalid --until %s: no step of the plan goes to %s (its steps go to %s)", o.Until, o.Until, stepVersions(r.plan))
+	}
 	if o.DryRun == DryRunClient {
 		for _, w := range r.writes {
 			r.emit(Event{Type: EventWrite, Step: w.Step, Object: &w.Patch.Object, Write: &w.Patch, DryRun: string(DryRunClient)})
@@ -234,7 +242,7 @@ func (r *run) checkGates(now *Replanned) error {
 
 func (r *run) apply(ctx context.Context) (err error) {
 	now := r.o.Now
-	lk, record, err := acquire(ctx, r.o.Client, r.o.Cluster, r.o.Holder, r.o.LeaseDuration, now)
+	lk, record, err := acquire(ctx, r.o.Client, r.o.Cluster, r.o.Holder, r.o.LeaseDuration, now, r.o.HolderGone)
 	if err != nil {
 		return err
 	}
@@ -299,11 +307,7 @@ func (r *run) apply(ctx context.Context) (err error) {
 
 	last := len(r.plan.Steps)
 	if r.o.Until != "" {
-		for i, s := range r.plan.Steps {
-			if s.Version == r.o.Until {
-				last = i + 1
-			}
-		}
+		last = untilStep(r.plan, r.o.Until)
 	}
 	var differences []string
 	for _, step := range r.plan.Steps[:last] {
@@ -412,6 +416,10 @@ func (r *run) writeStep(ctx context.Context, step planner.Step) error {
 			}
 			if err := r.makeWrite(ctx, w); err != nil {
 				return err
+			}
+			// Interrupted: the write made is recorded; no other one starts.
+			if err := ctx.Err(); err != nil {
+				return context.Cause(ctx)
 			}
 		}
 		if i < len(waves)-1 {
@@ -544,7 +552,33 @@ func versionsOf(v *view) Versions {
 }
 
 func stepTitle(s planner.Step) string {
-	return fmt.Sprintf("%s to %s (%d objects)", s.Kind, s.Version, len(s.Changes))
+	objects := "objects"
+	if len(s.Changes) == 1 {
+		objects = "object"
+	}
+	return fmt.Sprintf("%s to %s (%d %s)", s.Kind, s.Version, len(s.Changes), objects)
+}
+
+// untilStep is how many steps run with --until version: up to the last step
+// to that version; 0 when none goes to it.
+func untilStep(p *planner.ClusterPlan, version string) int {
+	n := 0
+	for i, s := range p.Steps {
+		if s.Version == version {
+			n = i + 1
+		}
+	}
+	return n
+}
+
+func stepVersions(p *planner.ClusterPlan) string {
+	var vs []string
+	for _, s := range p.Steps {
+		if !slices.Contains(vs, s.Version) {
+			vs = append(vs, s.Version)
+		}
+	}
+	return strings.Join(vs, ", ")
 }
 
 func reasonsOf(err error) []string {

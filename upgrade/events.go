@@ -76,7 +76,7 @@ type Event struct {
 	Machine *planner.ObjectRef `json:"machine,omitempty"`
 	Change  MachineChange      `json:"change,omitempty"`
 	Version string             `json:"version,omitempty"`
-	// Observed and Predicted count a step's Machines per object (StepDone, Completed).
+	// Progress compares a step's Machines per object with the prediction (StepDone).
 	Progress []ObjectProgress `json:"progress,omitempty"`
 	// Reasons say why a step does not move (Stalled, Stopped).
 	Reasons []string `json:"reasons,omitempty"`

@@ -81,15 +81,17 @@ type lock struct {
 
 // acquire takes the Cluster's Lease for holder, or returns a *HeldError. A
 // Lease whose holder stopped renewing it for its duration is taken over.
-func acquire(ctx context.Context, c client.Client, cluster planner.ObjectRef, holder string, duration time.Duration, now func() time.Time) (l *lock, p Progress, err error) {
+// A holder that gone says is gone (a process of this machine that no longer
+// runs) is taken over at once.
+func acquire(ctx context.Context, c client.Client, cluster planner.ObjectRef, holder string, duration time.Duration, now func() time.Time, gone func(string) bool) (l *lock, p Progress, err error) {
 	err = retryTransient(ctx, func() error {
-		l, p, err = tryAcquire(ctx, c, cluster, holder, duration, now)
+		l, p, err = tryAcquire(ctx, c, cluster, holder, duration, now, gone)
 		return err
 	})
 	return l, p, err
 }
 
-func tryAcquire(ctx context.Context, c client.Client, cluster planner.ObjectRef, holder string, duration time.Duration, now func() time.Time) (*lock, Progress, error) {
+func tryAcquire(ctx context.Context, c client.Client, cluster planner.ObjectRef, holder string, duration time.Duration, now func() time.Time, gone func(string) bool) (*lock, Progress, error) {
 	l := &lock{c: c, holder: holder, duration: duration, now: now}
 	key := client.ObjectKey{Namespace: cluster.Namespace, Name: LeaseName(cluster.Name)}
 	for {
@@ -114,7 +116,7 @@ func tryAcquire(ctx context.Context, c client.Client, cluster planner.ObjectRef,
 		case err != nil:
 			return nil, Progress{}, fmt.Errorf("reading Lease %s/%s: %w", key.Namespace, key.Name, err)
 		}
-		if h := ptr.Deref(lease.Spec.HolderIdentity, ""); h != "" && h != holder && !expired(lease, now()) {
+		if h := ptr.Deref(lease.Spec.HolderIdentity, ""); h != "" && h != holder && !expired(lease, now()) && (gone == nil || !gone(h)) {
 			return nil, Progress{}, &HeldError{Lease: key.Namespace + "/" + key.Name, Holder: h, Since: microTime(lease.Spec.AcquireTime), Renewed: microTime(lease.Spec.RenewTime)}
 		}
 		lease.Spec.HolderIdentity = &holder

@@ -28,6 +28,9 @@ type StaleError struct {
 	PlanDiff string
 }
 
+// MultiLine marks the message as lines to print as they are.
+func (*StaleError) MultiLine() {}
+
 func (e *StaleError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "the saved plan of Cluster %s/%s is stale: nothing was written.\n", e.Cluster.Namespace, e.Cluster.Name)
@@ -90,6 +93,9 @@ type Gate struct {
 	Rule    planner.RuleID
 	Message string
 }
+
+// MultiLine marks the message as lines to print as they are.
+func (*GateError) MultiLine() {}
 
 func (e *GateError) Error() string {
 	var b strings.Builder

@@ -25,8 +25,10 @@ import (
 type tracker struct {
 	plan  *planner.ClusterPlan
 	cpRef planner.ObjectRef
-	// baseline are the Machines of the plan's inputs, by uid: their version then.
+	// baseline are the Machines of the plan's inputs, by uid: their version
+	// then, and their owner.
 	baseline map[string]string
+	owners   map[string]planner.ObjectRef
 	// emit queues a Machine event for each change seen; it must not block.
 	emit func(Event)
 
@@ -46,12 +48,15 @@ type countKey struct {
 }
 
 func newTracker(plan *planner.ClusterPlan, cpRef planner.ObjectRef, inputs []planfile.Object, emit func(Event)) *tracker {
-	t := &tracker{plan: plan, cpRef: cpRef, baseline: map[string]string{}, emit: emit,
+	t := &tracker{plan: plan, cpRef: cpRef, baseline: map[string]string{}, owners: map[string]planner.ObjectRef{}, emit: emit,
 		versions: map[string]string{}, names: map[string]string{}, counts: map[countKey]*planner.MachineCounts{}}
 	for _, o := range inputs {
 		if o.Kind == "Machine" {
 			t.baseline[o.UID] = o.Version
 			t.names[o.UID] = o.Name
+			if o.Owner != nil {
+				t.owners[o.UID] = *o.Owner
+			}
 		}
 	}
 	return t
@@ -95,8 +100,7 @@ func (t *tracker) listedAll() {
 	}
 	sort.Strings(gone)
 	for _, uid := range gone {
-		// Its owner is unknown now; the plan's deleting change of that version says.
-		t.record(MachineDeleted, t.names[uid], planner.ObjectRef{}, t.baseline[uid])
+		t.record(MachineDeleted, t.names[uid], t.owners[uid], t.baseline[uid])
 		t.versions[uid] = ""
 	}
 }

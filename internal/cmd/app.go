@@ -53,7 +53,7 @@ func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 	case <-ctx.Done():
 		// apply finishes a write in flight and gives its lock back first.
 		grace := time.Second
-		if len(args) > 1 && args[1] == "apply" {
+		if commandOf(args) == "apply" {
 			grace = applyGrace
 		}
 		select {
@@ -62,7 +62,12 @@ func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 		}
 	}
 	code, report := exitCode(ctx, err)
-	if report != nil {
+	var lines multiLine
+	switch {
+	case errors.As(report, &lines):
+		// Written to be read as lines: which objects changed, which gates failed.
+		fmt.Fprintf(ios.ErrOut, "error: %s\n", strings.TrimRight(report.Error(), "\n"))
+	case report != nil:
 		fmt.Fprintf(ios.ErrOut, "error: %s\n", oneLine(report.Error()))
 		var ue *usageError
 		if errors.As(report, &ue) {
@@ -70,6 +75,21 @@ func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 		}
 	}
 	return code
+}
+
+// multiLine is an error of capi-planner's own whose message is meant as
+// several lines (it names no user input that could hold line breaks).
+type multiLine interface{ MultiLine() }
+
+// commandOf returns the command a command line runs: its first argument that
+// is not a global flag.
+func commandOf(args []string) string {
+	for _, a := range args[1:] {
+		if !strings.HasPrefix(a, "-") {
+			return a
+		}
+	}
+	return ""
 }
 
 // applyGrace is how long an interrupted apply may take to stop cleanly (a

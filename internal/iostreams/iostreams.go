@@ -6,6 +6,7 @@ package iostreams
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -54,14 +55,28 @@ var ErrNotInteractive = errors.New("standard input is not a terminal")
 
 // Confirm asks a yes/no question on ErrOut and reads the answer from In; only
 // "yes" confirms, as Terraform asks. It never asks without a terminal.
-func (s *IOStreams) Confirm(question string) (bool, error) {
+// Ctrl-C (ctx) ends the wait for an answer.
+func (s *IOStreams) Confirm(ctx context.Context, question string) (bool, error) {
 	if !s.InIsTTY {
 		return false, ErrNotInteractive
 	}
 	fmt.Fprintf(s.ErrOut, "%s\n  Only 'yes' will be accepted to confirm.\n\n  Enter a value: ", question)
-	line, err := bufio.NewReader(s.In).ReadString('\n')
-	if err != nil && line == "" {
-		return false, err
+	type answer struct {
+		line string
+		err  error
 	}
-	return strings.TrimSpace(line) == "yes", nil
+	answers := make(chan answer, 1)
+	go func() {
+		line, err := bufio.NewReader(s.In).ReadString('\n')
+		answers <- answer{line, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return false, context.Cause(ctx)
+	case a := <-answers:
+		if a.err != nil && a.line == "" {
+			return false, a.err
+		}
+		return strings.TrimSpace(a.line) == "yes", nil
+	}
 }

@@ -43,9 +43,16 @@ func Collect(st *state.State, c *clusterv1.Cluster) []Object {
 	for _, mp := range st.MachinePoolsOf(c) {
 		add(mp, core, "MachinePool", mp.Spec.Template.Spec.Version)
 	}
+	cpKind := c.Spec.ControlPlaneRef.Kind
 	for _, m := range st.Machines {
-		if m.Namespace == c.Namespace && m.Spec.ClusterName == c.Name {
-			add(m, core, "Machine", m.Spec.Version)
+		if m.Namespace != c.Namespace || m.Spec.ClusterName != c.Name {
+			continue
+		}
+		add(m, core, "Machine", m.Spec.Version)
+		if name := m.Labels[clusterv1.MachineControlPlaneNameLabel]; name != "" {
+			out[len(out)-1].Owner = &planner.ObjectRef{Kind: cpKind, Namespace: m.Namespace, Name: name}
+		} else if name := m.Labels[clusterv1.MachineDeploymentNameLabel]; name != "" {
+			out[len(out)-1].Owner = &planner.ObjectRef{Kind: "MachineDeployment", Namespace: m.Namespace, Name: name}
 		}
 	}
 	for _, t := range st.Templates {

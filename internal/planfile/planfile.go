@@ -11,7 +11,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -88,6 +87,9 @@ type Object struct {
 	// MachinePool or Machine (its spec): apply counts what changed since the
 	// plan from it when it resumes.
 	Version string `json:"version,omitempty"`
+	// Owner is a Machine's control plane or MachineDeployment (their name
+	// labels): the object whose step deleted it, when it is gone.
+	Owner *planner.ObjectRef `json:"owner,omitempty"`
 }
 
 // Ref returns the object's reference as plans name objects.
@@ -171,9 +173,6 @@ func Decode(r io.Reader) (*SavedPlan, error) {
 	var p SavedPlan
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("not a valid %s: %w", Kind, err)
-	}
-	if dec.More() {
-		return nil, errors.New("trailing data after the saved plan")
 	}
 	if p.Plan.APIVersion != planner.APIVersion || p.Plan.Kind != planner.Kind {
 		return nil, fmt.Errorf("plan: apiVersion %q kind %q is not %s %s", p.Plan.APIVersion, p.Plan.Kind, planner.APIVersion, planner.Kind)

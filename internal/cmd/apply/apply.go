@@ -163,6 +163,8 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 		return nil, errors.New("conflicting arguments: FILE is a saved plan; --to, --versions and --ask-extensions plan anew (use one or the other)")
 	case opts.File == "" && opts.Cluster == nil:
 		return nil, errors.New("nothing to apply: pass a saved plan (capi-planner plan --out FILE), or --cluster NAMESPACE/NAME --to VERSION")
+	case opts.File == "" && !c.IsSet("to"):
+		return nil, errors.New("--cluster without a saved plan needs --to: apply plans to the version you name, shows the plan, and applies it")
 	case opts.File == "":
 		popts := &plan.Options{IO: ios, Now: time.Now, Input: opts.Kube, Selection: planner.Selection{Cluster: opts.Cluster}, AskExtensions: c.Bool("ask-extensions")}
 		popts.Input.Namespace = opts.Cluster.Namespace
@@ -205,7 +207,7 @@ func Run(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(opts.IO.ErrOut, "Cluster %s/%s is already at %s: nothing to apply.\n", cp.Cluster.Namespace, cp.Cluster.Name, cp.Target)
 		return nil
 	}
-	if err := opts.confirm(saved, cp); err != nil {
+	if err := opts.confirm(ctx, saved, cp); err != nil {
 		return err
 	}
 	digest, err := saved.Digest()
@@ -237,7 +239,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Replan: opts.replan(saved, cp.Cluster),
 		Until:  opts.Until, DryRun: opts.DryRun, SkipPreflight: opts.Skip,
 		StepTimeout: opts.StepTimeout, StallAfter: opts.StallAfter,
-		Holder: holder, LeaseDuration: opts.LeaseDuration,
+		Holder: holder, HolderGone: localHolderGone, LeaseDuration: opts.LeaseDuration,
 		Events: sink, Now: opts.Now,
 	})
 }
@@ -275,7 +277,7 @@ func pickCluster(saved *planfile.SavedPlan, sel *types.NamespacedName) (*planner
 }
 
 // confirm shows the plan and asks, unless --yes or a dry run.
-func (opts *Options) confirm(saved *planfile.SavedPlan, cp *planner.ClusterPlan) error {
+func (opts *Options) confirm(ctx context.Context, saved *planfile.SavedPlan, cp *planner.ClusterPlan) error {
 	if opts.DryRun != upgrade.DryRunNone {
 		return nil
 	}
@@ -291,7 +293,7 @@ func (opts *Options) confirm(saved *planfile.SavedPlan, cp *planner.ClusterPlan)
 	if opts.Yes {
 		return nil
 	}
-	ok, err := opts.IO.Confirm(fmt.Sprintf("\nApply this plan to Cluster %s/%s?", cp.Cluster.Namespace, cp.Cluster.Name))
+	ok, err := opts.IO.Confirm(ctx, fmt.Sprintf("\nApply this plan to Cluster %s/%s?", cp.Cluster.Namespace, cp.Cluster.Name))
 	switch {
 	case errors.Is(err, iostreams.ErrNotInteractive):
 		return errors.New("apply asks for confirmation, and standard input is not a terminal: pass --yes to apply without asking")

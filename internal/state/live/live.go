@@ -168,8 +168,18 @@ func unreachable(cfg *rest.Config, err error) error {
 	if errors.As(err, &ue) {
 		msg = ue.Err.Error()
 	}
-	return fmt.Errorf("cannot reach the management cluster at %s: %s; check --kubeconfig, --context and that the API server is reachable", cfg.Host, strings.TrimSpace(msg))
+	return &unreachableError{msg: fmt.Sprintf("cannot reach the management cluster at %s: %s; check --kubeconfig, --context and that the API server is reachable", cfg.Host, strings.TrimSpace(msg)), err: err}
 }
+
+// unreachableError explains a failed discovery and keeps the error behind it,
+// so that a caller can tell a transient failure (apply retries those).
+type unreachableError struct {
+	msg string
+	err error
+}
+
+func (e *unreachableError) Error() string { return e.msg }
+func (e *unreachableError) Unwrap() error { return e.err }
 
 // servedKinds returns the preferred version of every kind the server serves.
 func servedKinds(groups []*restmapper.APIGroupResources) map[schema.GroupVersionKind]bool {

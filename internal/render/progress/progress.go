@@ -61,7 +61,7 @@ func Describe(e upgrade.Event) string {
 		verb := "set"
 		switch {
 		case e.Type == upgrade.EventWriteDone:
-			verb = "already set (by an earlier run):"
+			verb = "found already set:"
 		case e.DryRun == string(upgrade.DryRunClient):
 			verb = "would set"
 		case e.DryRun == string(upgrade.DryRunServer):

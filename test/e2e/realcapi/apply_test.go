@@ -534,13 +534,31 @@ func TestApplyBlockingHook(t *testing.T) {
 	}
 	block(5)
 	file, _ := r.savePlan(t, "plan.json")
-	p := r.startApply(t, env.Kubeconfig, file, "--yes", "--stall-after", "5s", "--timeout", "40s")
+	// Through a proxy that fails nothing, to count the requests apply makes while it waits.
+	proxy, err := faultproxy.Start(ctx, env.Config, faultproxy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	counted := filepath.Join(r.dir, "counted-kubeconfig")
+	if err := proxy.Kubeconfig(counted); err != nil {
+		t.Fatal(err)
+	}
+	p := r.startApply(t, counted, file, "--yes", "--stall-after", "5s", "--timeout", "40s", "--lease-duration", "30s")
 	stalled := p.waitEvent(t, 2*time.Minute, func(e upgrade.Event) bool { return e.Type == upgrade.EventStalled })
+	before, since := proxy.Stats().Requests, time.Now()
 	if !strings.Contains(strings.Join(stalled.Reasons, "\n"), "BeforeClusterUpgrade: waiting for the change window") {
 		t.Errorf("the stall does not name the blocking hook: %v", stalled.Reasons)
 	}
-	if code := p.wait(t, 2*time.Minute); code != 4 || !strings.Contains(p.stderr.String(), "run the same apply again") {
+	if code := p.wait(t, 2*time.Minute); code != 4 || !strings.Contains(p.stderr.String(), "run the same apply again") || !strings.Contains(p.stderr.String(), "BeforeClusterUpgrade") {
 		t.Errorf("apply --timeout while the hook blocks: exit %d\n%s", code, p.stderr.String())
+	}
+	// Waiting is watching: the Lease renewals (every 10s) and the release, no polling.
+	waited := time.Since(since)
+	requests := proxy.Stats().Requests - before
+	t.Logf("while waiting %s for the hook: %d requests (%.1f a minute)", waited.Round(time.Second), requests, float64(requests)/waited.Minutes())
+	if limit := int(waited/(10*time.Second)) + 3; requests > limit {
+		t.Errorf("%d requests while waiting %s: more than the Lease renewals and the release (%d)", requests, waited.Round(time.Second), limit)
 	}
 	block(0)
 	again := r.startApply(t, env.Kubeconfig, file, "--yes", "--stall-after", "5s")

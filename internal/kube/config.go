@@ -27,6 +27,8 @@ type Flags struct {
 	// MaxFileSize bounds each kubeconfig file read; LimitFlag is the flag that raises it.
 	MaxFileSize int64
 	LimitFlag   string
+	// RetryReads retries reads that fail for a passing reason (see RetryReads).
+	RetryReads bool
 }
 
 // Config is a loaded client configuration.
@@ -73,6 +75,9 @@ func (f Flags) Load() (*Config, error) {
 	// A run makes a few dozen list calls; do not let client-side throttling pace them.
 	cfg.QPS, cfg.Burst = 50, 100
 	cfg.UserAgent = "capi-planner"
+	if f.RetryReads {
+		RetryReads(cfg)
+	}
 	return &Config{REST: cfg, Namespace: ns}, nil
 }
 

@@ -114,6 +114,9 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 		return nil, err
 	}
 	opts.Kube = input.Options{Kube: input.KubeFromFlags(c, size), MaxFileSize: size}
+	// apply sees an upgrade through: a read that fails for a passing reason
+	// (its own, and those of planning again) is tried again.
+	opts.Kube.Kube.RetryReads = true
 	if name := c.String("cluster"); name != "" {
 		ns, n, ok := strings.Cut(name, "/")
 		if !ok || ns == "" || n == "" || strings.Contains(n, "/") {

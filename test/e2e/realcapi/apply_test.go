@@ -459,18 +459,20 @@ func TestApplyRefuses(t *testing.T) {
 		t.Fatalf("a server dry run: exit %d\n%s", res.Code, res.Stderr)
 	}
 
-	// Someone else sets the MachineDeployment's version while the control plane steps.
+	// Someone else moves the control plane on while its first step runs: the
+	// next write finds neither the version it planned nor its own, and stops.
 	p := r.startApply(t, env.Kubeconfig, fresh, "--yes")
-	p.waitEvent(t, 2*time.Minute, func(e upgrade.Event) bool { return e.Type == upgrade.EventWrite })
-	if err := env.Client.Get(ctx, ctrlclient.ObjectKeyFromObject(md), md); err != nil {
+	written := p.waitEvent(t, 2*time.Minute, func(e upgrade.Event) bool { return e.Type == upgrade.EventWrite })
+	kcp := &controlplanev1.KubeadmControlPlane{}
+	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: r.ns, Name: written.Write.Object.Name}, kcp); err != nil {
 		t.Fatal(err)
 	}
-	patch(ctx, t, md, `{"spec":{"template":{"spec":{"version":"v1.33.5"}}}}`)
-	if code := p.wait(t, 10*time.Minute); code != 1 || !strings.Contains(p.stderr.String(), "someone else changed it") {
+	patch(ctx, t, kcp, `{"spec":{"version":"v1.34.4"}}`)
+	if code := p.wait(t, 10*time.Minute); code != 1 || !strings.Contains(p.stderr.String(), `spec.version is "v1.34.4", neither v1.34.3 (as planned) nor v1.35.2 (written): someone else changed it`) {
 		t.Errorf("apply with a concurrent edit: exit %d\n%s", code, p.stderr.String())
 	}
-	if err := env.Client.Get(ctx, ctrlclient.ObjectKeyFromObject(md), md); err != nil || md.Spec.Template.Spec.Version != "v1.33.5" {
-		t.Errorf("the concurrent edit was overwritten: %s (%v)", md.Spec.Template.Spec.Version, err)
+	if err := env.Client.Get(ctx, ctrlclient.ObjectKeyFromObject(kcp), kcp); err != nil || kcp.Spec.Version != "v1.34.4" {
+		t.Errorf("the concurrent edit was overwritten: %s (%v)", kcp.Spec.Version, err)
 	}
 }
 

@@ -44,25 +44,42 @@ func past(version, to string) bool {
 	return errA == nil && errB == nil && a.GT(b)
 }
 
+// replicated is what a control plane or MachineDeployment says of its rollout.
+type replicated struct {
+	name                                string
+	version                             string
+	generation, observed                int64
+	want, replicas, upToDate, available int64
+}
+
+// at says why the object is not at rest at version to ("" when it is or has
+// moved past it), and whether its Machines must still be looked at.
+func (r replicated) at(to string) (why string, checkMachines bool) {
+	switch {
+	case past(r.version, to):
+		return "", false
+	case r.version != to:
+		return fmt.Sprintf("%s is at %s, not yet %s", r.name, r.version, to), false
+	case r.observed != r.generation || r.replicas != r.want || r.upToDate != r.want || r.available != r.want:
+		return fmt.Sprintf("%s: %d replicas, %d up to date, %d available, want %d", r.name, r.replicas, r.upToDate, r.available, r.want), false
+	}
+	return "", true
+}
+
 func controlPlaneAt(v *view, to string) string {
 	cp := v.controlPlane
-	name := cp.GetKind() + " " + cp.GetName()
+	field := func(path ...string) int64 {
+		n, _, _ := unstructured.NestedInt64(cp.Object, path...)
+		return n
+	}
 	version, _, _ := unstructured.NestedString(cp.Object, "spec", "version")
-	if past(version, to) {
-		return ""
+	r := replicated{name: cp.GetKind() + " " + cp.GetName(), version: version, generation: cp.GetGeneration(),
+		observed: field("status", "observedGeneration"), want: field("spec", "replicas"), replicas: field("status", "replicas"),
+		upToDate: field("status", "upToDateReplicas"), available: field("status", "availableReplicas")}
+	if why, check := r.at(to); !check {
+		return why
 	}
-	if version != to {
-		return fmt.Sprintf("%s is at %s, not yet %s", name, version, to)
-	}
-	want, _, _ := unstructured.NestedInt64(cp.Object, "spec", "replicas")
-	observed, _, _ := unstructured.NestedInt64(cp.Object, "status", "observedGeneration")
-	replicas, _, _ := unstructured.NestedInt64(cp.Object, "status", "replicas")
-	upToDate, _, _ := unstructured.NestedInt64(cp.Object, "status", "upToDateReplicas")
-	available, _, _ := unstructured.NestedInt64(cp.Object, "status", "availableReplicas")
-	if observed != cp.GetGeneration() || replicas != want || upToDate != want || available != want {
-		return fmt.Sprintf("%s: %d replicas, %d up to date, %d available, want %d", name, replicas, upToDate, available, want)
-	}
-	return machinesAt(name, v.machinesOf(clusterv1.MachineControlPlaneNameLabel, cp.GetName()), int(want), to)
+	return machinesAt(r.name, v.machinesOf(clusterv1.MachineControlPlaneNameLabel, cp.GetName()), int(r.want), to)
 }
 
 func machineDeploymentAt(v *view, name, to string) string {
@@ -70,22 +87,16 @@ func machineDeploymentAt(v *view, name, to string) string {
 		if md.Name != name {
 			continue
 		}
-		if past(md.Spec.Template.Spec.Version, to) {
-			return ""
-		}
-		ref := "MachineDeployment " + name
-		if md.Spec.Template.Spec.Version != to {
-			return fmt.Sprintf("%s is at %s, not yet %s", ref, md.Spec.Template.Spec.Version, to)
-		}
-		want := int(ptrInt32(md.Spec.Replicas))
 		s := md.Status
-		if s.ObservedGeneration != md.Generation || int(ptrInt32(s.Replicas)) != want || int(ptrInt32(s.UpToDateReplicas)) != want || int(ptrInt32(s.AvailableReplicas)) != want {
-			return fmt.Sprintf("%s: %d replicas, %d up to date, %d available, want %d", ref,
-				ptrInt32(s.Replicas), ptrInt32(s.UpToDateReplicas), ptrInt32(s.AvailableReplicas), want)
+		r := replicated{name: "MachineDeployment " + name, version: md.Spec.Template.Spec.Version, generation: md.Generation,
+			observed: s.ObservedGeneration, want: int64(ptrInt32(md.Spec.Replicas)), replicas: int64(ptrInt32(s.Replicas)),
+			upToDate: int64(ptrInt32(s.UpToDateReplicas)), available: int64(ptrInt32(s.AvailableReplicas))}
+		if why, check := r.at(to); !check {
+			return why
 		}
 		// Its status alone is not enough: right after a change of its spec it
 		// can report every replica up to date before the new MachineSet exists.
-		return machinesAt(ref, v.machinesOf(clusterv1.MachineDeploymentNameLabel, name), want, to)
+		return machinesAt(r.name, v.machinesOf(clusterv1.MachineDeploymentNameLabel, name), int(r.want), to)
 	}
 	return "MachineDeployment " + name + " is gone"
 }

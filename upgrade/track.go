@@ -214,16 +214,6 @@ func (t *tracker) compare(step planner.Step) ([]ObjectProgress, []string) {
 	return progress, diffs
 }
 
-// observed returns the counts of one step and object so far.
-func (t *tracker) observed(step int, object planner.ObjectRef) planner.MachineCounts {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if c := t.counts[countKey{step, object}]; c != nil {
-		return *c
-	}
-	return planner.MachineCounts{}
-}
-
 // takeUnattributed returns the changes no step explains, once.
 func (t *tracker) takeUnattributed() []string {
 	t.mu.Lock()

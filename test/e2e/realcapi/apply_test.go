@@ -235,6 +235,23 @@ func writesOf(events []upgrade.Event) (made, found map[string]int) {
 	return made, found
 }
 
+// logDetection reports how long after a step's last Machine change apply
+// said the step was done: the controllers still update the owners' status
+// after it, so this bounds the delay of detection from above.
+func logDetection(t *testing.T, events []upgrade.Event) {
+	last := map[int]time.Time{}
+	for _, e := range events {
+		switch e.Type {
+		case upgrade.EventMachine:
+			last[e.Step] = e.Time
+		case upgrade.EventStepDone:
+			if at, ok := last[e.Step]; ok {
+				t.Logf("step %d: done %s after its last Machine change", e.Step, e.Time.Sub(at).Round(10*time.Millisecond))
+			}
+		}
+	}
+}
+
 func leaseOf(t *testing.T, r *run) *coordinationv1.Lease {
 	t.Helper()
 	l := &coordinationv1.Lease{}
@@ -272,6 +289,7 @@ func TestApplyTopology(t *testing.T) {
 	stop()
 	events := p.events(t)
 	checkRun(t, plan, events, true)
+	logDetection(t, events)
 	if made, _ := writesOf(events); len(made) != 1 || made["1/Cluster/web/v1.36.3"] != 1 {
 		t.Errorf("writes %v, want the trigger once", made)
 	}
@@ -308,15 +326,7 @@ func TestApplyUnmanagedThroughFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	seed := time.Now().UnixNano()
-	proxy, err := faultproxy.Start(ctx, env.Config, faultproxy.Options{Rate: 0.2, Seed: seed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	kubeconfig := filepath.Join(r.dir, "faulty-kubeconfig")
-	if err := proxy.Kubeconfig(kubeconfig); err != nil {
-		t.Fatal(err)
-	}
+	proxy, kubeconfig := r.proxied(ctx, t, faultproxy.Options{Rate: 0.2, Seed: seed})
 	stop := r.observe(ctx, t, plan)
 	p := r.startApply(t, kubeconfig, file, "--yes")
 	if code := p.wait(t, 14*time.Minute); code != 0 {
@@ -330,6 +340,22 @@ func TestApplyUnmanagedThroughFaults(t *testing.T) {
 	checkRun(t, plan, events, true)
 	checkWritesOnce(t, plan, events)
 	r.compare(t, plan)
+}
+
+// proxied starts a fault proxy to the box's API server, stopped with the
+// test, and returns it with a kubeconfig that goes through it.
+func (r *run) proxied(ctx context.Context, t *testing.T, opts faultproxy.Options) (*faultproxy.Proxy, string) {
+	t.Helper()
+	proxy, err := faultproxy.Start(ctx, env.Config, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	kubeconfig := filepath.Join(r.dir, "proxied-kubeconfig")
+	if err := proxy.Kubeconfig(kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	return proxy, kubeconfig
 }
 
 // checkWritesOnce checks that every write of the plan was made, or found made,
@@ -537,15 +563,7 @@ func TestApplyBlockingHook(t *testing.T) {
 	block(5)
 	file, _ := r.savePlan(t, "plan.json")
 	// Through a proxy that fails nothing, to count the requests apply makes while it waits.
-	proxy, err := faultproxy.Start(ctx, env.Config, faultproxy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	counted := filepath.Join(r.dir, "counted-kubeconfig")
-	if err := proxy.Kubeconfig(counted); err != nil {
-		t.Fatal(err)
-	}
+	proxy, counted := r.proxied(ctx, t, faultproxy.Options{})
 	p := r.startApply(t, counted, file, "--yes", "--stall-after", "5s", "--timeout", "40s", "--lease-duration", "30s")
 	stalled := p.waitEvent(t, 2*time.Minute, func(e upgrade.Event) bool { return e.Type == upgrade.EventStalled })
 	before, since := proxy.Stats().Requests, time.Now()

@@ -166,6 +166,17 @@ func (l *lock) update(ctx context.Context, f func(*coordinationv1.Lease)) error 
 	next := l.lease.DeepCopy()
 	f(next)
 	err := l.c.Update(ctx, next)
+	if apierrors.IsConflict(err) {
+		// Our last update may have landed with its answer lost on the way
+		// back: the Lease still names us, at a newer resourceVersion.
+		fresh := &coordinationv1.Lease{}
+		if gerr := l.c.Get(ctx, client.ObjectKeyFromObject(l.lease), fresh); gerr == nil && ptr.Deref(fresh.Spec.HolderIdentity, "") == l.holder {
+			l.lease = fresh
+			next = fresh.DeepCopy()
+			f(next)
+			err = l.c.Update(ctx, next)
+		}
+	}
 	switch {
 	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
 		l.lost = &LostError{Reason: "the Lease was changed by someone else: " + err.Error()}
@@ -226,7 +237,7 @@ func (l *lock) record(ctx context.Context, p Progress) error {
 func (l *lock) release(phase string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return retryTransient(ctx, func() error {
+	err := retryTransient(ctx, func() error {
 		return l.update(ctx, func(lease *coordinationv1.Lease) {
 			lease.Spec.HolderIdentity = nil
 			if lease.Annotations == nil {
@@ -235,6 +246,13 @@ func (l *lock) release(phase string) error {
 			lease.Annotations[AnnotationPhase] = phase
 		})
 	})
+	// Lost now means released: by an earlier try whose answer was lost, or
+	// taken by another run since.
+	var lost *LostError
+	if errors.As(err, &lost) {
+		return nil
+	}
+	return err
 }
 
 // done reports whether the record says the write was made.

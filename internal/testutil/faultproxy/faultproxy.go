@@ -88,6 +88,10 @@ type Options struct {
 	// watch that does not fail at its start is, with the same Rate, cut later
 	// when FaultCut is among Faults.
 	Rate float64
+	// WriteRate, when not 0, is the fraction of mutating requests (POST, PUT,
+	// PATCH, DELETE) that fail instead of Rate: writes are where "nothing done
+	// twice" is at stake, and they are few.
+	WriteRate float64
 	// Seed makes the fault sequence reproducible: the n-th request that is not
 	// spared gets the same fate in every run with the same Seed and Options.
 	// Which request is the n-th is up to the client when it sends several at
@@ -233,6 +237,9 @@ func defaults(o *Options) error {
 	if math.IsNaN(o.Rate) || o.Rate < 0 || o.Rate > 1 {
 		return fmt.Errorf("faultproxy: rate %v is not in [0, 1]", o.Rate)
 	}
+	if math.IsNaN(o.WriteRate) || o.WriteRate < 0 || o.WriteRate > 1 {
+		return fmt.Errorf("faultproxy: write rate %v is not in [0, 1]", o.WriteRate)
+	}
 	if len(o.Faults) == 0 {
 		o.Faults = AllFaults()
 	}
@@ -336,7 +343,11 @@ type fate struct {
 // not on what kinds of request came before it.
 func (p *Proxy) decide(watch, mutating bool) fate {
 	// Callers hold p.mu.
-	fails := p.rng.Float64() < p.opts.Rate
+	rate := p.opts.Rate
+	if mutating && p.opts.WriteRate > 0 {
+		rate = p.opts.WriteRate
+	}
+	fails := p.rng.Float64() < rate
 	pick := p.rng.Float64()
 	after := p.rng.IntN(2) == 1
 	cuts := p.rng.Float64() < p.opts.Rate

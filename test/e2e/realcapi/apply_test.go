@@ -317,16 +317,18 @@ func unmanaged() scenario {
 }
 
 // A Cluster without a topology through three minors, with an API server that
-// fails 20% of apply's requests (429, 500, 503, resets, timeouts, cut watches;
-// writes answered or not after they landed): apply converges, each write made
-// once, the steps in the plan's order and as predicted.
+// fails 20% of apply's requests and half its writes (429, 500, 503, resets,
+// timeouts, cut watches; writes answered or not after they landed): apply
+// converges, each write made once, the steps in the plan's order and as
+// predicted.
 func TestApplyUnmanagedThroughFaults(t *testing.T) {
 	r := unmanaged().run(t, "apply-faults")
 	file, plan := r.savePlan(t, "plan.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	seed := time.Now().UnixNano()
-	proxy, kubeconfig := r.proxied(ctx, t, faultproxy.Options{Rate: 0.2, Seed: seed})
+	// Half the writes fail, half of those resets and timeouts after they landed.
+	proxy, kubeconfig := r.proxied(ctx, t, faultproxy.Options{Rate: 0.2, WriteRate: 0.5, Seed: seed})
 	stop := r.observe(ctx, t, plan)
 	p := r.startApply(t, kubeconfig, file, "--yes")
 	if code := p.wait(t, 14*time.Minute); code != 0 {

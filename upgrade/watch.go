@@ -46,6 +46,10 @@ type view struct {
 // startWatch starts the watches and waits until they have listed every object.
 // Machine events also go to onMachine.
 func startWatch(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, mapper meta.RESTMapper, cluster planner.ObjectRef, cpGVK schema.GroupVersionKind, cpName string, onMachine toolscache.ResourceEventHandler) (*watcher, error) {
+	// --request-timeout bounds each request; a watch is one long request, which
+	// that timeout would end (and reopen) every 30 seconds.
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = 0
 	byCluster := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{clusterv1.ClusterNameLabel: cluster.Name})}
 	cp := &unstructured.Unstructured{}
 	cp.SetGroupVersionKind(cpGVK)

@@ -79,6 +79,14 @@ func (s Selection) Names(hook string) []string {
 	return out
 }
 
+// Selects reports whether the ExtensionConfig may serve objects of namespace:
+// its namespaceSelector matches, or cannot be checked (the Namespace was not
+// read, or the selector is invalid) and is assumed to.
+func Selects(st *state.State, ec *runtimev1.ExtensionConfig, namespace string) bool {
+	match, known, err := namespaceMatches(st, ec.Spec.NamespaceSelector, namespace)
+	return match || !known || err != nil
+}
+
 // ForNamespace returns the handlers CAPI would call for an object in namespace.
 func ForNamespace(st *state.State, namespace string) Selection {
 	sel := Selection{Handlers: map[string][]Handler{}}

@@ -8,6 +8,7 @@ import (
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
+	"github.com/capi-planner/capi-planner/internal/extregistry"
 	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/planner"
 )
@@ -15,7 +16,8 @@ import (
 // Collect lists the objects planning read for the Cluster: the Cluster, its
 // ClusterClass and control plane; its MachineDeployments, MachineSets,
 // MachinePools and Machines; the templates of its namespace and its class's;
-// the ExtensionConfigs and the controllers' Deployments (their feature gates).
+// the ExtensionConfigs that may serve its namespace and the controllers'
+// Deployments (their versions and feature gates).
 // Sorted, so that two reads of the same state give the same list.
 func Collect(st *state.State, c *clusterv1.Cluster) []Object {
 	var out []Object
@@ -60,8 +62,12 @@ func Collect(st *state.State, c *clusterv1.Cluster) []Object {
 			add(t, t.GroupVersionKind().Group, t.GetKind(), "")
 		}
 	}
+	// An ExtensionConfig that cannot serve the Cluster's namespace changes
+	// nothing of its plan (another team's extension, for instance).
 	for _, ec := range st.ExtensionConfigs {
-		add(ec, "runtime.cluster.x-k8s.io", "ExtensionConfig", "")
+		if extregistry.Selects(st, ec, c.Namespace) {
+			add(ec, "runtime.cluster.x-k8s.io", "ExtensionConfig", "")
+		}
 	}
 	for _, d := range st.Controllers {
 		add(d, "apps", "Deployment", "")

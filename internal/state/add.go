@@ -114,12 +114,15 @@ func CRDView(m *metav1.PartialObjectMetadata) *metav1.PartialObjectMetadata {
 }
 
 // ControllerView keeps what planning reads from a controller Deployment: its
-// identity, labels, selector and each container's name, image and arguments.
+// identity (uid, resourceVersion, generation), labels, selector and each
+// container's name, image and arguments.
 // Everything else (environment, volumes, which may carry secrets) is dropped.
 func ControllerView(d *appsv1.Deployment) *appsv1.Deployment {
 	out := &appsv1.Deployment{TypeMeta: d.TypeMeta}
 	out.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("Deployment"))
 	out.Namespace, out.Name, out.Labels = d.Namespace, d.Name, d.Labels
+	// Its identity too: a saved plan notices a controller replaced or reconfigured since.
+	out.UID, out.ResourceVersion, out.Generation = d.UID, d.ResourceVersion, d.Generation
 	out.Spec.Selector = d.Spec.Selector
 	out.Spec.Template.Labels = d.Spec.Template.Labels
 	for _, c := range d.Spec.Template.Spec.Containers {

@@ -391,6 +391,8 @@ func TestApplyKilledAndRerun(t *testing.T) {
 	s.ext.RefuseInPlace = true
 	r := s.run(t, "apply-killed")
 	file, plan := r.savePlan(t, "plan.json")
+	// With the least RBAC: here apply patches the KubeadmControlPlane and the MachineDeployments.
+	kubeconfig := applierKubeconfig(t, "applier-killed")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	stop := r.observe(ctx, t, plan)
@@ -399,7 +401,7 @@ func TestApplyKilledAndRerun(t *testing.T) {
 	var last *applyProcess
 	kills := 0
 	for kills < 20 {
-		p := r.startApply(t, env.Kubeconfig, file, "--yes")
+		p := r.startApply(t, kubeconfig, file, "--yes")
 		select {
 		case <-p.done:
 			if p.code != 0 {
@@ -421,7 +423,7 @@ func TestApplyKilledAndRerun(t *testing.T) {
 		t.Errorf("the upgrade ended after %d kills: too short to kill it 20 times", kills)
 	}
 	if last == nil {
-		last = r.startApply(t, env.Kubeconfig, file, "--yes")
+		last = r.startApply(t, kubeconfig, file, "--yes")
 		if code := last.wait(t, 15*time.Minute); code != 0 {
 			t.Fatalf("the last apply: exit %d\n%s", code, last.stderr.String())
 		}

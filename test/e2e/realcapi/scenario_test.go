@@ -302,8 +302,18 @@ func releaseWorkersAfterStall(ctx context.Context, t *testing.T, r *run, plan *p
 	if err := env.WaitObjectAt(ctx, "KubeadmControlPlane", r.ns, c.Spec.ControlPlaneRef.Name, r.to, 8*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	// The workers must not move while held.
-	time.Sleep(10 * time.Second)
+	// The stall: once the control plane's kubelets report the version too (the
+	// topology controller reads them), it says the workers are deferred. Until
+	// the annotations go, the workers must not move.
+	reason := ""
+	_ = wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := env.Client.Get(ctx, types.NamespacedName{Namespace: r.ns, Name: r.name}, c); err != nil {
+			return false, err
+		}
+		reason = conditions.GetReason(c, clusterv1.ClusterTopologyReconciledCondition)
+		return reason == clusterv1.ClusterTopologyReconciledMachineDeploymentsUpgradeDeferredReason, nil
+	})
+	time.Sleep(5 * time.Second)
 	mds := &clusterv1.MachineDeploymentList{}
 	if err := env.Client.List(ctx, mds, ctrlclient.InNamespace(r.ns)); err != nil {
 		t.Fatal(err)
@@ -313,17 +323,12 @@ func releaseWorkersAfterStall(ctx context.Context, t *testing.T, r *run, plan *p
 			t.Errorf("MachineDeployment %s moved to %s while held", md.Name, r.to)
 		}
 	}
-	// The stall's reason: the plan's blocker and what the topology controller says.
-	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: r.ns, Name: r.name}, c); err != nil {
-		t.Fatal(err)
-	}
 	blocked := false
 	for _, s := range plan.Steps {
 		for _, b := range s.Blockers {
 			blocked = blocked || b.Rule == planner.RuleUpgradeDeferred
 		}
 	}
-	reason := conditions.GetReason(c, clusterv1.ClusterTopologyReconciledCondition)
 	if !blocked || reason != clusterv1.ClusterTopologyReconciledMachineDeploymentsUpgradeDeferredReason {
 		t.Errorf("stalled: the plan has an %s blocker: %v; the topology controller says %s: %s", planner.RuleUpgradeDeferred, blocked,
 			reason, conditions.GetMessage(c, clusterv1.ClusterTopologyReconciledCondition))

@@ -91,8 +91,21 @@ func TestAtRestFindings(t *testing.T) {
 			current.Spec.Replicas, current.Status.Replicas = ptr.To[int32](1), ptr.To[int32](1)
 			return fleet.Objects{current}
 		}, want: RuleMachineDeploymentRollingOut, objects: []ObjectRef{md}, steps: []int{4}, message: "old MachineSets hold 1 Machine"},
+		{name: "MachineHealthCheck of the workers, healthy", extend: healthCheck(2, 2, nil)},
+		{name: "MachineHealthCheck of another Cluster remediating", extend: func(objs fleet.Objects) fleet.Objects {
+			out := healthCheck(2, 1, nil)(objs)
+			out[0].(*clusterv1.MachineHealthCheck).Spec.ClusterName = "other"
+			return out
+		}},
+		{name: "MachineHealthCheck of the workers remediating", extend: healthCheck(2, 1, nil),
+			want: RuleMachineHealthCheckRemediating, objects: []ObjectRef{{Kind: "MachineHealthCheck", Namespace: "ns", Name: "c-workers"}, md}, steps: []int{4},
+			message: "counts 1 of 2 Machines unhealthy: it is remediating them: their owners replace them around step 4"},
+		{name: "MachineHealthCheck short-circuited", extend: healthCheck(2, 0, &metav1.Condition{Type: clusterv1.MachineHealthCheckRemediationAllowedCondition,
+			Status: metav1.ConditionFalse, Reason: "TooManyUnhealthy", Message: "Remediation is not allowed, the number of not started or unhealthy machines exceeds maxUnhealthy"}),
+			want: RuleMachineHealthCheckRemediating, objects: []ObjectRef{{Kind: "MachineHealthCheck", Namespace: "ns", Name: "c-workers"}, md}, steps: []int{4},
+			message: "it has stopped remediating (RemediationAllowed is False: Remediation is not allowed"},
 	}
-	atRest := []RuleID{RuleMachinesNotAtRest, RuleMachineDeploymentRollingOut, RuleObjectPaused, RulePreflightChecksSkipped}
+	atRest := []RuleID{RuleMachinesNotAtRest, RuleMachineDeploymentRollingOut, RuleObjectPaused, RulePreflightChecksSkipped, RuleMachineHealthCheckRemediating}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := scenario{mutate: tt.mutate, extend: tt.extend, gates: tt.gates}.plan(t)
@@ -112,5 +125,21 @@ func TestAtRestFindings(t *testing.T) {
 				t.Errorf("got %+v\nwant %s on %v at steps %v, message ~%q", got, tt.want, tt.objects, tt.steps, tt.message)
 			}
 		})
+	}
+}
+
+// healthCheck returns an extension adding a MachineHealthCheck of the
+// Cluster's workers (Machines of c-md-0) with the status given.
+func healthCheck(expected, healthy int32, condition *metav1.Condition) func(fleet.Objects) fleet.Objects {
+	return func(fleet.Objects) fleet.Objects {
+		mhc := &clusterv1.MachineHealthCheck{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c-workers"}}
+		mhc.SetGroupVersionKind(clusterv1.GroupVersion.WithKind("MachineHealthCheck"))
+		mhc.Spec.ClusterName = "c"
+		mhc.Spec.Selector = metav1.LabelSelector{MatchLabels: map[string]string{clusterv1.MachineDeploymentNameLabel: "c-md-0"}}
+		mhc.Status.ExpectedMachines, mhc.Status.CurrentHealthy = ptr.To(expected), ptr.To(healthy)
+		if condition != nil {
+			mhc.Status.Conditions = []metav1.Condition{*condition}
+		}
+		return fleet.Objects{mhc}
 	}
 }

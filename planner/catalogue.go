@@ -85,34 +85,35 @@ const (
 
 // Findings.
 const (
-	RuleVersionSkewPolicy            RuleID = "VersionSkewPolicy"
-	RuleWorkersCannotScale           RuleID = "WorkersCannotScale"
-	RuleCAPIv112RuntimeSDKOff        RuleID = "CAPIv112RuntimeSDKOff"
-	RuleCAPIv112PatchOnly            RuleID = "CAPIv112PatchOnly"
-	RuleTargetNotInCatalog           RuleID = "TargetNotInCatalog"
-	RuleUpgradeInFlight              RuleID = "UpgradeInFlight"
-	RuleControlPlaneRollingOut       RuleID = "ControlPlaneRollingOut"
-	RuleNotManagedByTopology         RuleID = "NotManagedByTopology"
-	RuleWorkerPendingCreate          RuleID = "WorkerPendingCreate"
-	RuleKindNotRead                  RuleID = "KindNotRead"
-	RuleExtensionNotUsable           RuleID = "ExtensionNotUsable"
-	RuleNamespaceUnknown             RuleID = "NamespaceUnknown"
-	RulePausedMachineDeployment      RuleID = "PausedMachineDeployment"
-	RulePendingRollout               RuleID = "PendingRollout"
-	RuleTopologyVersionBuiltin       RuleID = "TopologyVersionBuiltinInChain"
-	RulePendingClusterClassChange    RuleID = "PendingClusterClassChange"
-	RuleInvalidUpgradeConcurrency    RuleID = "InvalidUpgradeConcurrency"
-	RuleAcceleratorMachinesReplaced  RuleID = "AcceleratorMachinesReplaced"
-	RuleAcceleratorMachines          RuleID = "AcceleratorMachines"
-	RuleAcceleratorsUnknown          RuleID = "AcceleratorsUnknown"
-	RuleMachinesNotAtRest            RuleID = "MachinesNotAtRest"
-	RuleMachineDeploymentRollingOut  RuleID = "MachineDeploymentRollingOut"
-	RuleObjectPaused                 RuleID = "ObjectPaused"
-	RulePreflightChecksSkipped       RuleID = "PreflightChecksSkipped"
-	RuleKubernetesVersionUnsupported RuleID = "KubernetesVersionUnsupported"
-	RuleEndOfLife                    RuleID = "EndOfLife"
-	RuleEndOfLifeUnknown             RuleID = "EndOfLifeUnknown"
-	RuleNodesProxyExposure           RuleID = "NodesProxyExposure"
+	RuleVersionSkewPolicy             RuleID = "VersionSkewPolicy"
+	RuleWorkersCannotScale            RuleID = "WorkersCannotScale"
+	RuleCAPIv112RuntimeSDKOff         RuleID = "CAPIv112RuntimeSDKOff"
+	RuleCAPIv112PatchOnly             RuleID = "CAPIv112PatchOnly"
+	RuleTargetNotInCatalog            RuleID = "TargetNotInCatalog"
+	RuleUpgradeInFlight               RuleID = "UpgradeInFlight"
+	RuleControlPlaneRollingOut        RuleID = "ControlPlaneRollingOut"
+	RuleNotManagedByTopology          RuleID = "NotManagedByTopology"
+	RuleWorkerPendingCreate           RuleID = "WorkerPendingCreate"
+	RuleKindNotRead                   RuleID = "KindNotRead"
+	RuleExtensionNotUsable            RuleID = "ExtensionNotUsable"
+	RuleNamespaceUnknown              RuleID = "NamespaceUnknown"
+	RulePausedMachineDeployment       RuleID = "PausedMachineDeployment"
+	RulePendingRollout                RuleID = "PendingRollout"
+	RuleTopologyVersionBuiltin        RuleID = "TopologyVersionBuiltinInChain"
+	RulePendingClusterClassChange     RuleID = "PendingClusterClassChange"
+	RuleInvalidUpgradeConcurrency     RuleID = "InvalidUpgradeConcurrency"
+	RuleAcceleratorMachinesReplaced   RuleID = "AcceleratorMachinesReplaced"
+	RuleAcceleratorMachines           RuleID = "AcceleratorMachines"
+	RuleAcceleratorsUnknown           RuleID = "AcceleratorsUnknown"
+	RuleMachinesNotAtRest             RuleID = "MachinesNotAtRest"
+	RuleMachineHealthCheckRemediating RuleID = "MachineHealthCheckRemediating"
+	RuleMachineDeploymentRollingOut   RuleID = "MachineDeploymentRollingOut"
+	RuleObjectPaused                  RuleID = "ObjectPaused"
+	RulePreflightChecksSkipped        RuleID = "PreflightChecksSkipped"
+	RuleKubernetesVersionUnsupported  RuleID = "KubernetesVersionUnsupported"
+	RuleEndOfLife                     RuleID = "EndOfLife"
+	RuleEndOfLifeUnknown              RuleID = "EndOfLifeUnknown"
+	RuleNodesProxyExposure            RuleID = "NodesProxyExposure"
 )
 
 const (
@@ -338,6 +339,10 @@ var rules = []Rule{
 		Summary: "Machines of the control plane or a MachineDeployment are being deleted, being remediated, unhealthy or not ready before the upgrade",
 		Source:  "Machine status conditions Ready, HealthCheckSucceeded and OwnerRemediated (api/core/v1beta2 machine_types.go); KubeadmControlPlane and MachineDeployment rollouts wait for or replace such Machines",
 		Action:  "bring the Machines back to health (or let remediation finish) before upgrading"},
+	{ID: RuleMachineHealthCheckRemediating, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
+		Summary: "a MachineHealthCheck of the Cluster counts unhealthy Machines: it is remediating them (their owners replace them), or has stopped remediating because too many are unhealthy",
+		Source:  "MachineHealthCheck status expectedMachines, currentHealthy and the RemediationAllowed condition (api/core/v1beta2 machinehealthcheck_types.go; core/reconcilers/machinehealthcheck)",
+		Action:  "let the remediation finish (or fix what makes the Machines unhealthy) before upgrading: a rollout on top of it replaces Machines twice, and a short-circuited MachineHealthCheck does not remediate the upgrade's new Machines either"},
 	{ID: RuleMachineDeploymentRollingOut, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
 		Summary: "a MachineDeployment is still rolling out (old MachineSets hold Machines) when its version step would start another rollout",
 		Source:  "core/reconcilers/machinedeployment/mdutil FindNewAndOldMachineSets",

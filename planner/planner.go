@@ -419,6 +419,7 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		p.out.Findings = append(p.out.Findings, acceleratorFindings(p.st, ws, p.out.Steps)...)
 		p.out.Findings = append(p.out.Findings, supportFindings(p.st, cp.version, p.out.Steps)...)
 		p.out.Findings = append(p.out.Findings, atRestFindings(p.st, c, cp.ref, ws, p.out.Steps, p.opts.Now, p.gates)...)
+		p.out.Findings = append(p.out.Findings, healthCheckFindings(p.st, c, cp.ref, ws, p.out.Steps)...)
 	}
 	p.out.Findings = append(p.out.Findings, endOfLifeFindings(p.opts.Catalog, p.opts.Now, []string{cp.version, p.out.Current.MinWorkers}, p.out.Steps)...)
 	p.out.Findings = append(p.out.Findings, skewFindings(ws, res, topology, p.gates)...)

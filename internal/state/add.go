@@ -53,6 +53,8 @@ func (s *State) Add(obj runtime.Object) error {
 		s.MachineSets = append(s.MachineSets, o)
 	case *clusterv1.MachinePool:
 		s.MachinePools = append(s.MachinePools, o)
+	case *clusterv1.MachineHealthCheck:
+		s.MachineHealthChecks = append(s.MachineHealthChecks, o)
 	case *clusterv1.Machine:
 		s.Machines = append(s.Machines, o)
 	case *runtimev1.ExtensionConfig:

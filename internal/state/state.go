@@ -47,6 +47,8 @@ type State struct {
 	MachineDeployments []*clusterv1.MachineDeployment
 	MachineSets        []*clusterv1.MachineSet
 	MachinePools       []*clusterv1.MachinePool
+	// MachineHealthChecks are read for the remediations they have under way.
+	MachineHealthChecks []*clusterv1.MachineHealthCheck
 	Machines           []*clusterv1.Machine
 	ExtensionConfigs   []*runtimev1.ExtensionConfig
 	Namespaces         []*corev1.Namespace
@@ -168,6 +170,7 @@ func (s *State) Sort() {
 	sortByKey(s.MachineDeployments)
 	sortByKey(s.MachineSets)
 	sortByKey(s.MachinePools)
+	sortByKey(s.MachineHealthChecks)
 	sortByKey(s.Machines)
 	sortByKey(s.ExtensionConfigs)
 	sortByKey(s.Namespaces)

@@ -215,6 +215,8 @@ func (r *reader) kinds(served map[schema.GroupVersionKind]bool) []kind {
 			newList: func() ctrlclient.ObjectList { return &clusterv1.MachinePoolList{} }},
 		{gvk: core.WithKind("Machine"), namespaced: true, impact: "rollouts still under way cannot be detected",
 			newList: func() ctrlclient.ObjectList { return &clusterv1.MachineList{} }},
+		{gvk: core.WithKind("MachineHealthCheck"), namespaced: true, impact: "remediations under way are not reported",
+			newList: func() ctrlclient.ObjectList { return &clusterv1.MachineHealthCheckList{} }},
 		{gvk: runtimev1.GroupVersion.WithKind("ExtensionConfig"), impact: "lifecycle hooks are not shown and upgrade-plan extensions cannot be called",
 			newList: func() ctrlclient.ObjectList { return &runtimev1.ExtensionConfigList{} }},
 		{gvk: corev1.SchemeGroupVersion.WithKind("Namespace"), impact: "ExtensionConfig namespaceSelectors cannot be checked",

@@ -545,6 +545,9 @@ var hubKinds = map[schema.GroupKind]func() (hub runtime.Object, spokes map[strin
 	{Group: clusterv1.GroupVersion.Group, Kind: "MachinePool"}: func() (runtime.Object, map[string]runtime.Object) {
 		return &clusterv1.MachinePool{}, map[string]runtime.Object{"v1beta1": &clusterv1beta1.MachinePool{}}
 	},
+	{Group: clusterv1.GroupVersion.Group, Kind: "MachineHealthCheck"}: func() (runtime.Object, map[string]runtime.Object) {
+		return &clusterv1.MachineHealthCheck{}, map[string]runtime.Object{"v1beta1": &clusterv1beta1.MachineHealthCheck{}}
+	},
 	{Group: clusterv1.GroupVersion.Group, Kind: "Machine"}: func() (runtime.Object, map[string]runtime.Object) {
 		return &clusterv1.Machine{}, map[string]runtime.Object{"v1beta1": &clusterv1beta1.Machine{}}
 	},

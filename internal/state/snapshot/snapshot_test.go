@@ -161,8 +161,8 @@ func TestReadWholeAndWarn(t *testing.T) {
 			[]string{"capi-planner reads Machine objects of group cluster.x-k8s.io, not clusters.x-k8s.io"}},
 		{"unknown group", cluster + "---\napiVersion: infrastucture.cluster.x-k8s.io/v1beta1\nkind: DockerMachine\nmetadata: {name: t, namespace: ns}\n", 1,
 			[]string{"infrastucture.cluster.x-k8s.io is not an API group of Cluster API"}},
-		{"unknown version", cluster + "---\napiVersion: cluster.x-k8s.io/v1beta3\nkind: MachineHealthCheck\nmetadata: {name: m, namespace: ns}\n", 1,
-			[]string{"v1beta3 is not a version of MachineHealthCheck", "v1beta1, v1beta2"}},
+		{"unknown version", cluster + "---\napiVersion: cluster.x-k8s.io/v1beta3\nkind: MachineDrainRule\nmetadata: {name: m, namespace: ns}\n", 1,
+			[]string{"v1beta3 is not a version of MachineDrainRule", "v1beta1, v1beta2"}},
 		{"provider kinds are not warned about", cluster + "---\napiVersion: infrastructure.cluster.x-k8s.io/v1beta1\nkind: DockerMachine\nmetadata: {name: m, namespace: ns}\n", 1, nil},
 	}
 	for _, tt := range tests {

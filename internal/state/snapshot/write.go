@@ -34,6 +34,7 @@ func Objects(st *state.State) []runtime.Object {
 	add(len(st.MachineDeployments), func(i int) runtime.Object { return st.MachineDeployments[i] })
 	add(len(st.MachineSets), func(i int) runtime.Object { return st.MachineSets[i] })
 	add(len(st.MachinePools), func(i int) runtime.Object { return st.MachinePools[i] })
+	add(len(st.MachineHealthChecks), func(i int) runtime.Object { return st.MachineHealthChecks[i] })
 	add(len(st.Machines), func(i int) runtime.Object { return st.Machines[i] })
 	return out
 }

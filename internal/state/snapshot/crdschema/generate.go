@@ -23,6 +23,7 @@ var CRDFiles = []string{
 	"core/config/crd/bases/cluster.x-k8s.io_machinesets.yaml",
 	"core/config/crd/bases/cluster.x-k8s.io_machinepools.yaml",
 	"core/config/crd/bases/cluster.x-k8s.io_machines.yaml",
+	"core/config/crd/bases/cluster.x-k8s.io_machinehealthchecks.yaml",
 	"core/config/crd/bases/runtime.cluster.x-k8s.io_extensionconfigs.yaml",
 	"controlplane/kubeadm/config/crd/bases/controlplane.cluster.x-k8s.io_kubeadmcontrolplanes.yaml",
 	"controlplane/kubeadm/config/crd/bases/controlplane.cluster.x-k8s.io_kubeadmcontrolplanetemplates.yaml",

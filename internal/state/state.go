@@ -49,9 +49,9 @@ type State struct {
 	MachinePools       []*clusterv1.MachinePool
 	// MachineHealthChecks are read for the remediations they have under way.
 	MachineHealthChecks []*clusterv1.MachineHealthCheck
-	Machines           []*clusterv1.Machine
-	ExtensionConfigs   []*runtimev1.ExtensionConfig
-	Namespaces         []*corev1.Namespace
+	Machines            []*clusterv1.Machine
+	ExtensionConfigs    []*runtimev1.ExtensionConfig
+	Namespaces          []*corev1.Namespace
 	// ControlPlanes holds control plane objects of any provider (KubeadmControlPlane
 	// included), read through the CAPI contract fields (spec.version, spec.replicas, status).
 	ControlPlanes []*unstructured.Unstructured

@@ -203,9 +203,13 @@ func (l *lock) renew(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		}
-		err := l.update(ctx, func(lease *coordinationv1.Lease) {
-			t := metav1.NewMicroTime(l.now())
-			lease.Spec.RenewTime = &t
+		// A failed renewal is tried again at once (with backoff), not at the
+		// next tick: the lock must not expire over a few passing failures.
+		err := retryTransient(ctx, func() error {
+			return l.update(ctx, func(lease *coordinationv1.Lease) {
+				t := metav1.NewMicroTime(l.now())
+				lease.Spec.RenewTime = &t
+			})
 		})
 		var lost *LostError
 		if errors.As(err, &lost) {

@@ -114,6 +114,7 @@ const (
 	RuleEndOfLife                     RuleID = "EndOfLife"
 	RuleEndOfLifeUnknown              RuleID = "EndOfLifeUnknown"
 	RuleNodesProxyExposure            RuleID = "NodesProxyExposure"
+	RuleManagementVersionUnsupported  RuleID = "ManagementClusterVersionUnsupported"
 )
 
 const (
@@ -361,6 +362,11 @@ var rules = []Rule{
 		Source:    "docs/book/src/reference/versions.md, the support matrix (generated into internal/supportmatrix from the CAPI module)",
 		Action:    "upgrade the provider to a release that supports the version before that step",
 		Condition: "the providers' versions, read from their controllers' image tags; not checked when the controllers were not read"},
+	{ID: RuleManagementVersionUnsupported, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
+		Summary:   "the management cluster's own Kubernetes version is one the installed core provider supports only for workload clusters (\"only workload\" in the matrix), or does not support at all; reported in every Cluster's plan",
+		Source:    "docs/book/src/reference/versions.md, the support matrix (generated into internal/supportmatrix from the CAPI module)",
+		Action:    "upgrade the management cluster's Kubernetes to a minor the installed CAPI supports for the management cluster (the message lists them), or upgrade CAPI to a release that supports its version for the management cluster",
+		Condition: "the management cluster's Kubernetes version (live: the API server's /version; snapshots: the ManagementCluster record `capi-planner snapshot` writes) and the core provider's version (its controller's image tag, else clusterctl's CoreProvider); not checked when either is unknown, or when the matrix has no column for the CAPI minor"},
 	{ID: RuleEndOfLife, Kinds: []RuleKind{KindFinding}, Severity: SeverityWarning,
 		Summary: "a minor the Cluster runs now, after a step, or at the target is past its upstream end of life at the plan's time",
 		Source:  endOfLifeSource + "; when the catalog lacks v1.X.0, the end of life is at the latest its earliest dated patch + 14 months, and the finding says the exact date is unknown",

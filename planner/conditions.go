@@ -51,19 +51,8 @@ func conditional(f Finding, pres ...precondition) []Finding {
 // coreVersion is the core controller's version: its Deployment's image tag, else
 // clusterctl's CoreProvider version; nil when neither was read or is a version.
 func coreVersion(st *state.State) *semver.Version {
-	for _, c := range st.ControllerInfo() {
-		if c.Provider == "cluster-api" {
-			if v, err := parseVersion(c.Version); err == nil {
-				return &v
-			}
-		}
-	}
-	for _, p := range st.ProviderInfos() {
-		if p.Type == "CoreProvider" {
-			if v, err := parseVersion(p.Version); err == nil {
-				return &v
-			}
-		}
+	if v, _, ok := coreProvider(st); ok {
+		return &v
 	}
 	return nil
 }

@@ -144,8 +144,9 @@ func Plan(ctx context.Context, st *state.State, sel Selection, opts Options) (*U
 	core := coreVersion(st)
 	// Clusters of a ClusterClass share what its patches make of their control planes.
 	shared := topologypatch.NewShared()
-	// Who may reach the kubelets is the management cluster's: every Cluster's plan says it.
-	exposure := nodesProxyFindings(st)
+	// Who may reach the kubelets, and the Kubernetes version the management
+	// cluster runs, are the management cluster's: every Cluster's plan says them.
+	exposure := append(nodesProxyFindings(st), managementVersionFindings(st)...)
 	for _, c := range clusters {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -49,7 +49,13 @@ func planFixture(t *testing.T, fixture, to string) *planner.UpgradePlan {
 // planFixtureState plans a fixture and returns the state it read too.
 func planFixtureState(t *testing.T, fixture, to string) (*planner.UpgradePlan, *state.State) {
 	t.Helper()
-	st, err := snapshot.Read(t.Context(), []string{filepath.Join("..", "..", "fixtures", fixture)}, snapshot.Options{})
+	return planPaths(t, to, filepath.Join("..", "..", "fixtures", fixture))
+}
+
+// planPaths plans the snapshot files or directories given.
+func planPaths(t *testing.T, to string, paths ...string) (*planner.UpgradePlan, *state.State) {
+	t.Helper()
+	st, err := snapshot.Read(t.Context(), paths, snapshot.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

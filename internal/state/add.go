@@ -38,8 +38,9 @@ func IsTemplateKind(group, kind string) bool {
 }
 
 // Add adds one object: a typed CAPI v1beta2 object, a Namespace, a ClusterRole
-// or ClusterRoleBinding, a CAPI provider's CRD metadata, or an unstructured control plane or template. KubeadmControlPlanes are kept
-// unstructured like every control plane.
+// or ClusterRoleBinding, a CAPI provider's CRD metadata, an unstructured control
+// plane or template, or the ManagementCluster record (one per state). KubeadmControlPlanes
+// are kept unstructured like every control plane.
 func (s *State) Add(obj runtime.Object) error {
 	s.idx = nil
 	switch o := obj.(type) {
@@ -78,6 +79,15 @@ func (s *State) Add(obj runtime.Object) error {
 		u := &unstructured.Unstructured{Object: m}
 		u.SetGroupVersionKind(controlplanev1.GroupVersion.WithKind("KubeadmControlPlane"))
 		s.ControlPlanes = append(s.ControlPlanes, u)
+	case *ManagementCluster:
+		if s.Management != nil {
+			return fmt.Errorf("a second ManagementCluster (%s; %s was already read): the input describes one management cluster, so it holds at most one", o.Name, s.Management.Name)
+		}
+		if err := CheckKubernetesVersion(o.KubernetesVersion); err != nil {
+			return fmt.Errorf("ManagementCluster %s: field kubernetesVersion: %w", o.Name, err)
+		}
+		s.Management = NewManagementCluster(o.KubernetesVersion)
+		s.Management.Name = o.Name
 	case *metav1.PartialObjectMetadata:
 		if !IsCRDOfCAPIProvider(o) {
 			return fmt.Errorf("%s %s is not a CAPI provider's CustomResourceDefinition", o.Kind, o.Name)

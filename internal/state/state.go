@@ -71,6 +71,9 @@ type State struct {
 	// only for namespaced requests, and nodes are cluster-scoped.
 	ClusterRoles        []*rbacv1.ClusterRole
 	ClusterRoleBindings []*rbacv1.ClusterRoleBinding
+	// Management is the management cluster itself (its Kubernetes version); nil
+	// when unknown, as for a snapshot without a ManagementCluster record.
+	Management *ManagementCluster
 	// Sources says where each object of a snapshot file was read, keyed by kind,
 	// namespace and name (no group); nil when read live or from stdin.
 	Sources map[ObjectKey]Source

@@ -67,6 +67,56 @@ func Lookup(capi, k8s semver.Version) Support {
 	return s
 }
 
+// ManagementMinors lists, in order, the Kubernetes minors the CAPI version capi
+// supports for the management cluster (not only for workload clusters), minimum
+// patch releases included: none when the matrix has no column for its minor.
+func ManagementMinors(capi semver.Version) []string {
+	capiMinor := fmt.Sprintf("v%d.%d", capi.Major, capi.Minor)
+	var out []semver.Version
+	for _, e := range entries {
+		if e.CAPI != capiMinor || e.WorkloadOnly {
+			continue
+		}
+		if min, err := semver.ParseTolerant(e.MinCAPI); e.MinCAPI != "" && (err != nil || capi.LT(min)) {
+			continue
+		}
+		if k, err := semver.ParseTolerant(e.Kubernetes); err == nil {
+			out = append(out, k)
+		}
+	}
+	semver.Sort(out)
+	minors := make([]string, len(out))
+	for i, k := range out {
+		minors[i] = fmt.Sprintf("v%d.%d", k.Major, k.Minor)
+	}
+	return minors
+}
+
+// FirstManagementRelease is the first CAPI release newer than capi that supports
+// the minor of Kubernetes version k8s for the management cluster: the .0 release
+// of a CAPI minor that does, or its minimum patch release; "" when none does.
+func FirstManagementRelease(k8s, capi semver.Version) string {
+	k8sMinor := fmt.Sprintf("v%d.%d", k8s.Major, k8s.Minor)
+	var first *semver.Version
+	for _, e := range entries {
+		if e.Kubernetes != k8sMinor || e.WorkloadOnly {
+			continue
+		}
+		release := e.MinCAPI
+		if release == "" {
+			release = e.CAPI + ".0"
+		}
+		v, err := semver.ParseTolerant(release)
+		if err == nil && v.GT(capi) && (first == nil || v.LT(*first)) {
+			first = &v
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	return "v" + first.String()
+}
+
 // header of the core provider's section in versions.md.
 const coreSection = "### Core provider (`cluster-api-controller`)"
 

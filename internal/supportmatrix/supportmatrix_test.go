@@ -76,3 +76,40 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestManagementMinors(t *testing.T) {
+	tests := []struct {
+		capi string
+		want string
+	}{
+		{"1.14.2", "v1.33 v1.34 v1.35 v1.36 v1.37"},
+		{"1.14.0", "v1.33 v1.34 v1.35 v1.36"}, // v1.37 from v1.14.1
+		{"1.13.0", "v1.32 v1.33 v1.34 v1.35"}, // v1.36 from v1.13.1, v1.37 from v1.13.6
+		{"1.12.8", "v1.31 v1.32 v1.33 v1.34 v1.35 v1.36"},
+		{"1.99.0", ""},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(ManagementMinors(semver.MustParse(tt.capi)), " "); got != tt.want {
+			t.Errorf("CAPI %s: %q, want %q", tt.capi, got, tt.want)
+		}
+	}
+}
+
+func TestFirstManagementRelease(t *testing.T) {
+	tests := []struct {
+		k8s, capi, want string
+	}{
+		{"1.36.3", "1.13.0", "v1.13.1"}, // the installed minor's minimum patch
+		{"1.36.3", "1.12.3", "v1.12.8"},
+		{"1.37.2", "1.12.8", "v1.13.6"}, // the next minor's minimum patch
+		{"1.37.2", "1.13.6", "v1.14.1"}, // newer than the installed release only
+		{"1.32.4", "1.14.2", ""},        // only older minors support it for the management cluster
+		{"1.38.0", "1.14.2", ""},
+		{"1.31.1", "1.11.0", "v1.12.0"},
+	}
+	for _, tt := range tests {
+		if got := FirstManagementRelease(semver.MustParse(tt.k8s), semver.MustParse(tt.capi)); got != tt.want {
+			t.Errorf("Kubernetes %s after CAPI %s: %q, want %q", tt.k8s, tt.capi, got, tt.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
@@ -102,6 +104,10 @@ func Read(ctx context.Context, cfg *rest.Config, opts Options) (*Result, error) 
 	if err != nil && len(groups) == 0 {
 		return nil, unreachable(cfg, err)
 	}
+	mgmt, err := managementCluster(ctx, disc, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
 	mapper := restmapper.NewDiscoveryRESTMapper(groups)
 	c, err := ctrlclient.New(cfg, ctrlclient.Options{Scheme: scheme.New(), Mapper: mapper})
 	if err != nil {
@@ -132,7 +138,7 @@ func Read(ctx context.Context, cfg *rest.Config, opts Options) (*Result, error) 
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	res := &Result{State: &state.State{}}
+	res := &Result{State: &state.State{Management: mgmt}}
 	for i, l := range results {
 		if l.warning != nil {
 			res.Warnings = append(res.Warnings, *l.warning)
@@ -145,6 +151,32 @@ func Read(ctx context.Context, cfg *rest.Config, opts Options) (*Result, error) 
 	}
 	res.State.Sort()
 	return res, nil
+}
+
+// managementCluster reads the management cluster's own Kubernetes version: the
+// gitVersion of the API server's /version. It is the request of the discovery
+// client's ServerVersion, made here with ctx, which ServerVersion does not take
+// (it uses context.TODO). Forbidden (every user may read /version by default,
+// through system:public-info-viewer), or not a Kubernetes version, it is
+// logged and left unknown (nil): the checks that need it are skipped.
+func managementCluster(ctx context.Context, disc *discovery.DiscoveryClient, logger *slog.Logger) (*state.ManagementCluster, error) {
+	body, err := disc.RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	switch {
+	case apierrors.IsForbidden(err):
+		logger.Warn("forbidden to get /version (the management cluster's Kubernetes version): the plan does not check it against CAPI's support matrix (grant it with the ClusterRole in config/rbac/)")
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading the management cluster's Kubernetes version (GET /version): %w", err)
+	}
+	var info version.Info
+	if err := json.Unmarshal(body, &info); err != nil {
+		return nil, fmt.Errorf("reading the management cluster's Kubernetes version (GET /version): unable to parse the server version: %w", err)
+	}
+	if err := state.CheckKubernetesVersion(info.GitVersion); err != nil {
+		logger.Warn(fmt.Sprintf("the management cluster's Kubernetes version (gitVersion of /version): %v; the plan does not check it against CAPI's support matrix", err))
+		return nil, nil
+	}
+	return state.NewManagementCluster(info.GitVersion), nil
 }
 
 // ConcurrentLists is how many kinds are listed at once.

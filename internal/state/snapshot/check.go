@@ -67,6 +67,9 @@ func unknownKind(gvk schema.GroupVersionKind) string {
 		return fmt.Sprintf("capi-planner reads %s objects of group %s, not %s: %s", gvk.Kind, group, gvk.Group, loses)
 	}
 	switch {
+	case gvk.Group == state.ManagementClusterGroupVersionKind.Group:
+		want := state.ManagementClusterGroupVersionKind
+		return fmt.Sprintf("capi-planner reads one kind of %s from snapshots, %s (%s), not %s: %s", gvk.Group, want.Kind, want.GroupVersion(), gvk.Kind, loses)
 	case ownGroups[gvk.Group]:
 		versions, ok := knownVersions()[gvk.GroupKind()]
 		if !ok {
@@ -86,7 +89,7 @@ func unknownKind(gvk schema.GroupVersionKind) string {
 // namespaced object without a namespace, a Kubernetes version not written vX.Y.Z.
 func checkObject(obj runtime.Object, kind, namespace string) error {
 	switch obj.(type) {
-	case *corev1.Namespace, *metav1.PartialObjectMetadata, *runtimev1.ExtensionConfig, *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding:
+	case *corev1.Namespace, *metav1.PartialObjectMetadata, *runtimev1.ExtensionConfig, *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding, *state.ManagementCluster:
 	default:
 		if namespace == "" {
 			return fmt.Errorf("field metadata.namespace: missing; %s objects are namespaced and what they reference is looked up in their namespace: add metadata.namespace (kubectl get -o yaml writes it)", kind)

@@ -15,6 +15,8 @@ func FuzzRead(f *testing.F) {
 		"apiVersion: v1\nkind: List\nitems: [1, {kind: Cluster}]\n",
 		"apiVersion: cluster.x-k8s.io/v1beta1\nkind: MachineDeployment\nmetadata: {name: x}\nspec: {template: {spec: {bootstrap: {configRef: {apiVersion: ::}}}}}\n",
 		"apiVersion: controlplane.cluster.x-k8s.io/v1beta1\nkind: KubeadmControlPlane\nmetadata: {name: x}\nspec: {replicas: -1, version: 7}\n",
+		management,
+		"apiVersion: capi-planner.io/v1alpha1\nkind: ManagementCluster\nmetadata: {name: m, namespace: x}\nkubernetesVersion: [1]\n",
 		"---\n---\n...\n",
 		"kind: [\n",
 	} {

@@ -31,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	controlplanev1beta1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta1"
@@ -575,6 +576,8 @@ func (r *reader) decode(h header, raw []byte) (runtime.Object, error) {
 		return hub, r.decodeVersioned(gvk, raw, hub, spokes)
 	}
 	switch {
+	case gvk.GroupKind() == state.ManagementClusterGroupVersionKind.GroupKind():
+		return decodeManagementCluster(gvk, raw)
 	case gvk.Group == "" && gvk.Kind == "Namespace":
 		ns := &corev1.Namespace{}
 		return ns, decodeInto(raw, ns)
@@ -607,6 +610,42 @@ func (r *reader) decode(h header, raw []byte) (runtime.Object, error) {
 	}
 	r.opts.Logger.Debug("skipping a kind capi-planner does not plan with", "apiVersion", h.APIVersion, "kind", gvk.Kind, "name", h.Metadata.Name)
 	return nil, nil
+}
+
+// decodeManagementCluster reads the record of the management cluster that
+// `capi-planner snapshot` writes, strictly: its one version, no unknown or
+// duplicate field (names are case-sensitive), no namespace, and a Kubernetes
+// version as the API server reports it.
+func decodeManagementCluster(gvk schema.GroupVersionKind, raw []byte) (runtime.Object, error) {
+	want := state.ManagementClusterGroupVersionKind
+	if gvk.Version != want.Version {
+		return nil, fmt.Errorf("field apiVersion: %s is not supported for %s; expected %s", gvk.GroupVersion(), gvk.Kind, want.GroupVersion())
+	}
+	// m is returned with every error found after decoding, for its name.
+	m := &state.ManagementCluster{}
+	strict, err := kjson.UnmarshalStrict(raw, m, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return m, &invalidError{path: te.Field, msg: fmt.Sprintf("field %s: expected %s, got %s", te.Field, jsonTypeName(te.Type.String()), te.Value)}
+		}
+		return m, fmt.Errorf("cannot decode: %v", err)
+	}
+	if len(strict) > 0 {
+		msgs := make([]string, len(strict))
+		for i, e := range strict {
+			msgs[i] = e.Error()
+		}
+		return m, fmt.Errorf("%s; a %s has metadata.name and kubernetesVersion only (field names are case-sensitive)", strings.Join(msgs, "; "), want.Kind)
+	}
+	if m.Namespace != "" {
+		return m, &invalidError{path: "metadata.namespace", msg: fmt.Sprintf("field metadata.namespace: a %s is not namespaced: remove it", want.Kind)}
+	}
+	if err := state.CheckKubernetesVersion(m.KubernetesVersion); err != nil {
+		return m, &invalidError{path: "kubernetesVersion", msg: "field kubernetesVersion: " + err.Error()}
+	}
+	m.SetGroupVersionKind(gvk)
+	return m, nil
 }
 
 // checkContractVersion checks the contract field other providers' control planes are read through.

@@ -12,7 +12,9 @@ import (
 	"github.com/capi-planner/capi-planner/internal/state"
 )
 
-// Objects returns every object of a state, in a stable order (kind by kind).
+// Objects returns every object of a state that an API server holds, in a stable
+// order (kind by kind). The ManagementCluster record, which no API server
+// serves, is not one of them: Write adds it.
 func Objects(st *state.State) []runtime.Object {
 	var out []runtime.Object
 	add := func(n int, get func(int) runtime.Object) {
@@ -39,11 +41,20 @@ func Objects(st *state.State) []runtime.Object {
 	return out
 }
 
-// Write writes a state as a multi-document YAML stream that Read accepts.
-// The state never holds Secrets; controller Deployments are reduced to their
-// images and arguments when they are read.
+// Write writes a state as a multi-document YAML stream that Read accepts: the
+// ManagementCluster record first, when the management cluster's Kubernetes
+// version is known, then Objects. The state never holds Secrets; controller
+// Deployments are reduced to their images and arguments when they are read.
 func Write(w io.Writer, st *state.State, header string) error {
-	return WriteObjects(w, Objects(st), header)
+	objs := Objects(st)
+	if st.Management != nil {
+		m := state.NewManagementCluster(st.Management.KubernetesVersion)
+		if st.Management.Name != "" {
+			m.Name = st.Management.Name
+		}
+		objs = append([]runtime.Object{m}, objs...)
+	}
+	return WriteObjects(w, objs, header)
 }
 
 // WriteObjects writes objects as a multi-document YAML stream, each with its

@@ -25,6 +25,8 @@ type IOStreams struct {
 	OutIsTTY bool
 	InIsTTY  bool
 	ErrIsTTY bool
+	// ErrWidth is ErrOut's width in columns when it is a terminal that says (0 otherwise).
+	ErrWidth int
 	// Color is true when Out may carry ANSI colour.
 	Color bool
 }
@@ -40,6 +42,7 @@ func System() *IOStreams {
 		OutIsTTY: tty,
 		InIsTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		ErrIsTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		ErrWidth: width(os.Stderr),
 		Color:    tty && !noColor && os.Getenv("TERM") != "dumb",
 	}
 }
@@ -79,4 +82,12 @@ func (s *IOStreams) Confirm(ctx context.Context, question string) (bool, error) 
 		}
 		return strings.TrimSpace(a.line) == "yes", nil
 	}
+}
+
+func width(f *os.File) int {
+	w, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return w
 }

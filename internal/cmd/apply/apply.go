@@ -314,7 +314,8 @@ func (opts *Options) sink(cp *planner.ClusterPlan) (upgrade.EventSink, func()) {
 	switch {
 	case opts.JSON:
 		return progress.NewJSON(opts.IO.Out), func() {}
-	case opts.IO.ErrIsTTY && opts.DryRun == upgrade.DryRunNone:
+	// Bars need a terminal that tells its width (a bare pty does not).
+	case opts.IO.ErrIsTTY && opts.IO.ErrWidth > 0 && opts.DryRun == upgrade.DryRunNone:
 		b := progress.NewBars(opts.IO.ErrOut, cp)
 		return b, b.Close
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
@@ -18,8 +19,11 @@ import (
 // place, deleted), filled as the watch sees them; other events print above
 // the bars.
 type Bars struct {
-	mu   sync.Mutex
-	p    *mpb.Progress
+	mu    sync.Mutex
+	p     *mpb.Progress
+	out   io.Writer
+	steps *mpb.Bar
+	last  []string
 	plan *planner.ClusterPlan
 	bars map[barKey]*objectBar
 }
@@ -36,9 +40,16 @@ type objectBar struct {
 	predicted                 planner.MachineCounts
 }
 
-// NewBars returns a sink drawing bars on w, a terminal, for the Cluster's plan.
+// NewBars returns a sink drawing bars on w, a terminal, for the Cluster's plan:
+// one for the steps, and one per step and object as the step starts.
 func NewBars(w io.Writer, plan *planner.ClusterPlan) *Bars {
-	return &Bars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32)), plan: plan, bars: map[barKey]*objectBar{}}
+	p := mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithAutoRefresh(), mpb.WithRefreshRate(refreshRate))
+	// The steps' bar ends only with Close: mpb stops drawing (and printing the
+	// lines above the bars) once every bar is complete.
+	steps := p.AddBar(int64(len(plan.Steps)), mpb.BarPriority(-1),
+		mpb.PrependDecorators(decor.Name("steps", decor.WCSyncSpaceR)),
+		mpb.AppendDecorators(decor.CountersNoUnit("%d/%d done")))
+	return &Bars{p: p, out: w, plan: plan, steps: steps, bars: map[barKey]*objectBar{}}
 }
 
 // Event updates the bars, or prints the event above them.
@@ -70,13 +81,22 @@ func (b *Bars) Event(e upgrade.Event) {
 		// The command reports the error that stopped apply.
 		return
 	case upgrade.EventStepDone:
+		b.steps.Increment()
 		for k, ob := range b.bars {
 			if k.step == e.Step {
 				ob.bar.SetTotal(-1, true)
 			}
 		}
 	}
-	fmt.Fprintf(b.p, "%s %s\n", e.Time.Format("15:04:05"), Describe(e))
+	line := fmt.Sprintf("%s %s\n", e.Time.Format("15:04:05"), Describe(e))
+	// The run's last word goes below the bars, once they are drawn for good.
+	if e.Type == upgrade.EventCompleted {
+		b.last = append(b.last, line)
+		return
+	}
+	if _, err := io.WriteString(b.p, line); err != nil {
+		_, _ = io.WriteString(b.out, line)
+	}
 }
 
 func (b *Bars) startStep(n int) {
@@ -102,9 +122,16 @@ func (b *Bars) startStep(n int) {
 	}
 }
 
-// Close finishes the bars.
+// refreshRate is how often mpb redraws; the lines written between two draws
+// are printed at the second.
+const refreshRate = 100 * time.Millisecond
+
+// Close finishes the bars. It first lets mpb draw twice more: lines written
+// just before would be lost if the last bar completed before they were drawn.
 func (b *Bars) Close() {
+	time.Sleep(2*refreshRate + refreshRate/2)
 	b.mu.Lock()
+	b.steps.SetTotal(-1, true)
 	for _, ob := range b.bars {
 		if !ob.bar.Completed() {
 			ob.bar.Abort(false)
@@ -112,4 +139,7 @@ func (b *Bars) Close() {
 	}
 	b.mu.Unlock()
 	b.p.Wait()
+	for _, line := range b.last {
+		_, _ = io.WriteString(b.out, line)
+	}
 }

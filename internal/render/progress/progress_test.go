@@ -3,6 +3,7 @@ package progress
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,4 +45,47 @@ func TestLines(t *testing.T) {
 	if strings.Contains(out.String(), "the command reports it") {
 		t.Error("a Stopped event is printed twice (the command reports the error)")
 	}
+}
+
+// Bars print every event's line, the last one included, below the bars.
+func TestBarsKeepEveryLine(t *testing.T) {
+	cp := planner.ObjectRef{Kind: "KubeadmControlPlane", Namespace: "demo", Name: "cp"}
+	plan := &planner.ClusterPlan{Steps: []planner.Step{{Number: 1, Changes: []planner.Change{{Object: cp,
+		Prediction: &planner.Prediction{Counts: planner.MachineCounts{Created: 1, UpdatedInPlace: 2, Deleted: 1}}}}}}}
+	var out syncBuffer
+	b := NewBars(&out, plan)
+	at := time.Date(2026, 12, 1, 17, 4, 9, 0, time.UTC)
+	b.Event(upgrade.Event{Type: upgrade.EventStepStarted, Step: 1, Time: at, Message: "ControlPlane to v1.34.3 (1 object)"})
+	for _, ch := range []upgrade.MachineChange{upgrade.MachineCreated, upgrade.MachineInPlace, upgrade.MachineInPlace, upgrade.MachineDeleted} {
+		b.Event(upgrade.Event{Type: upgrade.EventMachine, Step: 1, Object: &cp, Machine: &planner.ObjectRef{Name: "m"}, Change: ch, Time: at})
+	}
+	b.Event(upgrade.Event{Type: upgrade.EventStepDone, Step: 1, Time: at})
+	b.Event(upgrade.Event{Type: upgrade.EventCompleted, Time: at, Message: "the prediction held"})
+	b.Close()
+	got := out.String()
+	for _, want := range []string{"step 1: started", "step 1: done", "steps ", "step 1 KubeadmControlPlane cp"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the bars' output lacks %q:\n%s", want, got)
+		}
+	}
+	if !strings.HasSuffix(got, "17:04:09 completed: the prediction held\n") {
+		t.Errorf("the last line is not the run's end:\n%s", got)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

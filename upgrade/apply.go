@@ -77,17 +77,20 @@ func (e *TimeoutError) Error() string {
 
 // run is one apply.
 type run struct {
-	o       Options
-	plan    *planner.ClusterPlan
-	inputs  *planfile.ClusterInputs
-	cpRef   planner.ObjectRef
-	writes  []Write
-	lock    *lock
-	record  Progress
-	watch   *watcher
-	track   *tracker
-	queueMu sync.Mutex
-	queue   []Event
+	o      Options
+	plan   *planner.ClusterPlan
+	inputs *planfile.ClusterInputs
+	cpRef  planner.ObjectRef
+	writes []Write
+	lock   *lock
+	record Progress
+	watch  *watcher
+	track  *tracker
+	// unwatchedThrough is the last step that ran, at least in part, before
+	// this run watched (a resumed run); 0 when it watched everything.
+	unwatchedThrough int
+	queueMu          sync.Mutex
+	queue            []Event
 }
 
 // Run applies the saved plan to the Cluster and follows it to the end (or to
@@ -304,6 +307,21 @@ func (r *run) apply(ctx context.Context) (err error) {
 		return err
 	}
 	r.track.listedAll()
+	if resuming {
+		// Steps that ran, wholly or in part, while no apply was watching are
+		// counted from the state: a Machine replaced twice meanwhile counts
+		// once. They are reported, not compared.
+		v, err := r.watch.read(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range r.plan.Steps {
+			r.unwatchedThrough = s.Number
+			if done, _ := stepDone(v, s, r.cpRef); !done {
+				break
+			}
+		}
+	}
 
 	last := len(r.plan.Steps)
 	if r.o.Until != "" {
@@ -320,8 +338,12 @@ func (r *run) apply(ctx context.Context) (err error) {
 		}
 		r.flush()
 		progress, diffs := r.track.compare(step)
+		msg := ""
+		if step.Number <= r.unwatchedThrough {
+			diffs, msg = nil, "counted in part from the state (no apply was watching all along): not compared with the prediction"
+		}
 		differences = append(differences, diffs...)
-		r.emit(Event{Type: EventStepDone, Step: step.Number, Progress: progress, Differences: diffs})
+		r.emit(Event{Type: EventStepDone, Step: step.Number, Progress: progress, Differences: diffs, Message: msg})
 	}
 	r.flush()
 	differences = append(differences, r.track.takeUnattributed()...)
@@ -334,6 +356,9 @@ func (r *run) apply(ctx context.Context) (err error) {
 		return err
 	}
 	msg := "the prediction held"
+	if r.unwatchedThrough > 0 {
+		msg = fmt.Sprintf("the prediction held for the steps this run watched from their start (steps up to %d ran, in part, unwatched: not compared)", r.unwatchedThrough)
+	}
 	if len(differences) > 0 {
 		msg = fmt.Sprintf("done, but %d differences from the prediction", len(differences))
 	}

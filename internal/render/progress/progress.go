@@ -80,6 +80,9 @@ func Describe(e upgrade.Event) string {
 		b.WriteString("started: " + e.Message)
 	case upgrade.EventStepDone:
 		b.WriteString("done")
+		if e.Message != "" {
+			b.WriteString(" (" + e.Message + ")")
+		}
 		for _, p := range e.Progress {
 			fmt.Fprintf(&b, "\n  %s: %s (predicted %s)", p.Object, counts(p.Observed), counts(p.Predicted))
 		}

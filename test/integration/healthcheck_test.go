@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -29,23 +28,8 @@ func TestMachineHealthCheckRemediatingLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubeconfig := userKubeconfig(t, "healthcheck-reader", readerRole(t))
-	r := capiPlanner(t, "plan", "--kubeconfig", kubeconfig, "--cluster", "observability/metrics", "--versions", versions, "-o", "json")
-	if r.Code != 0 || r.Stderr != "" {
-		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
-	}
-	var doc struct {
-		Clusters []struct {
-			Findings []struct {
-				Rule    string `json:"rule"`
-				Message string `json:"message"`
-				Steps   []int  `json:"steps"`
-			} `json:"findings"`
-		} `json:"clusters"`
-	}
-	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || len(doc.Clusters) != 1 {
-		t.Fatalf("%v\n%s", err, r.Stdout)
-	}
-	for _, f := range doc.Clusters[0].Findings {
+	findings := liveFindings(t, kubeconfig, "observability/metrics")
+	for _, f := range findings {
 		if f.Rule == "MachineHealthCheckRemediating" {
 			if !strings.Contains(f.Message, "MachineHealthCheck observability/metrics-control-plane counts 1 of 3 Machines unhealthy") || len(f.Steps) == 0 {
 				t.Errorf("the finding: %+v", f)
@@ -53,5 +37,5 @@ func TestMachineHealthCheckRemediatingLive(t *testing.T) {
 			return
 		}
 	}
-	t.Errorf("no MachineHealthCheckRemediating finding:\n%s", r.Stdout)
+	t.Errorf("no MachineHealthCheckRemediating finding: %+v", findings)
 }

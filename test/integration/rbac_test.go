@@ -168,30 +168,43 @@ func TestNodesProxyExposureLive(t *testing.T) {
 		})
 	}
 	kubeconfig := userKubeconfig(t, "exposure-reader", readerRole(t))
-	r := capiPlanner(t, "plan", "--kubeconfig", kubeconfig, "--cluster", "observability/metrics", "--versions", versions, "-o", "json")
-	if r.Code != 0 || r.Stderr != "" {
-		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
-	}
-	var doc struct {
-		Clusters []struct {
-			Findings []struct {
-				Rule    string `json:"rule"`
-				Objects []struct {
-					Kind, Namespace, Name string
-				} `json:"objects"`
-			} `json:"findings"`
-		} `json:"clusters"`
-	}
-	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || len(doc.Clusters) != 1 {
-		t.Fatalf("%v\n%s", err, r.Stdout)
-	}
+	findings := liveFindings(t, kubeconfig, "observability/metrics")
 	var got []string
-	for _, f := range doc.Clusters[0].Findings {
+	for _, f := range findings {
 		if f.Rule == "NodesProxyExposure" {
 			got = append(got, f.Objects[0].Kind+" "+f.Objects[0].Namespace+"/"+f.Objects[0].Name)
 		}
 	}
 	if want := []string{"ServiceAccount ci/deployer", "ServiceAccount monitoring/prometheus"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("NodesProxyExposure for %v, want %v\n%s", got, want, r.Stdout)
+		t.Errorf("NodesProxyExposure for %v, want %v\n%+v", got, want, findings)
 	}
+}
+
+// liveFinding is a finding as a test reads it from plan -o json.
+type liveFinding struct {
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+	Steps   []int  `json:"steps"`
+	Objects []struct {
+		Kind, Namespace, Name string
+	} `json:"objects"`
+}
+
+// liveFindings plans the Cluster (NAMESPACE/NAME) live with the kubeconfig and
+// returns its findings; the plan must succeed without a warning.
+func liveFindings(t *testing.T, kubeconfig, cluster string) []liveFinding {
+	t.Helper()
+	r := capiPlanner(t, "plan", "--kubeconfig", kubeconfig, "--cluster", cluster, "--versions", versions, "-o", "json")
+	if r.Code != 0 || r.Stderr != "" {
+		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
+	}
+	var doc struct {
+		Clusters []struct {
+			Findings []liveFinding `json:"findings"`
+		} `json:"clusters"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || len(doc.Clusters) != 1 {
+		t.Fatalf("%v\n%s", err, r.Stdout)
+	}
+	return doc.Clusters[0].Findings
 }

@@ -24,8 +24,8 @@ type Bars struct {
 	out   io.Writer
 	steps *mpb.Bar
 	last  []string
-	plan *planner.ClusterPlan
-	bars map[barKey]*objectBar
+	plan  *planner.ClusterPlan
+	bars  map[barKey]*objectBar
 }
 
 type barKey struct {

@@ -408,43 +408,11 @@ func (r *run) writeStep(ctx context.Context, step planner.Step) error {
 		waves[len(waves)-1] = append(waves[len(waves)-1], w)
 	}
 	for i, wave := range waves {
-		if r.allDone(wave) {
-			continue
-		}
-		for _, w := range wave {
-			gvk, err := r.gvk(w)
-			if err != nil {
+		// A wave recorded as written is not written again, but it must
+		// still land before the next one starts.
+		if !r.allDone(wave) {
+			if err := r.writeWave(ctx, wave); err != nil {
 				return err
-			}
-			if err := precheck(ctx, r.o.Client, w, gvk, r.laterValues(w)); err != nil {
-				return err
-			}
-		}
-		now, err := r.replan(ctx)
-		if err != nil {
-			return err
-		}
-		if err := r.checkGates(now); err != nil {
-			return err
-		}
-		v, err := r.watch.read(ctx)
-		if err != nil {
-			return err
-		}
-		for _, w := range wave {
-			// A topology Cluster's one write is its target: CAPI's own
-			// controllers keep the invariants along the chain.
-			if r.plan.Mode == planner.ModeUnmanaged && !r.record.done(w) {
-				if err := CheckInvariants(w, w.Patch.Object == r.cpRef, versionsOf(v)); err != nil {
-					return err
-				}
-			}
-			if err := r.makeWrite(ctx, w); err != nil {
-				return err
-			}
-			// Interrupted: the write made is recorded; no other one starts.
-			if err := ctx.Err(); err != nil {
-				return context.Cause(ctx)
 			}
 		}
 		if i < len(waves)-1 {
@@ -461,6 +429,49 @@ func (r *run) writeStep(ctx context.Context, step planner.Step) error {
 			if err := r.waitFor(ctx, step, func(v *view) (bool, []string) { return stepDone(v, sub, r.cpRef) }); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// writeWave makes a wave's writes: first it checks that nobody else changed
+// the fields, then the gates against a plan made again now and the
+// invariants against the objects.
+func (r *run) writeWave(ctx context.Context, wave []Write) error {
+	for _, w := range wave {
+		gvk, err := r.gvk(w)
+		if err != nil {
+			return err
+		}
+		if err := precheck(ctx, r.o.Client, w, gvk, r.laterValues(w)); err != nil {
+			return err
+		}
+	}
+	now, err := r.replan(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.checkGates(now); err != nil {
+		return err
+	}
+	v, err := r.watch.read(ctx)
+	if err != nil {
+		return err
+	}
+	for _, w := range wave {
+		// A topology Cluster's one write is its target: CAPI's own
+		// controllers keep the invariants along the chain.
+		if r.plan.Mode == planner.ModeUnmanaged && !r.record.done(w) {
+			if err := CheckInvariants(w, w.Patch.Object == r.cpRef, versionsOf(v)); err != nil {
+				return err
+			}
+		}
+		if err := r.makeWrite(ctx, w); err != nil {
+			return err
+		}
+		// Interrupted: the write made is recorded; no other one starts.
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
 		}
 	}
 	return nil

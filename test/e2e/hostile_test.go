@@ -165,7 +165,7 @@ func hostileCases(t *testing.T) []hostileCase {
 		add(hostileCase{name: "group typo " + group, files: file(snap + "---\napiVersion: " + group + "/v1beta2\nkind: MachineDeployment\nmetadata: {name: x, namespace: staging}\n"), args: plan("--to", "v1.36.1"), code: 0, want: "capi-planner reads MachineDeployment objects of group cluster.x-k8s.io"})
 	}
 	add(hostileCase{name: "unknown CAPI group", files: file(snap + "---\napiVersion: infrastucture.cluster.x-k8s.io/v1beta2\nkind: DockerMachine\nmetadata: {name: x, namespace: staging}\n"), args: plan("--to", "v1.36.1"), code: 0, want: "is not an API group of Cluster API"})
-	add(hostileCase{name: "unknown version", files: file(snap + "---\napiVersion: cluster.x-k8s.io/v2\nkind: MachineHealthCheck\nmetadata: {name: x, namespace: staging}\n"), args: plan("--to", "v1.36.1"), code: 0, want: "v2 is not a version of MachineHealthCheck"})
+	add(hostileCase{name: "unknown version", files: file(snap + "---\napiVersion: cluster.x-k8s.io/v2\nkind: MachineDrainRule\nmetadata: {name: x, namespace: staging}\n"), args: plan("--to", "v1.36.1"), code: 0, want: "v2 is not a version of MachineDrainRule"})
 	add(hostileCase{name: "unsupported version of a planned kind", files: file(mutate(t, snap, "apiVersion: cluster.x-k8s.io/v1beta2\nkind: Cluster", "apiVersion: cluster.x-k8s.io/v1alpha3\nkind: Cluster", 1)), args: plan(), code: 1, want: "v1alpha3 is not supported"})
 
 	// Types.

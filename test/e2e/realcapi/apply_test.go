@@ -597,3 +597,25 @@ func TestApplyBlockingHook(t *testing.T) {
 		t.Errorf("the rerun wrote %v again", made)
 	}
 }
+
+// Killed right after the first worker wave's write, the rerun waits for that
+// wave to land before it checks and writes the next one.
+func TestApplyKilledBetweenWaves(t *testing.T) {
+	r := unmanaged().run(t, "apply-waves")
+	file, plan := r.savePlan(t, "plan.json")
+	last := plan.Steps[len(plan.Steps)-1]
+	if len(last.Changes) != 2 || last.Changes[0].Wave == last.Changes[1].Wave {
+		t.Fatalf("the last step is not two waves: %+v", last.Changes)
+	}
+	p := r.startApply(t, env.Kubeconfig, file, "--yes")
+	p.waitEvent(t, 10*time.Minute, func(e upgrade.Event) bool {
+		return e.Type == upgrade.EventWrite && e.Step == last.Number
+	})
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+	again := r.startApply(t, env.Kubeconfig, file, "--yes")
+	if code := again.wait(t, 10*time.Minute); code != 0 {
+		t.Fatalf("the rerun: exit %d\n%s", code, again.stderr.String())
+	}
+	checkWritesOnce(t, plan, append(p.events(t), again.events(t)...))
+}

@@ -173,9 +173,9 @@ func (r *run) replan(ctx context.Context) (*Replanned, error) {
 	return out, err
 }
 
-func (r *run) gvk(w Write) (schema.GroupVersionKind, error) {
+func (r *run) gvk(ctx context.Context, w Write) (schema.GroupVersionKind, error) {
 	var m *meta.RESTMapping
-	err := retryTransient(context.Background(), func() error {
+	err := retryTransient(ctx, func() error {
 		var err error
 		m, err = r.o.Mapper.RESTMapping(schema.GroupKind{Group: w.Group, Kind: w.Patch.Object.Kind})
 		return err
@@ -209,7 +209,7 @@ func (r *run) dryRunServer(ctx context.Context) error {
 				Message: "not sent: the server checks it against the objects the earlier steps change"})
 			continue
 		}
-		gvk, err := r.gvk(w)
+		gvk, err := r.gvk(ctx, w)
 		if err != nil {
 			return err
 		}
@@ -298,7 +298,7 @@ func (r *run) apply(ctx context.Context) (err error) {
 	}
 
 	r.track = newTracker(r.plan, r.cpRef, r.inputs.Objects, r.enqueue)
-	cpGVK, err := r.gvk(Write{Group: r.groupOf(r.cpRef), Patch: planner.Patch{Object: r.cpRef}})
+	cpGVK, err := r.gvk(ctx, Write{Group: r.groupOf(r.cpRef), Patch: planner.Patch{Object: r.cpRef}})
 	if err != nil {
 		return err
 	}
@@ -381,7 +381,7 @@ func (r *run) resuming(ctx context.Context, record Progress) (bool, error) {
 		return true, nil
 	}
 	for _, w := range r.writes {
-		gvk, err := r.gvk(w)
+		gvk, err := r.gvk(ctx, w)
 		if err != nil {
 			return false, err
 		}
@@ -440,14 +440,11 @@ func (r *run) writeStep(ctx context.Context, step planner.Step) error {
 func (r *run) writeWave(ctx context.Context, wave []Write) error {
 	started := false
 	for _, w := range wave {
-		gvk, err := r.gvk(w)
+		gvk, err := r.gvk(ctx, w)
 		if err != nil {
 			return err
 		}
-		if err := precheck(ctx, r.o.Client, w, gvk, r.laterValues(w)); err != nil {
-			return err
-		}
-		made, err := written(ctx, r.o.Client, w, gvk, r.laterValues(w))
+		made, err := precheck(ctx, r.o.Client, w, gvk, r.laterValues(w))
 		if err != nil {
 			return err
 		}
@@ -500,7 +497,7 @@ func (r *run) allDone(wave []Write) bool {
 // makeWrite makes one write and records it. The write itself is not
 // interrupted by Ctrl-C: it finishes (or fails) and is recorded, then apply stops.
 func (r *run) makeWrite(ctx context.Context, w Write) error {
-	gvk, err := r.gvk(w)
+	gvk, err := r.gvk(ctx, w)
 	if err != nil {
 		return err
 	}

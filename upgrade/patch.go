@@ -183,16 +183,17 @@ const FieldManager = "capi-planner"
 
 // precheck stops before any write of a wave when someone else changed a
 // field the wave writes: it is neither the planned old value nor one this
-// plan writes.
-func precheck(ctx context.Context, c client.Client, w Write, gvk schema.GroupVersionKind, later []string) error {
+// plan writes. It reports whether the write is already made (see written).
+func precheck(ctx context.Context, c client.Client, w Write, gvk schema.GroupVersionKind, later []string) (made bool, err error) {
 	cur, err := current(ctx, c, w, gvk)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if cur != w.Patch.From && cur != w.Patch.To && !slices.Contains(later, cur) {
-		return &ConflictError{Write: w, Found: cur}
+	made = cur == w.Patch.To || slices.Contains(later, cur)
+	if !made && cur != w.Patch.From {
+		return false, &ConflictError{Write: w, Found: cur}
 	}
-	return nil
+	return made, nil
 }
 
 // current reads the field a write sets.

@@ -91,6 +91,7 @@ const (
 	RuleCAPIv112PatchOnly             RuleID = "CAPIv112PatchOnly"
 	RuleTargetNotInCatalog            RuleID = "TargetNotInCatalog"
 	RuleUpgradeInFlight               RuleID = "UpgradeInFlight"
+	RuleOneMinorPerWrite              RuleID = "OneMinorPerWrite"
 	RuleControlPlaneRollingOut        RuleID = "ControlPlaneRollingOut"
 	RuleNotManagedByTopology          RuleID = "NotManagedByTopology"
 	RuleWorkerPendingCreate           RuleID = "WorkerPendingCreate"
@@ -138,7 +139,7 @@ var rules = []Rule{
 	{ID: RuleMoreThanOneMinor, Kinds: []RuleKind{KindRejection}, Severity: SeverityError,
 		Summary: "without a version list or an upgrade-plan extension, the target is more than one minor ahead",
 		Source:  webhookCluster + " validateTopologyVersionUpdate",
-		Action:  "upgrade one minor at a time, or list the versions in ClusterClass spec.kubernetesVersions to chain the upgrade"},
+		Action:  "pass --versions with a release of every minor in between (capi-planner then writes one minor at a time), or list the versions in ClusterClass spec.kubernetesVersions to chain the upgrade"},
 	{ID: RuleUpgradeInProgress, Kinds: []RuleKind{KindRejection}, Severity: SeverityError,
 		Summary: "the previous upgrade has not landed on the control plane and every worker",
 		Source:  webhookCluster + " validateTopologyVersionUpdate (control plane and Machines at spec.topology.version)",
@@ -280,6 +281,10 @@ var rules = []Rule{
 		Summary: "an upgrade is already under way; the steps are what remains",
 		Source:  webhookCluster + " (what landed); exp/topology/desiredstate",
 		Action:  "nothing; let it finish"},
+	{ID: RuleOneMinorPerWrite, Kinds: []RuleKind{KindFinding}, Severity: SeverityInfo,
+		Summary: "without a version list or an upgrade-plan extension, a target more than one minor ahead takes one spec.topology.version write per minor, each once the previous upgrade has landed",
+		Source:  webhookCluster + " validateTopologyVersionUpdate",
+		Action:  "let capi-planner apply make the writes, or make each yourself when the previous upgrade is done; list the versions in ClusterClass spec.kubernetesVersions to let CAPI chain them in one write"},
 	{ID: RuleControlPlaneRollingOut, Kinds: []RuleKind{KindFinding}, Severity: SeverityInfo,
 		Summary: "the control plane is still rolling out or provisioning; the first step starts when it is done",
 		Source:  "exp/topology/desiredstate computeControlPlaneVersion (IsUpgrading, IsProvisioning)",

@@ -181,7 +181,7 @@ const (
 	SourceExtension VersionSourceType = "GenerateUpgradePlanExtension"
 	// SourceClusterClass: ClusterClass spec.kubernetesVersions.
 	SourceClusterClass VersionSourceType = "ClusterClassVersions"
-	// SourceOneMinor: neither of the above; CAPI upgrades at most one minor.
+	// SourceOneMinor: neither of the above; CAPI takes at most one minor per write.
 	SourceOneMinor VersionSourceType = "OneMinor"
 	// SourceCatalog: an unmanaged Cluster, versions from the embedded release catalog.
 	SourceCatalog VersionSourceType = "Catalog"

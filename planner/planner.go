@@ -288,13 +288,22 @@ func (p *clusterPlanner) plan() ClusterPlan {
 	targetV, _ := parseVersion(target)
 
 	var landed []string
+	writes := []string{target}
 	if topology {
 		landed = notLanded(p.st, cp, ws, base)
-		if rs := topologyVersionRejections(c, cc, base, target, landed); len(rs) > 0 {
+		writes = topologyWrites(src, base, target)
+		// The webhook's rules apply to every write; the first is the one made
+		// on the Cluster as it is, and each later one starts where it landed.
+		if rs := topologyVersionRejections(c, cc, base, writes[0], landed); len(rs) > 0 {
 			return p.reject(rs...)
 		}
-		if target != base {
+		if len(writes) == 1 && target != base {
 			p.out.Trigger = &Patch{Object: *clusterRef(c), Field: "spec.topology.version", From: base, To: target}
+		}
+		if len(writes) > 1 {
+			p.finding(Finding{Rule: RuleOneMinorPerWrite, Objects: []ObjectRef{*clusterRef(c)},
+				Message: fmt.Sprintf("ClusterClass %s/%s has neither spec.kubernetesVersions nor an upgrade-plan extension, so CAPI's Cluster webhook takes one minor per spec.topology.version write: this plan writes %s in turn, each once the previous upgrade has landed (capi-planner apply does that; by hand, a write further ahead is rejected)",
+					cc.Namespace, cc.Name, strings.Join(writes, ", then "))})
 		}
 	} else {
 		landed = notLanded(p.st, cp, ws, "")
@@ -319,7 +328,7 @@ func (p *clusterPlanner) plan() ClusterPlan {
 			Message: fmt.Sprintf("%s is still rolling out to %s (status reports %s); the first step starts when it is done", cp.ref, cp.version, listOrNone(cp.observed))})
 	}
 	p.workerFindings(ws, target)
-	return p.simulate(cp, ws, src, target, topology)
+	return p.simulate(cp, ws, src, writes, topology)
 }
 
 func (p *clusterPlanner) needsInput(rule RuleID, msg string) ClusterPlan {
@@ -347,10 +356,11 @@ func (p *clusterPlanner) workerFindings(ws workerSet, target string) {
 	}
 }
 
-func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSource, target string, topology bool) ClusterPlan {
+func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSource, writes []string, topology bool) ClusterPlan {
 	c := p.cluster
+	target := writes[len(writes)-1]
 	sim := &simulation{
-		desired:      target,
+		writes:       writes,
 		controlPlane: cp.version,
 		cpRef:        cp.ref,
 		mds:          ws.mds,
@@ -360,6 +370,9 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		topology:     topology,
 		concurrency:  1,
 		hooks:        hookRegistry{},
+	}
+	if len(writes) > 1 {
+		sim.topologyWrite = &Patch{Object: *clusterRef(c), Field: "spec.topology.version", From: c.Spec.Topology.Version}
 	}
 	// In-place extensions serve every Cluster; lifecycle hooks only topology Clusters.
 	reg, fs := registeredHooks(p.st, c)
@@ -379,7 +392,7 @@ func (p *clusterPlanner) simulate(cp controlPlane, ws workerSet, src VersionSour
 		}
 	}
 	res, err := sim.run()
-	p.out.UpgradePlan = UpgradePaths{ControlPlane: orEmpty(res.initial.controlPlane), Workers: orEmpty(res.initial.workers)}
+	p.out.UpgradePlan = UpgradePaths{ControlPlane: orEmpty(res.paths.ControlPlane), Workers: orEmpty(res.paths.Workers)}
 	p.out.Current.MinWorkers = res.initial.minWorkers
 	if err != nil {
 		var nwp errNoWorkersPlan

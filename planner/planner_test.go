@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -194,10 +195,50 @@ func TestPlanTopology(t *testing.T) {
 			wantReject: []RuleID{RuleDowngrade},
 		},
 		{
-			name:       "without a list, one minor at most",
+			name:       "without a list, one write per minor",
+			class:      fleet.ClassSpec{},
+			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.34.3", Workers: []fleet.WorkerSpec{md("md-0", "v1.34.3")}},
+			extra:      fleet.Objects{lifecycle},
+			to:         "v1.37.2",
+			versions:   []string{"v1.35.0", "v1.35.2", "v1.36.3", "v1.37.2"},
+			wantStatus: StatusPlanned,
+			// Each write is an upgrade of its own: the workers follow at every minor.
+			wantSteps:  "CP v1.35.2 | W v1.35.2 md-0 | CP v1.36.3 | W v1.36.3 md-0 | CP v1.37.2 | W v1.37.2 md-0",
+			wantFind:   []RuleID{"EndOfLifeUnknown", "OneMinorPerWrite", "WorkersCannotScale"},
+			wantCPPlan: []string{"v1.35.2", "v1.36.3", "v1.37.2"},
+			check: func(t *testing.T, p ClusterPlan) {
+				if p.Trigger != nil {
+					t.Errorf("trigger = %+v, want none: the writes are on the steps", p.Trigger)
+				}
+				var writes []string
+				for _, s := range p.Steps {
+					for _, c := range s.Changes {
+						if c.Patch != nil {
+							writes = append(writes, fmt.Sprintf("%d:%s %s->%s", s.Number, c.Patch.Field, c.Patch.From, c.Patch.To))
+						}
+					}
+				}
+				want := []string{"1:spec.topology.version v1.34.3->v1.35.2", "3:spec.topology.version v1.35.2->v1.36.3", "5:spec.topology.version v1.36.3->v1.37.2"}
+				if !slices.Equal(writes, want) {
+					t.Errorf("writes = %v, want %v", writes, want)
+				}
+				// Every write calls BeforeClusterUpgrade and ends with AfterClusterUpgrade.
+				for _, n := range []int{0, 2, 4} {
+					if got := hookList(p.Steps[n].HooksBefore); got != "BeforeClusterUpgrade,BeforeControlPlaneUpgrade" {
+						t.Errorf("step %d hooks before = %s", n+1, got)
+					}
+					if got := hookList(p.Steps[n+1].HooksAfter); got != "AfterWorkersUpgrade,AfterClusterUpgrade" {
+						t.Errorf("step %d hooks after = %s", n+2, got)
+					}
+				}
+			},
+		},
+		{
+			name:       "without a list, a minor in between with no known release is rejected",
 			class:      fleet.ClassSpec{},
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2", Workers: []fleet.WorkerSpec{md("md-0", "v1.35.2")}},
 			to:         "v1.37.2",
+			versions:   []string{"v1.35.2", "v1.37.2"},
 			wantStatus: StatusRejected,
 			wantReject: []RuleID{RuleMoreThanOneMinor},
 		},
@@ -248,13 +289,16 @@ func TestPlanTopology(t *testing.T) {
 			wantReject: []RuleID{RulePaused},
 		},
 		{
-			name:       "the unsafe annotation skips the update checks",
-			class:      fleet.ClassSpec{},
-			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2", Annotations: map[string]string{clusterv1.ClusterTopologyUnsafeUpdateVersionAnnotation: ""}, Workers: []fleet.WorkerSpec{md("md-0", "v1.35.2")}},
-			to:         "v1.37.2",
-			wantStatus: StatusRejected,
-			// The webhook lets it through, but CAPI's one-minor plan function cannot plan it.
-			wantReject: []RuleID{RuleInvalidUpgradePlan},
+			name:     "the unsafe annotation skips the update checks",
+			class:    fleet.ClassSpec{},
+			cluster:  fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2", Annotations: map[string]string{clusterv1.ClusterTopologyUnsafeUpdateVersionAnnotation: ""}, Workers: []fleet.WorkerSpec{md("md-0", "v1.35.2")}},
+			to:       "v1.37.2",
+			versions: []string{"v1.35.2", "v1.36.3", "v1.37.2"},
+			// The webhook would let one write through, but CAPI's one-minor plan
+			// function cannot plan it: the writes stay one minor each.
+			wantStatus: StatusPlanned,
+			wantSteps:  "CP v1.36.3 | W v1.36.3 md-0 | CP v1.37.2 | W v1.37.2 md-0",
+			wantFind:   []RuleID{"EndOfLifeUnknown", "OneMinorPerWrite", "WorkersCannotScale"},
 		},
 		{
 			name:       "an unknown minor",

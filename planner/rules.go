@@ -78,7 +78,7 @@ func topologyVersionRejections(c *clusterv1.Cluster, cc *clusterv1.ClusterClass,
 	if len(cc.Spec.KubernetesVersions) == 0 && cc.Spec.Upgrade.External.GenerateUpgradePlanExtension == "" {
 		ceiling := semver.Version{Major: oldV.Major, Minor: oldV.Minor + 2}
 		if version.Compare(newV, ceiling, version.WithoutPreReleases()) >= 0 {
-			out = append(out, Rejection{Rule: RuleMoreThanOneMinor, Message: fmt.Sprintf("%s: %s is more than one minor above %s; ClusterClass %s has neither spec.kubernetesVersions nor spec.upgrade.external.generateUpgradePlanExtension, so CAPI's Cluster webhook allows at most v%d.%d.x: upgrade to v%d.%d first, or list the versions in the ClusterClass to chain the upgrade",
+			out = append(out, Rejection{Rule: RuleMoreThanOneMinor, Message: fmt.Sprintf("%s: %s is more than one minor above %s; ClusterClass %s has neither spec.kubernetesVersions nor spec.upgrade.external.generateUpgradePlanExtension, so CAPI's Cluster webhook allows at most v%d.%d.x per write, and the version source lacks a release of some minor in between to write first: pass --versions with a release of every minor in between, upgrade to v%d.%d first, or list the versions in the ClusterClass to chain the upgrade",
 				name, target, old, ccName, oldV.Major, oldV.Minor+1, oldV.Major, oldV.Minor+1)})
 		}
 	}

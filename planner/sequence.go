@@ -30,8 +30,16 @@ func (w *simWorker) key() string { return w.ref.Name }
 // Like the controller, it recomputes CAPI's plan from scratch before every decision.
 type simulation struct {
 	// ctx is Plan's, for the calls CAPI's plan code makes to extensions.
-	ctx          context.Context
-	desired      string
+	ctx context.Context
+	// desired is the version of the upgrade being simulated: each of writes in turn.
+	desired string
+	// writes are the spec.topology.version values written one after the other
+	// (more than one only for a ClusterClass that allows one minor per write),
+	// or the one target of an unmanaged Cluster or a chained upgrade.
+	writes []string
+	// topologyWrite is the Cluster spec.topology.version write a stepwise
+	// upgrade starts each of its writes with (From: the version before them).
+	topologyWrite *Patch
 	controlPlane string
 	cpRef        ObjectRef
 	mds, mps     []*simWorker
@@ -48,7 +56,10 @@ type simulation struct {
 
 // simResult is the outcome of a simulation.
 type simResult struct {
+	// initial is CAPI's plan for the first write, as the controller computes it first.
 	initial capiPlan
+	// paths are CAPI's plans of every write, one after the other.
+	paths UpgradePaths
 	steps   []Step
 	// states[i] is the Cluster after step i; states[0] is before the first step.
 	states []simState
@@ -87,27 +98,58 @@ func (e errNoWorkersPlan) Error() string {
 		e.minWorkers, e.desired)
 }
 
+// run simulates each write in turn: for a stepwise topology upgrade every
+// write is an upgrade of its own, with its own hooks, made once the previous
+// one has landed; its first step carries the write.
 func (s *simulation) run() (simResult, error) {
+	var res simResult
+	res.states = append(res.states, s.snapshot())
+	from := ""
+	if s.topologyWrite != nil {
+		from = s.topologyWrite.From
+	}
+	for i, desired := range s.writes {
+		s.desired = desired
+		first := len(res.steps)
+		if err := s.runUpgrade(&res, i == 0); err != nil {
+			return res, err
+		}
+		if s.topologyWrite != nil && len(res.steps) > first && len(res.steps[first].Changes) > 0 {
+			w := *s.topologyWrite
+			w.From, w.To = from, desired
+			res.steps[first].Changes[0].Patch = &w
+		}
+		from = desired
+	}
+	return res, nil
+}
+
+// runUpgrade simulates the upgrade to s.desired, appending its steps.
+func (s *simulation) runUpgrade(res *simResult, first bool) error {
 	var (
-		res                 simResult
 		beforeClusterCalled bool
 		workersHooksPending bool
 	)
-	res.states = append(res.states, s.snapshot())
+	afterClusterUpgradePending := first && s.afterClusterUpgradePending
+	start := len(res.steps)
 	for decision := 0; ; decision++ {
 		if decision >= maxDecisions {
-			return res, fmt.Errorf("the simulation did not reach %s after %d steps; please report this with the snapshot", s.desired, maxDecisions)
+			return fmt.Errorf("the simulation did not reach %s after %d steps; please report this with the snapshot", s.desired, maxDecisions)
 		}
 		p, err := computeCAPIPlan(s.ctx, s.desired, s.controlPlane, s.mds, s.mps, s.planFn)
 		if err != nil {
-			return res, err
+			return err
 		}
 		if decision == 0 {
-			res.initial = p
+			if first {
+				res.initial = p
+			}
+			res.paths.ControlPlane = append(res.paths.ControlPlane, p.controlPlane...)
+			res.paths.Workers = append(res.paths.Workers, p.workers...)
 		}
 		if len(p.controlPlane) == 0 && len(p.workers) == 0 {
 			if p.minWorkers != "" && p.minWorkers != s.desired && s.controlPlane == s.desired {
-				return res, errNoWorkersPlan{minWorkers: p.minWorkers, desired: s.desired}
+				return errNoWorkersPlan{minWorkers: p.minWorkers, desired: s.desired}
 			}
 			break
 		}
@@ -121,11 +163,11 @@ func (s *simulation) run() (simResult, error) {
 				workersHooksPending = false
 			}
 			if len(step.Changes) == 0 {
-				return res, fmt.Errorf("the workers plan waits for workers at %s but none would move; please report this with the snapshot", p.workers[0])
+				return fmt.Errorf("the workers plan waits for workers at %s but none would move; please report this with the snapshot", p.workers[0])
 			}
 		} else {
 			if len(p.controlPlane) == 0 {
-				return res, fmt.Errorf("CAPI's workers plan %v does not start at the control plane version %s and the control plane has no step left; please report this with the snapshot", p.workers, s.controlPlane)
+				return fmt.Errorf("CAPI's workers plan %v does not start at the control plane version %s and the control plane has no step left; please report this with the snapshot", p.workers, s.controlPlane)
 			}
 			next := p.controlPlane[0]
 			step = Step{Kind: StepControlPlane, Version: next}
@@ -134,9 +176,12 @@ func (s *simulation) run() (simResult, error) {
 				change.Patch = &Patch{Object: s.cpRef, Field: "spec.version", From: s.controlPlane, To: next}
 			}
 			step.Changes = []Change{change}
-			if !beforeClusterCalled && !s.afterClusterUpgradePending {
+			if !beforeClusterCalled && !afterClusterUpgradePending {
 				step.HooksBefore = s.hooks.hooks(hookBeforeClusterUpgrade)
-				step.Blockers = append(step.Blockers, s.startBlockers...)
+				if first {
+					// Later writes assume the operator removed the annotations.
+					step.Blockers = append(step.Blockers, s.startBlockers...)
+				}
 				beforeClusterCalled = true
 			}
 			step.HooksBefore = append(step.HooksBefore, s.hooks.hooks(hookBeforeControlPlaneUpgrade)...)
@@ -150,11 +195,11 @@ func (s *simulation) run() (simResult, error) {
 		res.steps = append(res.steps, step)
 		res.states = append(res.states, s.snapshot())
 	}
-	if n := len(res.steps); n > 0 && s.topology && (beforeClusterCalled || s.afterClusterUpgradePending) {
+	if n := len(res.steps); n > start && s.topology && (beforeClusterCalled || afterClusterUpgradePending) {
 		last := &res.steps[n-1]
 		last.HooksAfter = append(last.HooksAfter, s.hooks.hooks(hookAfterClusterUpgrade)...)
 	}
-	return res, nil
+	return nil
 }
 
 // workersStep moves every worker not yet at version to it: MachineDeployments in

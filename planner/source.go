@@ -49,7 +49,7 @@ func (p *clusterPlanner) versionSource(cc *clusterv1.ClusterClass) (src VersionS
 		return VersionSource{Type: SourceClusterClass, Name: ccName, Versions: list, Note: note}, ""
 	}
 	return VersionSource{Type: SourceOneMinor, Name: ccName, Versions: known,
-		Note: fmt.Sprintf("ClusterClass %s has no spec.kubernetesVersions and no upgrade extension: CAPI upgrades at most one minor; patch versions from the %s", ccName, knownNote)}, ""
+		Note: fmt.Sprintf("ClusterClass %s has no spec.kubernetesVersions and no upgrade extension: CAPI takes at most one minor per write (the targets offered), and a further target one minor per write; patch versions from the %s", ccName, knownNote)}, ""
 }
 
 // availableTargets are the source's versions above base (and, for a one-minor
@@ -133,4 +133,28 @@ func withVersion(versions []string, v string) []string {
 	out := append(slices.Clone(versions), v)
 	sortVersions(out)
 	return out
+}
+
+// topologyWrites are the spec.topology.version values a topology upgrade is
+// written as, in turn. A ClusterClass with neither a version list nor an
+// extension lets CAPI's Cluster webhook take one minor per write
+// (cluster.go:446-460), so a target further ahead is reached by writing the
+// newest known patch of every minor in between, each once the previous
+// upgrade has landed. Without a known patch of some minor in between, the one
+// target is returned and the webhook's rule rejects it.
+func topologyWrites(src VersionSource, base, target string) []string {
+	baseV, errB := parseVersion(base)
+	targetV, errT := parseVersion(target)
+	if src.Type != SourceOneMinor || errB != nil || errT != nil || targetV.Major != baseV.Major || targetV.Minor <= baseV.Minor+1 {
+		return []string{target}
+	}
+	var out []string
+	for minor := baseV.Minor + 1; minor < targetV.Minor; minor++ {
+		v, err := resolveTarget(Target{Kind: TargetMinor, Major: baseV.Major, Minor: minor}, src, "", nil)
+		if err != nil {
+			return []string{target}
+		}
+		out = append(out, v)
+	}
+	return append(out, target)
 }

@@ -411,7 +411,7 @@ func (r *run) writeStep(ctx context.Context, step planner.Step) error {
 		// A wave recorded as written is not written again, but it must
 		// still land before the next one starts.
 		if !r.allDone(wave) {
-			if err := r.writeWave(ctx, wave); err != nil {
+			if err := r.writeWave(ctx, step, wave); err != nil {
 				return err
 			}
 		}
@@ -437,7 +437,14 @@ func (r *run) writeStep(ctx context.Context, step planner.Step) error {
 // writeWave makes a wave's writes: first it checks that nobody else changed
 // the fields, then (for a wave not started yet) the gates against a plan
 // made again now, and the invariants against the objects.
-func (r *run) writeWave(ctx context.Context, wave []Write) error {
+func (r *run) writeWave(ctx context.Context, step planner.Step, wave []Write) error {
+	// CAPI's Cluster webhook refuses a new spec.topology.version until the
+	// previous upgrade's AfterClusterUpgrade hook has been called.
+	if wave[0].Patch.Field == topologyVersionField {
+		if err := r.waitFor(ctx, step, afterClusterUpgradeCalled); err != nil {
+			return err
+		}
+	}
 	started := false
 	for _, w := range wave {
 		gvk, err := r.gvk(ctx, w)
@@ -466,10 +473,11 @@ func (r *run) writeWave(ctx context.Context, wave []Write) error {
 		return err
 	}
 	for _, w := range wave {
-		// A topology Cluster's one write is its target: CAPI's own
+		// A chained topology upgrade's one write is its target: CAPI's own
 		// controllers keep the invariants along the chain.
-		if r.plan.Mode == planner.ModeUnmanaged && !r.record.done(w) {
-			if err := CheckInvariants(w, w.Patch.Object == r.cpRef, versionsOf(v)); err != nil {
+		if r.plan.Trigger == nil && !r.record.done(w) {
+			movesControlPlane := w.Patch.Object == r.cpRef || w.Patch.Field == topologyVersionField
+			if err := CheckInvariants(w, movesControlPlane, versionsOf(v)); err != nil {
 				return err
 			}
 		}

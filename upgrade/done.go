@@ -2,11 +2,14 @@ package upgrade
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/blang/semver/v4"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
 
 	"github.com/capi-planner/capi-planner/planner"
 )
@@ -35,6 +38,19 @@ func stepDone(v *view, step planner.Step, cpRef planner.ObjectRef) (bool, []stri
 		}
 	}
 	return len(pending) == 0, pending
+}
+
+// topologyVersionField is the field a topology Cluster's upgrade is written to.
+const topologyVersionField = "spec.topology.version"
+
+// afterClusterUpgradeCalled reports whether the last upgrade of the Cluster has
+// called its AfterClusterUpgrade hook: until then the topology controller keeps
+// it in the Cluster's pending-hooks annotation.
+func afterClusterUpgradeCalled(v *view) (bool, []string) {
+	if slices.Contains(strings.Split(v.cluster.Annotations[runtimev1.PendingHooksAnnotation], ","), "AfterClusterUpgrade") {
+		return false, []string{fmt.Sprintf("Cluster %s: the previous upgrade's AfterClusterUpgrade hook has not been called yet (annotation %s)", v.cluster.Name, runtimev1.PendingHooksAnnotation)}
+	}
+	return true, nil
 }
 
 // past reports whether version is newer than to.

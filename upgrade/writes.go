@@ -25,14 +25,13 @@ func (w Write) ID() string {
 }
 
 // Writes lists the plan's writes in the order apply makes them. A topology
-// Cluster has one, spec.topology.version to the target (CAPI runs the chain);
-// a Cluster without a topology has the control plane's spec.version at each
-// control-plane step and each worker's version at the worker steps, in waves.
+// Cluster has one, spec.topology.version to the target (CAPI runs the chain),
+// or, when its ClusterClass allows one minor per write, one at the first step
+// of each minor; a Cluster without a topology has the control plane's
+// spec.version at each control-plane step and each worker's version at the
+// worker steps, in waves.
 func Writes(c *planner.ClusterPlan, groupOf func(planner.ObjectRef) string) []Write {
-	if c.Mode == planner.ModeTopology {
-		if c.Trigger == nil || len(c.Steps) == 0 {
-			return nil
-		}
+	if c.Trigger != nil && len(c.Steps) > 0 {
 		return []Write{{Step: c.Steps[0].Number, Patch: *c.Trigger, Group: groupOf(c.Trigger.Object)}}
 	}
 	var out []Write

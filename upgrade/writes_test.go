@@ -55,6 +55,20 @@ func TestWrites(t *testing.T) {
 	patch := func(obj planner.ObjectRef, field, from, to string) *planner.Patch {
 		return &planner.Patch{Object: obj, Field: field, From: from, To: to}
 	}
+	// A ClusterClass that takes one minor per write: a write at the first step of each.
+	stepwise := &planner.ClusterPlan{Mode: planner.ModeTopology, Steps: []planner.Step{
+		{Number: 1, Changes: []planner.Change{{Object: cp, Patch: patch(cluster, "spec.topology.version", "v1.33.4", "v1.34.3")}}},
+		{Number: 2, Changes: []planner.Change{{Object: md, Wave: 1}}},
+		{Number: 3, Changes: []planner.Change{{Object: cp, Patch: patch(cluster, "spec.topology.version", "v1.34.3", "v1.35.2")}}},
+		{Number: 4, Changes: []planner.Change{{Object: md, Wave: 1}}},
+	}}
+	var stepwiseIDs []string
+	for _, w := range Writes(stepwise, group) {
+		stepwiseIDs = append(stepwiseIDs, w.ID())
+	}
+	if got, want := strings.Join(stepwiseIDs, " "), "1/Cluster/c/v1.34.3 3/Cluster/c/v1.35.2"; got != want {
+		t.Fatalf("stepwise topology writes %s, want %s", got, want)
+	}
 	unmanaged := &planner.ClusterPlan{Mode: planner.ModeUnmanaged, Steps: []planner.Step{
 		{Number: 1, Changes: []planner.Change{{Object: cp, Patch: patch(cp, "spec.version", "v1.33.4", "v1.34.3")}}},
 		{Number: 2, Changes: []planner.Change{{Object: md, Wave: 1, Patch: patch(md, "spec.template.spec.version", "v1.33.4", "v1.34.3")}}},

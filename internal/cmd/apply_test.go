@@ -89,6 +89,32 @@ func TestApplyDryRunClient(t *testing.T) {
 	}
 }
 
+// A ClusterClass without a version list takes one minor per write: the
+// dry run lists a spec.topology.version write per minor, and --until can stop
+// only where one of them ends.
+func TestApplyOneMinorPerWrite(t *testing.T) {
+	_, kubeconfig := applyFixture(t)
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	ios, _, _, errOut := iostreams.Test()
+	if code := Main(t.Context(), []string{"capi-planner", "plan", "-f", "../../fixtures/topology-one-minor", "--to", "v1.37.2", "--versions", "v1.36.3,v1.37.2", "--out", plan}, ios); code != ExitOK {
+		t.Fatalf("plan --out: exit %d\n%s", code, errOut)
+	}
+	ios, _, out, errOut := iostreams.Test()
+	if code := Main(t.Context(), []string{"capi-planner", "apply", plan, "--kubeconfig", kubeconfig, "--dry-run=client", "-o", "json"}, ios); code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], `"step":1,`) || !strings.Contains(lines[0], `"field":"spec.topology.version","from":"v1.35.4","to":"v1.36.3"`) ||
+		!strings.Contains(lines[1], `"step":3,`) || !strings.Contains(lines[1], `"from":"v1.36.3","to":"v1.37.2"`) {
+		t.Errorf("events:\n%s", out)
+	}
+	ios, _, _, errOut = iostreams.Test()
+	code := Main(t.Context(), []string{"capi-planner", "apply", plan, "--kubeconfig", kubeconfig, "--yes", "--until", "v1.36.1"}, ios)
+	if want := "writes spec.topology.version v1.36.3, v1.37.2 in turn"; code != ExitError || !strings.Contains(errOut.String(), want) {
+		t.Errorf("--until v1.36.1: exit %d, stderr:\n%s\nwant it to say %q", code, errOut, want)
+	}
+}
+
 // compileSchema compiles a schema of docs/, with the plan's schema it refers to.
 func compileSchema(t *testing.T, name string) *jsonschema.Schema {
 	t.Helper()

@@ -143,7 +143,7 @@ func (t *table) cluster(p *planner.UpgradePlan, c *planner.ClusterPlan) error {
 	row("Workers", workers(c))
 	if c.Target != "" {
 		upgrade := fmt.Sprintf("%s -> %s", dash(c.Current.ControlPlane), c.Target)
-		if c.Mode == planner.ModeTopology && c.Trigger == nil && len(c.Steps) > 0 {
+		if c.Mode == planner.ModeTopology && c.Current.Topology == c.Target && len(c.Steps) > 0 {
 			upgrade += " (already under way: spec.topology.version is " + c.Target + ")"
 		}
 		row("Upgrade", upgrade)
@@ -280,7 +280,7 @@ func (t *table) steps(c *planner.ClusterPlan) {
 	for _, s := range c.Steps {
 		for _, ch := range s.Changes {
 			if ch.Patch != nil {
-				t.printf("\nPatches capi-planner would make, in order (one per change above):\n")
+				t.printf("\nWrites capi-planner apply makes, in order, each once the steps before it have landed:\n")
 				t.patches(c)
 				return
 			}

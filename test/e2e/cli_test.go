@@ -136,7 +136,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown cluster", []string{"-f", "fixtures/fleet", "--cluster", "team-a/nope"}, []string{"cluster team-a/nope not found", "team-a/alpha", "--cluster"}},
 		{"downgrade", []string{"-f", "fixtures/defer-hold", "--to", "v1.33.4"}, []string{"[Downgrade]", "Cluster payments/ledger", "choose a target of v1.34.3 or newer"}},
 		{"not in the list", []string{"-f", "fixtures/topology-versions", "--to", "v1.36.1"}, []string{"[NotInClusterClassVersions]", "prod/quick-start", "pick one of them"}},
-		{"more than one minor", []string{"-f", "fixtures/topology-one-minor", "--to", "v1.37.2", "--versions", chain}, []string{"[MoreThanOneMinor]", "upgrade to v1.36 first"}},
+		{"more than one minor, none known in between", []string{"-f", "fixtures/topology-one-minor", "--to", "v1.37.2", "--versions", "v1.35.4,v1.37.2"}, []string{"[MoreThanOneMinor]", "upgrade to v1.36 first"}},
 		{"garbage --to", []string{"-f", "fixtures/topology-versions", "--to", "banana"}, []string{`invalid --to "banana"`, "v1.36.3"}},
 		{"conflicting namespaces", []string{"-f", "fixtures/fleet", "-n", "team-a", "-A"}, []string{"conflicting flags -n/--namespace and -A/--all-namespaces"}},
 		{"conflicting versions", []string{"-f", "fixtures/fleet", "--versions", "v1.36.3", "--versions-file", versionsFile}, []string{"conflicting flags --versions and --versions-file"}},

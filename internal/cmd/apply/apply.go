@@ -79,7 +79,7 @@ apply again continues where the cluster stands. docs/apply.md tells more.`,
 			&cli.StringFlag{Name: "versions", Usage: "without FILE: Kubernetes versions that replace the release catalog (see plan --versions)"},
 			&cli.BoolFlag{Name: "ask-extensions", Usage: "without FILE: ask the in-place extension what it covers (see plan --ask-extensions)"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "apply without asking for confirmation (required without a terminal)"},
-			&cli.StringFlag{Name: "until", Usage: "stop after the last step to this version (Clusters without a topology)"},
+			&cli.StringFlag{Name: "until", Usage: "stop after the last step to this version (a topology Cluster: one of the spec.topology.version values apply writes)"},
 			&cli.StringFlag{Name: "dry-run", Value: "none", Usage: "none, client (print the writes) or server (send the next writes with dryRun=All through the admission webhooks)"},
 			&cli.StringSliceFlag{Name: "skip-preflight", Usage: "go on despite these failed preflight gates (blocker or finding rules, comma-separated; printed)"},
 			&cli.DurationFlag{Name: "timeout", Usage: "give up waiting for a step after this long, with exit code 4 (default: no limit); the upgrade goes on"},
@@ -202,9 +202,8 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	if cp.Mode == planner.ModeTopology && opts.Until != "" && opts.Until != cp.Target {
-		return fmt.Errorf("invalid --until %s: Cluster %s/%s has a topology, so its upgrade is one write and CAPI runs every step to %s; plan to %s instead (--to %s)",
-			opts.Until, cp.Cluster.Namespace, cp.Cluster.Name, cp.Target, opts.Until, opts.Until)
+	if err := checkUntil(cp, opts.Until); err != nil {
+		return err
 	}
 	if cp.Status == planner.StatusUpToDate {
 		fmt.Fprintf(opts.IO.ErrOut, "Cluster %s/%s is already at %s: nothing to apply.\n", cp.Cluster.Namespace, cp.Cluster.Name, cp.Target)
@@ -353,4 +352,26 @@ func defaultHolder() string {
 	}
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s@%s/%d", name, host, os.Getpid())
+}
+
+// checkUntil refuses an --until that a topology Cluster cannot stop at: CAPI
+// runs every step of a spec.topology.version write, so apply can only stop
+// where one of its writes' upgrades ends.
+func checkUntil(cp *planner.ClusterPlan, until string) error {
+	if cp.Mode != planner.ModeTopology || until == "" || until == cp.Target {
+		return nil
+	}
+	var ends []string
+	for _, w := range upgrade.Writes(cp, func(planner.ObjectRef) string { return "" }) {
+		if w.Patch.To == until {
+			return nil
+		}
+		ends = append(ends, w.Patch.To)
+	}
+	if len(ends) > 1 {
+		return fmt.Errorf("invalid --until %s: Cluster %s/%s has a topology; apply writes spec.topology.version %s in turn and CAPI runs every step of each, so --until must be one of them",
+			until, cp.Cluster.Namespace, cp.Cluster.Name, strings.Join(ends, ", "))
+	}
+	return fmt.Errorf("invalid --until %s: Cluster %s/%s has a topology, so its upgrade is one write and CAPI runs every step to %s; plan to %s instead (--to %s)",
+		until, cp.Cluster.Namespace, cp.Cluster.Name, cp.Target, until, until)
 }

@@ -40,13 +40,13 @@ type simulation struct {
 	// topologyWrite is the Cluster spec.topology.version write a stepwise
 	// upgrade starts each of its writes with (From: the version before them).
 	topologyWrite *Patch
-	controlPlane string
-	cpRef        ObjectRef
-	mds, mps     []*simWorker
-	planFn       desiredstate.GetUpgradePlanFunc
-	topology     bool
-	concurrency  int
-	hooks        hookRegistry
+	controlPlane  string
+	cpRef         ObjectRef
+	mds, mps      []*simWorker
+	planFn        desiredstate.GetUpgradePlanFunc
+	topology      bool
+	concurrency   int
+	hooks         hookRegistry
 	// afterClusterUpgradePending: the Cluster's pending-hooks annotation already holds
 	// AfterClusterUpgrade (an upgrade is in flight), so BeforeClusterUpgrade is not called again.
 	afterClusterUpgradePending bool
@@ -60,7 +60,7 @@ type simResult struct {
 	initial capiPlan
 	// paths are CAPI's plans of every write, one after the other.
 	paths UpgradePaths
-	steps   []Step
+	steps []Step
 	// states[i] is the Cluster after step i; states[0] is before the first step.
 	states []simState
 }

@@ -316,10 +316,17 @@ func (r *run) apply(ctx context.Context) (err error) {
 			return err
 		}
 		for _, s := range r.plan.Steps {
-			r.unwatchedThrough = s.Number
 			if done, _ := stepDone(v, s, r.cpRef); !done {
+				started, err := r.stepStarted(ctx, s)
+				if err != nil {
+					return err
+				}
+				if started {
+					r.unwatchedThrough = s.Number
+				}
 				break
 			}
+			r.unwatchedThrough = s.Number
 		}
 	}
 
@@ -391,6 +398,32 @@ func (r *run) resuming(ctx context.Context, record Progress) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// stepStarted reports whether a step that is not done may have started: it
+// has no write of its own (it follows the step before it), or one of its
+// writes is recorded or found made. A step whose writes are all still to
+// make (a run stopped by --until before it) has not.
+func (r *run) stepStarted(ctx context.Context, step planner.Step) (bool, error) {
+	own := false
+	for _, w := range r.writes {
+		if w.Step != step.Number {
+			continue
+		}
+		own = true
+		if r.record.done(w) {
+			return true, nil
+		}
+		gvk, err := r.gvk(ctx, w)
+		if err != nil {
+			return false, err
+		}
+		made, err := written(ctx, r.o.Client, w, gvk, r.laterValues(w))
+		if err != nil || made {
+			return made, err
+		}
+	}
+	return !own, nil
 }
 
 // writeStep makes the step's writes, wave by wave: before each wave it

@@ -37,7 +37,7 @@ import (
 )
 
 // savePlan saves the scenario's plan (asking the extension) with plan --out.
-func (r *run) savePlan(t *testing.T, name string) (string, *planner.ClusterPlan) {
+func (r *run) savePlan(t testing.TB, name string) (string, *planner.ClusterPlan) {
 	t.Helper()
 	path := filepath.Join(r.dir, name)
 	args := append([]string{"plan", "--kubeconfig", env.Kubeconfig, "--cluster", r.ns + "/" + r.name, "--to", r.to, "--ask-extensions", "--out", path}, r.planArgs...)
@@ -68,7 +68,7 @@ func (p *applyProcess) Write(b []byte) (int, error) {
 }
 
 // startApply starts apply with -o json and the given arguments.
-func (r *run) startApply(t *testing.T, kubeconfig string, args ...string) *applyProcess {
+func (r *run) startApply(t testing.TB, kubeconfig string, args ...string) *applyProcess {
 	t.Helper()
 	p := &applyProcess{done: make(chan struct{})}
 	p.cmd = exec.Command(binary, append([]string{"apply", "--kubeconfig", kubeconfig, "-o", "json"}, args...)...)
@@ -90,7 +90,7 @@ func (r *run) startApply(t *testing.T, kubeconfig string, args ...string) *apply
 }
 
 // events decodes the JSON events written so far (a killed run's last line may be cut).
-func (p *applyProcess) events(t *testing.T) []upgrade.Event {
+func (p *applyProcess) events(t testing.TB) []upgrade.Event {
 	p.mu.Lock()
 	data := append([]byte(nil), p.stdout.Bytes()...)
 	p.mu.Unlock()
@@ -111,7 +111,7 @@ func (p *applyProcess) events(t *testing.T) []upgrade.Event {
 }
 
 // waitEvent waits until an event matches.
-func (p *applyProcess) waitEvent(t *testing.T, timeout time.Duration, match func(upgrade.Event) bool) upgrade.Event {
+func (p *applyProcess) waitEvent(t testing.TB, timeout time.Duration, match func(upgrade.Event) bool) upgrade.Event {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -136,7 +136,7 @@ func (p *applyProcess) waitEvent(t *testing.T, timeout time.Duration, match func
 }
 
 // wait waits for the process to end and returns its exit code.
-func (p *applyProcess) wait(t *testing.T, timeout time.Duration) int {
+func (p *applyProcess) wait(t testing.TB, timeout time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:
@@ -151,7 +151,7 @@ func (p *applyProcess) wait(t *testing.T, timeout time.Duration) int {
 
 // applierKubeconfig is a user bound to exactly the roles apply documents:
 // config/rbac/role.yaml, apply.yaml and (plans that ask) ask-extensions.yaml.
-func applierKubeconfig(t *testing.T, user string) string {
+func applierKubeconfig(t testing.TB, user string) string {
 	t.Helper()
 	var roles []*rbacv1.ClusterRole
 	for _, f := range []string{"role.yaml", "apply.yaml", "ask-extensions.yaml"} {
@@ -182,7 +182,7 @@ func applierKubeconfig(t *testing.T, user string) string {
 // checkRun checks one complete run's events against the plan: each step
 // started and done in the plan's order, Machine events within their step,
 // and, with exact, every step as predicted.
-func checkRun(t *testing.T, plan *planner.ClusterPlan, events []upgrade.Event, exact bool) {
+func checkRun(t testing.TB, plan *planner.ClusterPlan, events []upgrade.Event, exact bool) {
 	t.Helper()
 	var done []int
 	current := 0
@@ -238,7 +238,7 @@ func writesOf(events []upgrade.Event) (made, found map[string]int) {
 // logDetection reports how long after a step's last Machine change apply
 // said the step was done: the controllers still update the owners' status
 // after it, so this bounds the delay of detection from above.
-func logDetection(t *testing.T, events []upgrade.Event) {
+func logDetection(t testing.TB, events []upgrade.Event) {
 	last := map[int]time.Time{}
 	for _, e := range events {
 		switch e.Type {
@@ -252,7 +252,7 @@ func logDetection(t *testing.T, events []upgrade.Event) {
 	}
 }
 
-func leaseOf(t *testing.T, r *run) *coordinationv1.Lease {
+func leaseOf(t testing.TB, r *run) *coordinationv1.Lease {
 	t.Helper()
 	l := &coordinationv1.Lease{}
 	if err := env.Client.Get(context.Background(), types.NamespacedName{Namespace: r.ns, Name: upgrade.LeaseName(r.name)}, l); err != nil {
@@ -346,7 +346,7 @@ func TestApplyUnmanagedThroughFaults(t *testing.T) {
 
 // proxied starts a fault proxy to the box's API server, stopped with the
 // test, and returns it with a kubeconfig that goes through it.
-func (r *run) proxied(ctx context.Context, t *testing.T, opts faultproxy.Options) (*faultproxy.Proxy, string) {
+func (r *run) proxied(ctx context.Context, t testing.TB, opts faultproxy.Options) (*faultproxy.Proxy, string) {
 	t.Helper()
 	proxy, err := faultproxy.Start(ctx, env.Config, opts)
 	if err != nil {
@@ -362,7 +362,7 @@ func (r *run) proxied(ctx context.Context, t *testing.T, opts faultproxy.Options
 
 // checkWritesOnce checks that every write of the plan was made, or found made,
 // and none was made twice.
-func checkWritesOnce(t *testing.T, plan *planner.ClusterPlan, events []upgrade.Event) {
+func checkWritesOnce(t testing.TB, plan *planner.ClusterPlan, events []upgrade.Event) {
 	t.Helper()
 	made, found := writesOf(events)
 	for _, w := range upgrade.Writes(plan, func(planner.ObjectRef) string { return "" }) {
@@ -506,7 +506,7 @@ func TestApplyRefuses(t *testing.T) {
 	}
 }
 
-func patch(ctx context.Context, t *testing.T, obj ctrlclient.Object, p string) {
+func patch(ctx context.Context, t testing.TB, obj ctrlclient.Object, p string) {
 	t.Helper()
 	if err := env.Client.Patch(ctx, obj, ctrlclient.RawPatch(types.MergePatchType, []byte(p))); err != nil {
 		t.Fatal(err)
@@ -515,7 +515,7 @@ func patch(ctx context.Context, t *testing.T, obj ctrlclient.Object, p string) {
 
 // freezePolicy refuses any change of a KubeadmControlPlane's version in the
 // namespace, as a platform team's change-freeze policy would.
-func freezePolicy(ctx context.Context, t *testing.T, ns string) *admissionregistrationv1.ValidatingAdmissionPolicyBinding {
+func freezePolicy(ctx context.Context, t testing.TB, ns string) *admissionregistrationv1.ValidatingAdmissionPolicyBinding {
 	t.Helper()
 	name := "freeze-" + ns
 	pol := &admissionregistrationv1.ValidatingAdmissionPolicy{
@@ -618,4 +618,117 @@ func TestApplyKilledBetweenWaves(t *testing.T) {
 		t.Fatalf("the rerun: exit %d\n%s", code, again.stderr.String())
 	}
 	checkWritesOnce(t, plan, append(p.events(t), again.events(t)...))
+}
+
+// A ClusterClass without a version list or extension takes one minor per
+// spec.topology.version write. apply --until stops after the first write's
+// upgrade; apply again makes the second write once the first upgrade has
+// landed (its AfterClusterUpgrade called), and follows it to the end, as
+// predicted and as an observer sees it.
+func TestApplyOneMinorPerWrite(t *testing.T) {
+	c := doneWhen()
+	c.Versions, c.Patches = nil, false
+	c.ControlPlaneReplicas = 1
+	c.MachineDeployments[0].Replicas = 1
+	s := scenario{cluster: c, to: "v1.35.2", planArgs: []string{"--versions", "v1.34.3,v1.35.2"}}
+	s.ext.RefuseInPlace = true
+	r := s.run(t, "apply-per-minor")
+	file, plan := r.savePlan(t, "plan.json")
+	var writes []string
+	for _, w := range upgrade.Writes(plan, func(planner.ObjectRef) string { return "" }) {
+		writes = append(writes, w.ID())
+	}
+	if want := "1/Cluster/web/v1.34.3 3/Cluster/web/v1.35.2"; strings.Join(writes, " ") != want {
+		t.Fatalf("planned writes %v, want %s", writes, want)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	stop := r.observe(ctx, t, plan)
+	first := r.startApply(t, env.Kubeconfig, file, "--yes", "--until", "v1.34.3")
+	if code := first.wait(t, 8*time.Minute); code != 0 {
+		t.Fatalf("apply --until v1.34.3: exit %d\n%s", code, first.stderr.String())
+	}
+	firstEvents := first.events(t)
+	var done []int
+	for _, e := range firstEvents {
+		if e.Type == upgrade.EventStepDone {
+			done = append(done, e.Step)
+			if len(e.Differences) > 0 {
+				t.Errorf("step %d differs from the prediction: %v", e.Step, e.Differences)
+			}
+		}
+	}
+	last := firstEvents[len(firstEvents)-1]
+	if fmt.Sprint(done) != "[1 2]" || last.Type != upgrade.EventCompleted || !strings.HasPrefix(last.Message, "stopped after step 2 (--until v1.34.3); the prediction held") {
+		t.Errorf("apply --until v1.34.3: steps done %v, then %s %q", done, last.Type, last.Message)
+	}
+	if l := leaseOf(t, r); l.Annotations[upgrade.AnnotationPhase] != upgrade.PhaseStopped {
+		t.Errorf("the Lease after --until: phase %q", l.Annotations[upgrade.AnnotationPhase])
+	}
+	second := r.startApply(t, env.Kubeconfig, file, "--yes")
+	if code := second.wait(t, 8*time.Minute); code != 0 {
+		t.Fatalf("apply after --until: exit %d\n%s", code, second.stderr.String())
+	}
+	if err := env.WaitAt(ctx, r.ns, r.name, plan.Target, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	_ = r.obs.poll(ctx)
+	stop()
+	secondEvents := second.events(t)
+	end := secondEvents[len(secondEvents)-1]
+	// Steps 1 and 2 ran before this run; it watched 3 and 4 from their start.
+	if want := "the prediction held for the steps this run watched from their start (steps up to 2 ran, in part, unwatched: not compared)"; end.Type != upgrade.EventCompleted || end.Message != want {
+		t.Errorf("apply after --until ended with %s %q (%v), want %q", end.Type, end.Message, end.Differences, want)
+	}
+	made, _ := writesOf(append(firstEvents, secondEvents...))
+	if len(made) != 2 || made["1/Cluster/web/v1.34.3"] != 1 || made["3/Cluster/web/v1.35.2"] != 1 {
+		t.Errorf("writes %v, want each of the two once", made)
+	}
+	r.compare(t, plan)
+}
+
+// A server dry run that CAPI's own Cluster webhook rejects shows its words. The
+// platform team adds a required variable to the ClusterClass (its webhook
+// does not check the Clusters that use it); the Cluster, which does not set
+// it, still plans, but CAPI's Cluster webhook now rejects any change of it,
+// the version write included.
+func TestApplyServerDryRunCAPIWebhook(t *testing.T) {
+	c := doneWhen()
+	c.ControlPlaneReplicas = 1
+	c.MachineDeployments[0].Replicas = 1
+	r := scenario{cluster: c, to: "v1.34.3"}.run(t, "apply-webhook")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cluster := &clusterv1.Cluster{}
+	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: r.ns, Name: r.name}, cluster); err != nil {
+		t.Fatal(err)
+	}
+	cc := &clusterv1.ClusterClass{}
+	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: r.ns, Name: cluster.Spec.Topology.ClassRef.Name}, cc); err != nil {
+		t.Fatal(err)
+	}
+	patch(ctx, t, cc, `{"spec":{"variables":[{"name":"region","required":true,"schema":{"openAPIV3Schema":{"type":"string"}}}]}}`)
+	// The plan is made once the ClusterClass controller has the new variable in its status.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if err := env.Client.Get(ctx, ctrlclient.ObjectKeyFromObject(cc), cc); err != nil {
+			t.Fatal(err)
+		}
+		if cc.Status.ObservedGeneration == cc.Generation && len(cc.Status.Variables) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the ClusterClass controller did not take the variable: %+v", cc.Status)
+		}
+		time.Sleep(time.Second)
+	}
+	file, plan := r.savePlan(t, "plan.json")
+	if plan.Status != planner.StatusPlanned {
+		t.Fatalf("the plan is %s: %+v", plan.Status, plan.Rejections)
+	}
+	res := clitest.Run(t, binary, r.dir, "", "apply", file, "--kubeconfig", env.Kubeconfig, "--dry-run=server")
+	if res.Code != 1 || !strings.Contains(res.Stderr, "would refuse") || !strings.Contains(res.Stderr, `required variable "region" must be set`) {
+		t.Errorf("a server dry run CAPI's Cluster webhook rejects: exit %d\n%s", res.Code, res.Stderr)
+	}
+	t.Logf("apply --dry-run=server:\n%s", res.Stderr)
 }

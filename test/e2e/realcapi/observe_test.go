@@ -388,3 +388,21 @@ func describe(m map[stepKey]movement) string {
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
+
+// atRest is when the observer saw every change of the step at rest (zero
+// when it did not see them all).
+func (o *observer) atRest(step planner.Step) time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var last time.Time
+	for _, ch := range step.Changes {
+		st := o.steps[stepKey{ch.Object.Kind + " " + ch.Object.Name, ch.From, ch.To}]
+		if st == nil || st.end.IsZero() {
+			return time.Time{}
+		}
+		if st.end.After(last) {
+			last = st.end
+		}
+	}
+	return last
+}

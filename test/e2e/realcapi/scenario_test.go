@@ -36,7 +36,7 @@ type scenario struct {
 	planArgs []string
 	// during runs while the upgrade is under way (e.g. to release a stall), after
 	// the trigger; nil for none.
-	during func(ctx context.Context, t *testing.T, s *run, plan *planner.ClusterPlan)
+	during func(ctx context.Context, t testing.TB, s *run, plan *planner.ClusterPlan)
 }
 
 // run is a scenario under way.
@@ -50,6 +50,12 @@ type run struct {
 func (s scenario) run(t *testing.T, name string) *run {
 	t.Helper()
 	t.Parallel()
+	return s.start(t, name)
+}
+
+// start creates the scenario's namespace, extension and Cluster.
+func (s scenario) start(t testing.TB, name string) *run {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	t.Cleanup(cancel)
 	r := &run{scenario: s, ns: "e2e-" + name, name: "web", dir: t.TempDir()}
@@ -69,7 +75,7 @@ func (s scenario) run(t *testing.T, name string) *run {
 }
 
 // plan runs capi-planner plan for the scenario's Cluster and decodes its JSON.
-func (r *run) plan(t *testing.T, source []string, extra ...string) *planner.ClusterPlan {
+func (r *run) plan(t testing.TB, source []string, extra ...string) *planner.ClusterPlan {
 	t.Helper()
 	args := append([]string{"plan", "--cluster", r.ns + "/" + r.name, "--to", r.to, "-o", "json"}, source...)
 	args = append(append(args, r.planArgs...), extra...)
@@ -86,7 +92,7 @@ func (r *run) plan(t *testing.T, source []string, extra ...string) *planner.Clus
 
 // plans plans offline from a snapshot and live, checks that they agree, and
 // returns the live plan asked of the extension (--ask-extensions).
-func (r *run) plans(t *testing.T) *planner.ClusterPlan {
+func (r *run) plans(t testing.TB) *planner.ClusterPlan {
 	t.Helper()
 	live := []string{"--kubeconfig", env.Kubeconfig}
 	snap := filepath.Join(r.dir, "snapshot.yaml")
@@ -109,7 +115,7 @@ func (r *run) plans(t *testing.T) *planner.ClusterPlan {
 	return asked
 }
 
-func stepsJSON(t *testing.T, p *planner.ClusterPlan) string {
+func stepsJSON(t testing.TB, p *planner.ClusterPlan) string {
 	b, err := json.Marshal(p.Steps)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +125,7 @@ func stepsJSON(t *testing.T, p *planner.ClusterPlan) string {
 
 // upgrade triggers the plan as an operator would and waits until the controllers
 // have landed it, observing the Machines all along.
-func (r *run) upgrade(t *testing.T, plan *planner.ClusterPlan) {
+func (r *run) upgrade(t testing.TB, plan *planner.ClusterPlan) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -143,7 +149,7 @@ func (r *run) upgrade(t *testing.T, plan *planner.ClusterPlan) {
 
 // observe starts watching the Cluster's Machines for the plan; the function
 // it returns stops watching.
-func (r *run) observe(ctx context.Context, t *testing.T, plan *planner.ClusterPlan) (stop func()) {
+func (r *run) observe(ctx context.Context, t testing.TB, plan *planner.ClusterPlan) (stop func()) {
 	t.Helper()
 	r.obs = newObserver(env.Client, r.ns, plan.ControlPlane.Name)
 	if err := r.obs.baseline(ctx); err != nil {
@@ -158,7 +164,7 @@ func (r *run) observe(ctx context.Context, t *testing.T, plan *planner.ClusterPl
 
 // stepUnmanaged patches a Cluster without a topology step by step, as the plan
 // says: the KubeadmControlPlane's spec.version, then each MachineDeployment's.
-func (r *run) stepUnmanaged(ctx context.Context, t *testing.T, plan *planner.ClusterPlan) {
+func (r *run) stepUnmanaged(ctx context.Context, t testing.TB, plan *planner.ClusterPlan) {
 	for _, s := range plan.Steps {
 		for _, ch := range s.Changes {
 			key := types.NamespacedName{Namespace: r.ns, Name: ch.Object.Name}
@@ -185,7 +191,7 @@ func (r *run) stepUnmanaged(ctx context.Context, t *testing.T, plan *planner.Clu
 	}
 }
 
-func patchTopologyVersion(ctx context.Context, t *testing.T, ns, name, version string) {
+func patchTopologyVersion(ctx context.Context, t testing.TB, ns, name, version string) {
 	t.Helper()
 	c := &clusterv1.Cluster{}
 	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, c); err != nil {
@@ -198,7 +204,7 @@ func patchTopologyVersion(ctx context.Context, t *testing.T, ns, name, version s
 }
 
 // compare checks the observation against the plan's predictions, step by step.
-func (r *run) compare(t *testing.T, plan *planner.ClusterPlan) {
+func (r *run) compare(t testing.TB, plan *planner.ClusterPlan) {
 	t.Helper()
 	want, got := predicted(plan), r.obs.movements(plan)
 	for _, d := range diff(want, got) {
@@ -231,7 +237,7 @@ func (r *run) compare(t *testing.T, plan *planner.ClusterPlan) {
 
 // compareHooks checks the lifecycle hooks the test extension recorded (one
 // "<hook>-<versions>-actualResponseStatus" key per call site) against the plan.
-func (r *run) compareHooks(t *testing.T, plan *planner.ClusterPlan) {
+func (r *run) compareHooks(t testing.TB, plan *planner.ClusterPlan) {
 	t.Helper()
 	cm := &corev1.ConfigMap{}
 	key := types.NamespacedName{Namespace: r.ns, Name: fmt.Sprintf("%s-%s-test-extension-hookresponses", r.name, r.ext.Name)}
@@ -260,15 +266,21 @@ func (r *run) compareHooks(t *testing.T, plan *planner.ClusterPlan) {
 // them: the hook and the versions of its request.
 func predictedHooks(plan *planner.ClusterPlan) []string {
 	var out []string
+	// The upgrade a step belongs to: the one write of a chained upgrade, or
+	// the write per minor that starts it.
+	upgradeFrom, upgradeTo := plan.Current.Topology, plan.Target
 	for _, s := range plan.Steps {
 		if len(s.Changes) == 0 {
 			continue
 		}
 		from, to := s.Changes[0].From, s.Changes[0].To
+		if w := s.Changes[0].Patch; w != nil && w.Field == "spec.topology.version" {
+			upgradeFrom, upgradeTo = w.From, w.To
+		}
 		for _, h := range append(append([]planner.Hook{}, s.HooksBefore...), s.HooksAfter...) {
 			switch h.Name {
 			case "BeforeClusterUpgrade":
-				out = append(out, fmt.Sprintf("%s-%s-%s", h.Name, plan.Current.Topology, plan.Target))
+				out = append(out, fmt.Sprintf("%s-%s-%s", h.Name, upgradeFrom, upgradeTo))
 			case "BeforeControlPlaneUpgrade", "BeforeWorkersUpgrade":
 				out = append(out, fmt.Sprintf("%s-%s-%s", h.Name, from, to))
 			default:
@@ -293,7 +305,7 @@ func waitStep(ctx context.Context, ns, name string, s planner.Step) error {
 // releaseWorkersAfterStall waits until the control plane has reached the target
 // while the workers stay behind for a while (the stall the plan's blockers
 // predict), then removes every annotation from the topology's MachineDeployments.
-func releaseWorkersAfterStall(ctx context.Context, t *testing.T, r *run, plan *planner.ClusterPlan) {
+func releaseWorkersAfterStall(ctx context.Context, t testing.TB, r *run, plan *planner.ClusterPlan) {
 	t.Helper()
 	c := &clusterv1.Cluster{}
 	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: r.ns, Name: r.name}, c); err != nil {
@@ -344,7 +356,7 @@ func releaseWorkersAfterStall(ctx context.Context, t *testing.T, r *run, plan *p
 
 // deleteOldWorkers plays the operator of an OnDelete MachineDeployment: once its
 // spec has moved to the target, it deletes the Machines still at an older version.
-func deleteOldWorkers(ctx context.Context, t *testing.T, r *run, _ *planner.ClusterPlan) {
+func deleteOldWorkers(ctx context.Context, t testing.TB, r *run, _ *planner.ClusterPlan) {
 	t.Helper()
 	err := wait.PollUntilContextTimeout(ctx, time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
 		mds := &clusterv1.MachineDeploymentList{}

@@ -1,0 +1,155 @@
+package realcapi
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/capi-planner/capi-planner/internal/testutil/faultproxy"
+	"github.com/capi-planner/capi-planner/planner"
+	"github.com/capi-planner/capi-planner/upgrade"
+)
+
+// Targets of apply's benchmark (issue: apply follows with watches, not polling).
+const (
+	// detectTarget: apply says a step is done within this long of the moment an
+	// independent observer sees its objects at rest.
+	detectTarget = 2 * time.Second
+	// growthTarget: the requests per minute of the second half of the wait over
+	// those of the first half. Watches make it about 1; polling that backs
+	// off or piles up would not.
+	growthTarget = 1.5
+	// benchLease is apply's --lease-duration: it renews every third of it,
+	// which is the floor of the requests it makes while waiting.
+	benchLease = 30 * time.Second
+)
+
+// BenchmarkApplyFollow applies a chained topology upgrade (v1.33.4 -> v1.35.2,
+// one control plane Machine and one worker, every Machine replaced) on the
+// real controllers, through a proxy that counts apply's requests, with the
+// Machines watched by the tests' own observer. It reports:
+//   - detect-max-s: the longest time between the observer seeing a step's
+//     objects at rest and apply's StepDone (the observer lists every 0.5 s, so
+//     this may be short by as much);
+//   - req/min and req/min-floor: apply's requests per minute while it waits,
+//     and that over its Lease renewals per minute (1 = nothing but renewals);
+//   - growth: the requests per minute of the second half of the wait over the
+//     first half.
+//
+// It fails when a target above is missed. `make bench` runs it once.
+func BenchmarkApplyFollow(b *testing.B) {
+	for i := range b.N {
+		c := doneWhen()
+		c.Patches = false
+		c.ControlPlaneReplicas = 1
+		c.MachineDeployments[0].Replicas = 1
+		s := scenario{cluster: c, to: "v1.35.2"}
+		s.ext.RefuseInPlace = true
+		b.StopTimer()
+		r := s.start(b, fmt.Sprintf("bench-follow-%d", i))
+		file, plan := r.savePlan(b, "plan.json")
+		b.StartTimer()
+		benchFollow(b, r, file, plan)
+	}
+}
+
+func benchFollow(b *testing.B, r *run, file string, plan *planner.ClusterPlan) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	stop := r.observe(ctx, b, plan)
+	proxy, counted := r.proxied(ctx, b, faultproxy.Options{})
+	var (
+		mu      sync.Mutex
+		samples []sample
+	)
+	sampling, stopSampling := context.WithCancel(ctx)
+	go func() {
+		for {
+			mu.Lock()
+			samples = append(samples, sample{time.Now(), proxy.Stats().Requests})
+			mu.Unlock()
+			select {
+			case <-sampling.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	p := r.startApply(b, counted, file, "--yes", "--lease-duration", benchLease.String())
+	if code := p.wait(b, 14*time.Minute); code != 0 {
+		b.Fatalf("apply: exit %d\n%s", code, p.stderr.String())
+	}
+	stopSampling()
+	stop()
+	events := p.events(b)
+
+	var waitFrom, waitTo time.Time
+	var detectMax time.Duration
+	for _, e := range events {
+		switch e.Type {
+		case upgrade.EventWrite:
+			waitFrom = e.Time
+		case upgrade.EventCompleted:
+			waitTo = e.Time
+		case upgrade.EventStepDone:
+			atRest := r.obs.atRest(plan.Steps[e.Step-1])
+			if atRest.IsZero() {
+				b.Errorf("step %d: the observer never saw it at rest", e.Step)
+				continue
+			}
+			d := e.Time.Sub(atRest)
+			b.Logf("step %d: apply said done %s after the observer saw it at rest", e.Step, d.Round(10*time.Millisecond))
+			detectMax = max(detectMax, d)
+		}
+	}
+	if waitFrom.IsZero() || waitTo.IsZero() {
+		b.Fatalf("no write or no end in the events: %+v", events)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	mid := waitFrom.Add(waitTo.Sub(waitFrom) / 2)
+	first, second := rate(samples, waitFrom, mid), rate(samples, mid, waitTo)
+	whole := rate(samples, waitFrom, waitTo)
+	floor := float64(time.Minute) / float64(benchLease/3)
+	b.Logf("waiting %s: %.1f requests a minute (first half %.1f, second half %.1f); Lease renewals alone: %.1f a minute",
+		waitTo.Sub(waitFrom).Round(time.Second), whole, first, second, floor)
+	b.ReportMetric(detectMax.Seconds(), "detect-max-s")
+	b.ReportMetric(whole, "req/min")
+	b.ReportMetric(whole/floor, "req/min-floor")
+	growth := second / max(first, 1)
+	b.ReportMetric(growth, "growth")
+	if detectMax > detectTarget {
+		b.Errorf("a step was reported done %s after it was: the target is %s", detectMax.Round(10*time.Millisecond), detectTarget)
+	}
+	if growth > growthTarget {
+		b.Errorf("requests a minute grew %.2fx from the first half of the wait to the second: the target is at most %.1fx", growth, growthTarget)
+	}
+}
+
+// sample is the proxy's request count at a time.
+type sample struct {
+	at       time.Time
+	requests int
+}
+
+// rate is the requests per minute between from and to, from the samples
+// nearest to them.
+func rate(samples []sample, from, to time.Time) float64 {
+	at := func(t time.Time) sample {
+		best := samples[0]
+		for _, s := range samples {
+			if s.at.After(t) {
+				break
+			}
+			best = s
+		}
+		return best
+	}
+	a, z := at(from), at(to)
+	if !z.at.After(a.at) {
+		return 0
+	}
+	return float64(z.requests-a.requests) / z.at.Sub(a.at).Minutes()
+}

@@ -73,7 +73,7 @@ func benchFollow(b *testing.B, r *run, file string, plan *planner.ClusterPlan) {
 			select {
 			case <-sampling.Done():
 				return
-			case <-time.After(time.Second):
+			case <-time.After(200 * time.Millisecond):
 			}
 		}
 	}()
@@ -82,6 +82,11 @@ func benchFollow(b *testing.B, r *run, file string, plan *planner.ClusterPlan) {
 		b.Fatalf("apply: exit %d\n%s", code, p.stderr.String())
 	}
 	stopSampling()
+	// The observer lists every half second: give it the time to see the
+	// last step at rest, which apply may have seen first.
+	for deadline := time.Now().Add(30 * time.Second); r.obs.atRest(plan.Steps[len(plan.Steps)-1]).IsZero() && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
 	stop()
 	events := p.events(b)
 
@@ -134,18 +139,17 @@ type sample struct {
 	requests int
 }
 
-// rate is the requests per minute between from and to, from the samples
-// nearest to them.
+// rate is the requests per minute between from and to, from the first
+// samples at or after them (a sample before from could count the requests
+// that led up to it).
 func rate(samples []sample, from, to time.Time) float64 {
 	at := func(t time.Time) sample {
-		best := samples[0]
 		for _, s := range samples {
-			if s.at.After(t) {
-				break
+			if !s.at.Before(t) {
+				return s
 			}
-			best = s
 		}
-		return best
+		return samples[len(samples)-1]
 	}
 	a, z := at(from), at(to)
 	if !z.at.After(a.at) {

@@ -31,6 +31,7 @@ test: lint
 FUZZTIME ?= 5s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/state/snapshot
+	$(GO) test -run '^$$' -fuzz '^FuzzListItems$$' -fuzztime $(FUZZTIME) ./internal/state/snapshot
 	$(GO) test -run '^$$' -fuzz '^FuzzPlanFlags$$' -fuzztime $(FUZZTIME) ./internal/cmd
 
 ## envtest: build kube-apiserver and etcd from hack/tools/ once, into a cache outside the checkout.

@@ -5,6 +5,7 @@ package gctune
 import (
 	"os"
 	"runtime/debug"
+	"sync"
 )
 
 // Percent is the GOGC capi-planner runs with unless GOGC is set: reading 25,000
@@ -16,5 +17,40 @@ const Percent = 150
 func Apply() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(Percent)
+	}
+}
+
+// largePercent is the GOGC while a very large document is decoded: its text
+// alone is most of the live heap, so the usual Percent would let garbage grow
+// to one and a half times the document before a collection.
+const largePercent = 50
+
+var (
+	largeMu    sync.Mutex
+	largeDepth int
+	largeSaved int
+)
+
+// WhileLarge collects garbage more often until the function it returns is
+// called, so that decoding a very large document costs memory in proportion
+// to it. Calls may overlap (documents decode in parallel); a lower GOGC, or
+// GOGC=off, is kept.
+func WhileLarge() (restore func()) {
+	largeMu.Lock()
+	if largeDepth == 0 {
+		largeSaved = debug.SetGCPercent(largePercent)
+		if largeSaved < largePercent {
+			debug.SetGCPercent(largeSaved)
+		}
+	}
+	largeDepth++
+	largeMu.Unlock()
+	return func() {
+		largeMu.Lock()
+		defer largeMu.Unlock()
+		if largeDepth--; largeDepth == 0 {
+			debug.SetGCPercent(largeSaved)
+			debug.FreeOSMemory()
+		}
 	}
 }

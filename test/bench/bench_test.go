@@ -3,12 +3,16 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -118,21 +122,30 @@ func BenchmarkOfflinePlanAll(b *testing.B) {
 			b.Fatalf("planned %d clusters", len(p.Clusters))
 		}
 	}
-	b.ReportMetric(float64(plan)/float64(floor), "x-floor")
+	ratio := float64(plan) / float64(floor)
+	b.ReportMetric(ratio, "x-floor")
 	b.ReportMetric(plan.Seconds()/float64(b.N), "s/plan-all")
 	b.ReportMetric(floor.Seconds()/float64(b.N), "s/floor")
+	if ratio > offlineTarget {
+		b.Errorf("offline plan-all took %.2fx its floor: the target is at most %.1fx (docs/performance.md)", ratio, offlineTarget)
+	}
 }
+
+// The targets of docs/performance.md: a benchmark that misses one fails, so
+// `make bench` exits non-zero.
+const (
+	offlineTarget = 1.5
+	peakRSSTarget = 500 << 20
+	// largeDocumentTarget bounds the memory a very large document costs,
+	// beyond the floor, as a multiple of its size.
+	largeDocumentTarget = 2.0
+)
 
 // BenchmarkPeakRSS runs the capi-planner binary on the same snapshot and reports
 // its peak resident memory.
 func BenchmarkPeakRSS(b *testing.B) {
 	path := writeFleet(b)
-	bin := filepath.Join(b.TempDir(), "capi-planner")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/capi-planner")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		b.Fatal(err)
-	}
+	bin := buildBinary(b)
 	var peak int64
 	for b.Loop() {
 		cmd := exec.Command(bin, "plan", "-f", path, "--to", "v1.36.3", "-o", "json", "--versions", "v1.33.4,v1.34.3,v1.35.2,v1.36.3")
@@ -144,4 +157,83 @@ func BenchmarkPeakRSS(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(peak)/1024, "MB-peak-rss")
+	if peak<<10 > peakRSSTarget {
+		b.Errorf("peak RSS %d MB: the target is under %d MB", peak>>10, peakRSSTarget>>20)
+	}
+}
+
+// largeDocumentSize is the size of the one-document List of
+// BenchmarkPeakRSSLargeDocument.
+const largeDocumentSize = 200 << 20
+
+// writeLargeDocument writes a YAML List of ConfigMaps of about size bytes as
+// one document, as kubectl get -o yaml writes a List.
+func writeLargeDocument(b *testing.B, size int) string {
+	path := filepath.Join(b.TempDir(), "large.yaml")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	blob := strings.Repeat("capi-planner ", 300)
+	fmt.Fprint(w, "apiVersion: v1\nkind: List\nitems:\n")
+	for i, n := 0, 0; n < size; i++ {
+		k, _ := fmt.Fprintf(w, "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: cm-%d\n    namespace: default\n  data:\n    blob: %s\n", i, blob)
+		n += k
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// peakRSS runs the binary and returns its peak resident memory in bytes.
+func peakRSS(b *testing.B, bin string, args ...string) int64 {
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = io.Discard
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("%s %s: %v", bin, strings.Join(args, " "), err)
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		b.Skip("no rusage on this platform")
+	}
+	return ru.Maxrss << 10 // kilobytes on Linux
+}
+
+// BenchmarkPeakRSSLargeDocument plans the bundled example with a 200 MB
+// one-document List beside it and reports the peak resident memory beyond the
+// floor (the same plan without the List), as a multiple of the List's size.
+func BenchmarkPeakRSSLargeDocument(b *testing.B) {
+	bin := buildBinary(b)
+	large := writeLargeDocument(b, largeDocumentSize)
+	fi, err := os.Stat(large)
+	if err != nil {
+		b.Fatal(err)
+	}
+	example := "../../fixtures/topology-versions"
+	var floor, peak int64
+	for b.Loop() {
+		floor = max(floor, peakRSS(b, bin, "plan", "-f", example, "-o", "json"))
+		peak = max(peak, peakRSS(b, bin, "plan", "-f", example, "-f", large, "-o", "json"))
+	}
+	ratio := float64(peak-floor) / float64(fi.Size())
+	b.ReportMetric(float64(peak)/(1<<20), "MB-peak-rss")
+	b.ReportMetric(float64(floor)/(1<<20), "MB-floor-rss")
+	b.ReportMetric(ratio, "x-document")
+	if ratio > largeDocumentTarget {
+		b.Errorf("a %d MB document cost %.2fx its size in memory beyond the floor: the target is at most %.1fx", fi.Size()>>20, ratio, largeDocumentTarget)
+	}
+}
+
+// buildBinary builds the capi-planner binary for the benchmarks that run it.
+func buildBinary(b *testing.B) string {
+	bin := filepath.Join(b.TempDir(), "capi-planner")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/capi-planner")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		b.Fatal(err)
+	}
+	return bin
 }

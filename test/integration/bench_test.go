@@ -176,11 +176,22 @@ func BenchmarkLivePlanAll(b *testing.B) {
 			measureFloor()
 		}
 	}
-	b.ReportMetric(float64(plan)/float64(floor), "x-floor")
+	ratio := float64(plan) / float64(floor)
+	b.ReportMetric(ratio, "x-floor")
 	b.ReportMetric(plan.Seconds()/float64(b.N), "s/plan-all")
 	b.ReportMetric(floor.Seconds()/float64(b.N), "s/floor")
 	b.ReportMetric(float64(machines), "machines")
+	if ratio > liveTarget {
+		b.Errorf("live plan-all took %.2fx its floor: the target is at most %.1fx (docs/performance.md)", ratio, liveTarget)
+	}
 }
+
+// The targets of docs/performance.md: a benchmark that misses one fails, so
+// `make bench` exits non-zero.
+const (
+	liveTarget        = 1.3
+	livePeakRSSTarget = 500 << 20
+)
 
 // BenchmarkLivePeakRSS runs the capi-planner binary against the same management
 // cluster and reports its peak resident memory.
@@ -199,4 +210,7 @@ func BenchmarkLivePeakRSS(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(peak)/1024, "MB-peak-rss")
+	if peak<<10 > livePeakRSSTarget {
+		b.Errorf("peak RSS %d MB: the target is under %d MB", peak>>10, livePeakRSSTarget>>20)
+	}
 }

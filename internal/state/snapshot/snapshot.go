@@ -41,6 +41,7 @@ import (
 	runtimev1alpha1 "sigs.k8s.io/cluster-api/api/runtime/v1alpha1"
 	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
 
+	"github.com/capi-planner/capi-planner/internal/gctune"
 	"github.com/capi-planner/capi-planner/internal/safefile"
 	"github.com/capi-planner/capi-planner/internal/scheme"
 	"github.com/capi-planner/capi-planner/internal/state"
@@ -216,6 +217,19 @@ func (l *fileLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// regularSize is the size of a regular file, 0 for anything else.
+func regularSize(in io.Reader) int64 {
+	f, ok := in.(interface{ Stat() (os.FileInfo, error) })
+	if !ok {
+		return 0
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0
+	}
+	return fi.Size()
+}
+
 // readStream decodes a stream as it is read: documents are decoded on every
 // core while the next ones are read, then kept in order, so that errors and
 // duplicates are found in file order and memory follows the largest documents.
@@ -240,7 +254,7 @@ func (r *reader) readStream(ctx context.Context, name string, in io.Reader) erro
 	go func() {
 		defer close(order)
 		defer close(jobs)
-		s := &splitter{file: name, maxDoc: r.opts.MaxDocumentSize, ctx: ctx, emit: func(d document) error {
+		s := &splitter{file: name, maxDoc: r.opts.MaxDocumentSize, size: regularSize(in), ctx: ctx, emit: func(d document) error {
 			j := job{doc: d, out: make(chan decodedDocument, 1)}
 			select {
 			case order <- j:
@@ -347,6 +361,9 @@ func (r *reader) decodeDocument(file string, d document) decodedDocument {
 		e.Line += bytes.Count(d.data[:i], []byte("\n"))
 		return decodedDocument{err: e}
 	}
+	if out, ok := r.decodeListItems(file, d, fail); ok {
+		return out
+	}
 	raw, yamlErr := yaml.YAMLToJSONStrict(d.data)
 	if yamlErr != nil {
 		if key, line, first, ok := duplicateKey(d.data); ok {
@@ -372,21 +389,7 @@ func (r *reader) decodeDocument(file string, d document) decodedDocument {
 	}
 	var out decodedDocument
 	decodeOne := func(item int, h header, raw []byte, where string) bool {
-		obj, warning, err := r.decodeObject(&h, raw)
-		failHere := func(format string, args ...any) error { return fail(item, h.describe(), format, args...) }
-		if err != nil {
-			out.err = failHere("%v", err)
-			var invalid *invalidError
-			if errors.As(err, &invalid) {
-				out.err.(*Error).Line = d.startLine + fieldLine(d.data, item, invalid.path) - 1
-			}
-			return false
-		}
-		if warning != "" {
-			out.warnings = append(out.warnings, failHere("%s", warning))
-		}
-		out.objects = append(out.objects, decodedObject{h: h, obj: obj, where: where, src: state.Source{File: file, Line: d.startLine}, fail: failHere})
-		return true
+		return r.decodeOne(&out, file, d, fail, item, h, raw, where)
 	}
 	if strings.HasSuffix(h.Kind, "List") && (h.Items != nil || h.Metadata.Name == "") {
 		var items []json.RawMessage
@@ -412,6 +415,64 @@ func (r *reader) decodeDocument(file string, d document) decodedDocument {
 	}
 	decodeOne(0, h, raw, fmt.Sprintf("%s (document %d)", file, d.index))
 	return out
+}
+
+// decodeOne decodes one object of the document (item > 0: of its List's
+// items) into out; false when it fails, with out.err set.
+func (r *reader) decodeOne(out *decodedDocument, file string, d document, fail func(item int, obj, format string, args ...any) error, item int, h header, raw []byte, where string) bool {
+	obj, warning, err := r.decodeObject(&h, raw)
+	failHere := func(format string, args ...any) error { return fail(item, h.describe(), format, args...) }
+	if err != nil {
+		out.err = failHere("%v", err)
+		var invalid *invalidError
+		if errors.As(err, &invalid) {
+			out.err.(*Error).Line = d.startLine + fieldLine(d.data, item, invalid.path) - 1
+		}
+		return false
+	}
+	if warning != "" {
+		out.warnings = append(out.warnings, failHere("%s", warning))
+	}
+	out.objects = append(out.objects, decodedObject{h: h, obj: obj, where: where, src: state.Source{File: file, Line: d.startLine}, fail: failHere})
+	return true
+}
+
+// largeDocument is the size from which a document is read with care for
+// memory: its buffer is sized once, and garbage is collected more often.
+const largeDocument = 16 << 20
+
+// decodeListItems reads a YAML List item by item (see yamlListItems); ok is
+// false when the document is not such a List, or an item does not convert,
+// which the full parse then reports with its lines.
+func (r *reader) decodeListItems(file string, d document, fail func(item int, obj, format string, args ...any) error) (out decodedDocument, ok bool) {
+	items, ok := listItems(d.data)
+	if !ok {
+		return out, false
+	}
+	if _, err := yaml.YAMLToJSONStrict(shell(d.data, items)); err != nil {
+		return out, false
+	}
+	if len(d.data) > largeDocument {
+		defer gctune.WhileLarge()()
+	}
+	for i, it := range items {
+		text := it.text(d.data)
+		raw, err := yaml.YAMLToJSONStrict(text)
+		if err != nil {
+			return decodedDocument{}, false
+		}
+		h, plain := peekHeader(text)
+		if !plain {
+			h = header{}
+			if err := json.Unmarshal(raw, &h); err != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+				return decodedDocument{}, false
+			}
+		}
+		if !r.decodeOne(&out, file, d, fail, i+1, h, raw, fmt.Sprintf("%s (document %d, item %d)", file, d.index, i+1)) {
+			return out, true
+		}
+	}
+	return out, true
 }
 
 var duplicateKeyRE = regexp.MustCompile(`line (\d+): mapping key "(.*)" already defined at line (\d+)`)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
@@ -80,9 +81,12 @@ func (c *countingReader) linesBefore(offset int64, lines *int) {
 type splitter struct {
 	file   string
 	maxDoc int64
-	emit   func(document) error
-	ctx    context.Context
-	index  int
+	// size is the file's size when known (0 otherwise): a large document's
+	// buffer then grows once, to what is left of the file, instead of doubling.
+	size  int64
+	emit  func(document) error
+	ctx   context.Context
+	index int
 }
 
 // decodeText returns a reader of the stream as UTF-8: a UTF-8 byte-order mark is
@@ -135,15 +139,24 @@ func (s *splitter) flush(startLine int, data []byte) error {
 
 func (s *splitter) splitYAML(br *bufio.Reader) error {
 	var (
-		doc     = &bytes.Buffer{}
-		first   int // line number of the current document's first content line
-		line    int
-		content bool
+		doc      = &bytes.Buffer{}
+		first    int // line number of the current document's first content line
+		line     int
+		content  bool
+		consumed int64
+		grown    bool
 	)
 	for eof := false; !eof; {
 		lineStart := doc.Len()
 		for {
 			chunk, err := br.ReadSlice('\n')
+			if !grown && s.size > 0 && doc.Len() > largeDocument {
+				grown = true
+				if left := min(s.size-consumed, s.maxDoc-int64(doc.Len())+1, math.MaxInt32); left > 0 {
+					doc.Grow(int(left))
+				}
+			}
+			consumed += int64(len(chunk))
 			doc.Write(chunk)
 			if int64(doc.Len()) > s.maxDoc {
 				at := first
@@ -174,7 +187,7 @@ func (s *splitter) splitYAML(br *bufio.Reader) error {
 				if err := s.flush(first, doc.Bytes()); err != nil {
 					return err
 				}
-				doc, content = &bytes.Buffer{}, false
+				doc, content, grown = &bytes.Buffer{}, false, false
 			}
 		case !content:
 			if trimmed := bytes.TrimSpace(text); len(trimmed) > 0 && trimmed[0] != '#' {

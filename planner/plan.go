@@ -102,10 +102,12 @@ type ClusterPlan struct {
 	VersionSource    *VersionSource `json:"versionSource,omitempty"`
 	AvailableTargets []string       `json:"availableTargets"`
 	Status           Status         `json:"status"`
-	// Trigger is the single change that starts a topology upgrade (Cluster spec.topology.version).
+	// Trigger is the single change that starts a topology upgrade (Cluster
+	// spec.topology.version); absent when the writes are one per minor (on the steps).
 	Trigger *Patch `json:"trigger,omitempty"`
 	// UpgradePlan is CAPI's own upgrade plan for the current state, as the
-	// topology controller computes it on its next reconcile.
+	// topology controller computes it on its next reconcile (for writes one
+	// minor at a time: each write's plan, one after the other).
 	UpgradePlan UpgradePaths `json:"upgradePlan"`
 	Steps       []Step       `json:"steps"`
 	Rejections  []Rejection  `json:"rejections,omitempty"`
@@ -232,7 +234,10 @@ type Change struct {
 	// Deferred marks a worker that moves only after an operator removes a defer
 	// or hold annotation (see the step's blockers).
 	Deferred bool `json:"deferred,omitempty"`
-	// Patch is the patch capi-planner makes for this change (unmanaged Clusters).
+	// Patch is the write capi-planner makes to start this change: the object's
+	// version (unmanaged Clusters), or the Cluster's spec.topology.version on
+	// the first change of each write of a topology Cluster written one minor
+	// at a time.
 	Patch *Patch `json:"patch,omitempty"`
 	// Prediction says whether the Machines are updated in place or replaced.
 	Prediction *Prediction `json:"prediction,omitempty"`

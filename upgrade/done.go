@@ -132,7 +132,10 @@ func machinePoolAt(v *view, name, to string) string {
 			return fmt.Sprintf("%s is at %s, not yet %s", ref, mp.Spec.Template.Spec.Version, to)
 		}
 		want := ptrInt32(mp.Spec.Replicas)
-		if mp.Status.ObservedGeneration != mp.Generation || ptrInt32(mp.Status.AvailableReplicas) != want {
+		if mp.Status.ObservedGeneration != mp.Generation {
+			return fmt.Sprintf("%s: generation %d not observed yet", ref, mp.Generation)
+		}
+		if ptrInt32(mp.Status.AvailableReplicas) != want {
 			return fmt.Sprintf("%s: %d available, want %d", ref, ptrInt32(mp.Status.AvailableReplicas), want)
 		}
 		for _, sv := range mp.Status.Versions {

@@ -185,3 +185,43 @@ func TestPlanDiff(t *testing.T) {
 		t.Errorf("another verdict is no difference:\n%s", d)
 	}
 }
+
+// A MachinePool is judged by its status versions (its Machines, if any, are
+// the provider's): done when every replica reports the version and is available.
+func TestStepDoneMachinePool(t *testing.T) {
+	mpRef := planner.ObjectRef{Kind: "MachinePool", Namespace: "ns", Name: "mp"}
+	step := planner.Step{Number: 2, Changes: []planner.Change{{Object: mpRef, From: "v1.33.4", To: "v1.34.3", Wave: 1}}}
+	pool := func(spec string, generation, observed int64, available int32, versions ...clusterv1.StatusVersion) clusterv1.MachinePool {
+		mp := clusterv1.MachinePool{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "mp", Generation: generation}}
+		mp.Spec.Replicas = ptr.To(int32(2))
+		mp.Spec.Template.Spec.Version = spec
+		mp.Status.ObservedGeneration = observed
+		mp.Status.AvailableReplicas = ptr.To(available)
+		mp.Status.Versions = versions
+		return mp
+	}
+	at := func(version string, n int32) clusterv1.StatusVersion {
+		return clusterv1.StatusVersion{Version: version, Replicas: n}
+	}
+	for _, tc := range []struct {
+		name    string
+		mp      clusterv1.MachinePool
+		done    bool
+		pending string
+	}{
+		{"not written", pool("v1.33.4", 1, 1, 2, at("v1.33.4", 2)), false, "MachinePool mp is at v1.33.4, not yet v1.34.3"},
+		{"not observed", pool("v1.34.3", 2, 1, 2, at("v1.33.4", 2)), false, "generation 2 not observed yet"},
+		{"half the replicas", pool("v1.34.3", 2, 2, 2, at("v1.33.4", 1), at("v1.34.3", 1)), false, "1 replicas still at v1.33.4"},
+		{"one unavailable", pool("v1.34.3", 2, 2, 1, at("v1.34.3", 2)), false, "1 available, want 2"},
+		{"landed", pool("v1.34.3", 2, 2, 2, at("v1.34.3", 2)), true, ""},
+		{"moved past it", pool("v1.35.2", 3, 2, 2, at("v1.34.3", 2)), true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := &view{controlPlane: controlPlane("v1.34.3", 1, 1, 1, 1), mps: []clusterv1.MachinePool{tc.mp}}
+			done, pending := stepDone(v, step, cpRef)
+			if done != tc.done || !strings.Contains(strings.Join(pending, ";"), tc.pending) {
+				t.Errorf("done %v %v, want %v and pending %q", done, pending, tc.done, tc.pending)
+			}
+		})
+	}
+}

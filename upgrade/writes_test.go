@@ -46,6 +46,7 @@ func TestWrites(t *testing.T) {
 	cluster := planner.ObjectRef{Kind: "Cluster", Namespace: "ns", Name: "c"}
 	cp := planner.ObjectRef{Kind: "KubeadmControlPlane", Namespace: "ns", Name: "cp"}
 	md := planner.ObjectRef{Kind: "MachineDeployment", Namespace: "ns", Name: "md"}
+	mp := planner.ObjectRef{Kind: "MachinePool", Namespace: "ns", Name: "mp"}
 	group := func(planner.ObjectRef) string { return "g" }
 	topo := &planner.ClusterPlan{Mode: planner.ModeTopology, Trigger: &planner.Patch{Object: cluster, Field: "spec.topology.version", From: "v1.33.4", To: "v1.35.2"},
 		Steps: []planner.Step{{Number: 1}, {Number: 2}, {Number: 3}}}
@@ -71,14 +72,15 @@ func TestWrites(t *testing.T) {
 	}
 	unmanaged := &planner.ClusterPlan{Mode: planner.ModeUnmanaged, Steps: []planner.Step{
 		{Number: 1, Changes: []planner.Change{{Object: cp, Patch: patch(cp, "spec.version", "v1.33.4", "v1.34.3")}}},
-		{Number: 2, Changes: []planner.Change{{Object: md, Wave: 1, Patch: patch(md, "spec.template.spec.version", "v1.33.4", "v1.34.3")}}},
+		{Number: 2, Changes: []planner.Change{{Object: md, Wave: 1, Patch: patch(md, "spec.template.spec.version", "v1.33.4", "v1.34.3")},
+			{Object: mp, Wave: 1, Patch: patch(mp, "spec.template.spec.version", "v1.33.4", "v1.34.3")}}},
 	}}
 	ws := Writes(unmanaged, group)
 	var ids []string
 	for _, w := range ws {
 		ids = append(ids, w.ID())
 	}
-	if got, want := strings.Join(ids, " "), "1/KubeadmControlPlane/cp/v1.34.3 2/MachineDeployment/md/v1.34.3"; got != want {
+	if got, want := strings.Join(ids, " "), "1/KubeadmControlPlane/cp/v1.34.3 2/MachineDeployment/md/v1.34.3 2/MachinePool/mp/v1.34.3"; got != want {
 		t.Fatalf("writes %s, want %s", got, want)
 	}
 }

@@ -5,11 +5,13 @@ package fleet
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -54,7 +56,13 @@ type ClassSpec struct {
 	// Patches adds ClusterClass patches that set the control plane's etcd image
 	// tag and a version file from builtin.controlPlane.version (KubeadmConfig).
 	Patches bool
+	// Variables adds the variable imageRepository and a patch that sets the
+	// control plane's kubeadm imageRepository from it.
+	Variables bool
 }
+
+// ImageRepositoryVariable is the ClusterClass variable of ClassSpec.Variables.
+const ImageRepositoryVariable = "imageRepository"
 
 // ClusterClass returns a docker-style ClusterClass and the templates it refers to.
 func ClusterClass(s ClassSpec) Objects {
@@ -72,6 +80,21 @@ func ClusterClass(s ClassSpec) Objects {
 	}}
 	if s.Patches {
 		cc.Spec.Patches = controlPlaneVersionPatches()
+	}
+	if s.Variables {
+		schema := clusterv1.VariableSchema{OpenAPIV3Schema: clusterv1.JSONSchemaProps{Type: "string", MinLength: ptr.To(int64(1))}}
+		cc.Spec.Variables = []clusterv1.ClusterClassVariable{{Name: ImageRepositoryVariable, Required: ptr.To(true), Schema: schema}}
+		// The ClusterClass controller copies the definitions into its status.
+		cc.Status.Variables = []clusterv1.ClusterClassStatusVariable{{Name: ImageRepositoryVariable,
+			Definitions: []clusterv1.ClusterClassStatusVariableDefinition{{From: clusterv1.VariableDefinitionFromInline, Required: ptr.To(true), Schema: schema}}}}
+		cc.Spec.Patches = append(cc.Spec.Patches, clusterv1.ClusterClassPatch{
+			Name: "image-repository",
+			Definitions: []clusterv1.PatchDefinition{{
+				Selector: clusterv1.PatchSelector{APIVersion: cpAPI, Kind: "KubeadmControlPlaneTemplate", MatchResources: clusterv1.PatchSelectorMatch{ControlPlane: ptr.To(true)}},
+				JSONPatches: []clusterv1.JSONPatch{{Op: "add", Path: "/spec/template/spec/kubeadmConfigSpec/clusterConfiguration/imageRepository",
+					ValueFrom: &clusterv1.JSONPatchValue{Variable: ImageRepositoryVariable}}},
+			}},
+		})
 	}
 	// What the ClusterClass controller writes once it has reconciled the class: without
 	// it the topology controller does not reconcile the Cluster.
@@ -189,6 +212,10 @@ type ClusterSpec struct {
 	// ClassPatches says the ClusterClass has ClassSpec.Patches: the control plane
 	// carries what they set at its version, as the topology controller left it.
 	ClassPatches bool
+	// ImageRepository is the value of the ClusterClass variable of
+	// ClassSpec.Variables ("" when the class has none); the control plane
+	// carries it, as the topology controller left it.
+	ImageRepository string
 }
 
 // Cluster returns the Cluster, its KubeadmControlPlane, MachineDeployments,
@@ -213,6 +240,9 @@ func Cluster(s ClusterSpec) Objects {
 			c.Spec.Topology.Version = s.ControlPlaneVersion
 		}
 		c.Spec.Topology.ControlPlane.Replicas = ptr.To(s.Replicas)
+		if s.ImageRepository != "" {
+			c.Spec.Topology.Variables = []clusterv1.ClusterVariable{{Name: ImageRepositoryVariable, Value: apiextensionsv1.JSON{Raw: []byte(strconv.Quote(s.ImageRepository))}}}
+		}
 		for _, w := range s.Workers {
 			md := clusterv1.ObjectMeta{Annotations: w.Annotations}
 			if w.Pool {
@@ -250,6 +280,7 @@ func controlPlane(s ClusterSpec, owned map[string]string) Objects {
 		kcp.Spec.KubeadmConfigSpec.ClusterConfiguration.Etcd.Local.ImageTag = EtcdImageTag(s.ControlPlaneVersion)
 		kcp.Spec.KubeadmConfigSpec.Files = []bootstrapv1.File{{Path: VersionFile, Content: s.ControlPlaneVersion}}
 	}
+	kcp.Spec.KubeadmConfigSpec.ClusterConfiguration.ImageRepository = s.ImageRepository
 	observed := s.ObservedVersion
 	if observed == "" {
 		observed = s.ControlPlaneVersion

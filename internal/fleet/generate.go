@@ -19,18 +19,36 @@ type FleetSpec struct {
 // fleetVersions is the chain every generated ClusterClass lists.
 var fleetVersions = []string{"v1.33.4", "v1.34.3", "v1.35.2", "v1.36.3"}
 
-// Fleet returns the objects of a generated management cluster: per namespace a
-// ClusterClass; four Clusters in five use it, the fifth has no topology; each
-// Cluster has 3 control plane Machines and MachineDeployments (and, one in four,
-// a MachinePool) sharing the rest of the Machines.
+// fleetHooks are the hooks of the generated management cluster's runtime
+// extension: every lifecycle hook of an upgrade and the in-place update hooks.
+var fleetHooks = []string{"BeforeClusterUpgrade", "BeforeControlPlaneUpgrade", "AfterControlPlaneUpgrade",
+	"BeforeWorkersUpgrade", "AfterWorkersUpgrade", "AfterClusterUpgrade", "CanUpdateMachine", "CanUpdateMachineSet", "UpdateMachine"}
+
+// Fleet returns the objects of a generated management cluster, as a real one
+// has them: the CAPI controllers' Deployments (with the RuntimeSDK and
+// InPlaceUpdates gates on) and a runtime extension for every upgrade hook; per
+// namespace a ClusterClass with patches and a variable; four Clusters in five
+// use it, the fifth has no topology; each Cluster has 3 control plane Machines
+// and MachineDeployments (and, one in four, a MachinePool) sharing the rest of
+// the Machines.
 func Fleet(spec FleetSpec, emit func(Objects) error) (machines int, err error) {
 	if spec.Namespaces < 1 {
 		spec.Namespaces = 1
 	}
 	perCluster := max(3, spec.Machines/max(1, spec.Clusters))
+	const gates = "ClusterTopology=true,RuntimeSDK=true,InPlaceUpdates=true,MachinePool=true"
+	if err := emit(Objects{
+		Namespace("capi-system", nil),
+		Controller(ControllerSpec{Namespace: "capi-system", Name: "capi-controller-manager", Provider: "cluster-api", Image: "registry.k8s.io/cluster-api/cluster-api-controller:v1.14.2", FeatureGates: gates}),
+		Namespace("capi-kubeadm-control-plane-system", nil),
+		Controller(ControllerSpec{Namespace: "capi-kubeadm-control-plane-system", Name: "capi-kubeadm-control-plane-controller-manager", Provider: "control-plane-kubeadm", Image: "registry.k8s.io/cluster-api/kubeadm-control-plane-controller:v1.14.2", FeatureGates: gates}),
+		ExtensionConfig(ExtensionSpec{Name: "upgrade-extension", URL: "https://upgrade-extension.example:8443", Hooks: fleetHooks}),
+	}); err != nil {
+		return 0, err
+	}
 	for i := range spec.Namespaces {
 		ns := fmt.Sprintf("team-%02d", i)
-		objs := append(Objects{Namespace(ns, map[string]string{"team": ns})}, ClusterClass(ClassSpec{Namespace: ns, Name: "standard", Versions: fleetVersions, MachinePools: true, Patches: true})...)
+		objs := append(Objects{Namespace(ns, map[string]string{"team": ns})}, ClusterClass(ClassSpec{Namespace: ns, Name: "standard", Versions: fleetVersions, MachinePools: true, Patches: true, Variables: true})...)
 		if err := emit(objs); err != nil {
 			return machines, err
 		}
@@ -41,7 +59,9 @@ func Fleet(spec FleetSpec, emit func(Objects) error) (machines int, err error) {
 		workers := perCluster - 3
 		c := ClusterSpec{Namespace: ns, Name: fmt.Sprintf("cluster-%04d", i), ControlPlaneVersion: version, Replicas: 3, ClassPatches: true}
 		if i%5 != 4 {
-			c.Class = "standard"
+			// Two image repositories: patch evaluations are shared between the
+			// Clusters of each, not of the whole class.
+			c.Class, c.ImageRepository = "standard", fmt.Sprintf("registry-%d.example/k8s", i%2)
 		}
 		for md := 0; workers > 0; md++ {
 			n := min(workers, 20)

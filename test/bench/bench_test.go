@@ -126,6 +126,7 @@ func BenchmarkOfflinePlanAll(b *testing.B) {
 	b.ReportMetric(ratio, "x-floor")
 	b.ReportMetric(plan.Seconds()/float64(b.N), "s/plan-all")
 	b.ReportMetric(floor.Seconds()/float64(b.N), "s/floor")
+	b.Logf("offline plan-all: %.2fx its floor (target: at most %.1fx)", ratio, offlineTarget)
 	if ratio > offlineTarget {
 		b.Errorf("offline plan-all took %.2fx its floor: the target is at most %.1fx (docs/performance.md)", ratio, offlineTarget)
 	}
@@ -134,7 +135,7 @@ func BenchmarkOfflinePlanAll(b *testing.B) {
 // The targets of docs/performance.md: a benchmark that misses one fails, so
 // `make bench` exits non-zero.
 const (
-	offlineTarget = 1.5
+	offlineTarget = 1.2
 	peakRSSTarget = 500 << 20
 	// largeDocumentTarget bounds the memory a very large document costs,
 	// beyond the floor, as a multiple of its size.
@@ -157,6 +158,7 @@ func BenchmarkPeakRSS(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(peak)/1024, "MB-peak-rss")
+	b.Logf("peak RSS: %d MB (target: under %d MB)", peak>>10, peakRSSTarget>>20)
 	if peak<<10 > peakRSSTarget {
 		b.Errorf("peak RSS %d MB: the target is under %d MB", peak>>10, peakRSSTarget>>20)
 	}
@@ -222,6 +224,7 @@ func BenchmarkPeakRSSLargeDocument(b *testing.B) {
 	b.ReportMetric(float64(peak)/(1<<20), "MB-peak-rss")
 	b.ReportMetric(float64(floor)/(1<<20), "MB-floor-rss")
 	b.ReportMetric(ratio, "x-document")
+	b.Logf("a %d MB document: %.2fx its size beyond the floor (target: at most %.1fx)", fi.Size()>>20, ratio, largeDocumentTarget)
 	if ratio > largeDocumentTarget {
 		b.Errorf("a %d MB document cost %.2fx its size in memory beyond the floor: the target is at most %.1fx", fi.Size()>>20, ratio, largeDocumentTarget)
 	}

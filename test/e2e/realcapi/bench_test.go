@@ -124,6 +124,8 @@ func benchFollow(b *testing.B, r *run, file string, plan *planner.ClusterPlan) {
 	b.ReportMetric(detectMax.Seconds(), "detect-max-s")
 	b.ReportMetric(whole, "req/min")
 	b.ReportMetric(whole/floor, "req/min-floor")
+	b.Logf("step done at most %s after the observer saw it at rest (target: at most %s); %.2fx the Lease renewals (target: at most %.1fx)",
+		detectMax.Round(10*time.Millisecond), detectTarget, whole/floor, floorTarget)
 	if detectMax > detectTarget {
 		b.Errorf("a step was reported done %s after it was: the target is %s", detectMax.Round(10*time.Millisecond), detectTarget)
 	}

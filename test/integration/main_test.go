@@ -23,6 +23,7 @@ import (
 
 	"github.com/capi-planner/capi-planner/internal/scheme"
 	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/internal/testutil/peakrss"
 	"github.com/capi-planner/capi-planner/internal/state/snapshot"
 	"github.com/capi-planner/capi-planner/internal/testutil/clitest"
 )
@@ -39,6 +40,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	peakrss.Main()
 	code, err := run(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration:", err)

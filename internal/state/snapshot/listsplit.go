@@ -3,7 +3,6 @@ package snapshot
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"strings"
 )
 
@@ -78,8 +77,27 @@ func jsonListItems(doc []byte) (items []listItem, ok bool) {
 	return items, true
 }
 
-// anchorRE finds YAML anchors and aliases, which may tie one item to another.
-var anchorRE = regexp.MustCompile(`(?m)(?:^|[:\-,\[{]\s+|^\s+)[&*][^\s,\[\]{}]+`)
+// mayHaveAnchors reports whether the YAML may hold an anchor or an alias,
+// which may tie one item to another: a '&' or '*' that starts a node (at the
+// start of a line or after an indicator, spaces between). It errs on the side
+// of yes.
+func mayHaveAnchors(doc []byte) bool {
+	for i := bytes.IndexAny(doc, "&*"); i >= 0; {
+		j := i - 1
+		for j >= 0 && doc[j] == ' ' {
+			j--
+		}
+		if j < 0 || bytes.IndexByte([]byte("\n:-,[{?"), doc[j]) >= 0 {
+			return true
+		}
+		next := bytes.IndexAny(doc[i+1:], "&*")
+		if next < 0 {
+			return false
+		}
+		i += 1 + next
+	}
+	return false
+}
 
 // yamlListItems splits a List written in YAML block style, as kubectl writes
 // it (a top-level "items:" followed by "- " entries), into its items, without
@@ -88,7 +106,7 @@ var anchorRE = regexp.MustCompile(`(?m)(?:^|[:\-,\[{]\s+|^\s+)[&*][^\s,\[\]{}]+`
 // other layout (flow style, anchors, tabs, repeated top-level keys, ...),
 // which the full parse reads and reports on.
 func yamlListItems(doc []byte) (items []listItem, ok bool) {
-	if anchorRE.Match(doc) {
+	if !bytes.HasPrefix(doc, []byte("items:")) && !bytes.Contains(doc, []byte("\nitems:")) {
 		return nil, false
 	}
 	var (
@@ -157,7 +175,7 @@ func yamlListItems(doc []byte) (items []listItem, ok bool) {
 	if current >= 0 {
 		items[current].end = len(doc)
 	}
-	if !strings.HasSuffix(kind, "List") || !seen["apiVersion"] || len(items) == 0 {
+	if !strings.HasSuffix(kind, "List") || !seen["apiVersion"] || len(items) == 0 || mayHaveAnchors(doc) {
 		return nil, false
 	}
 	return items, true

@@ -24,8 +24,8 @@ import (
 	"github.com/capi-planner/capi-planner/internal/gctune"
 	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/internal/state/live"
-	"github.com/capi-planner/capi-planner/internal/testutil/peakrss"
 	"github.com/capi-planner/capi-planner/internal/state/snapshot"
+	"github.com/capi-planner/capi-planner/internal/testutil/peakrss"
 	"github.com/capi-planner/capi-planner/planner"
 )
 

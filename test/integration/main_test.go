@@ -23,9 +23,9 @@ import (
 
 	"github.com/capi-planner/capi-planner/internal/scheme"
 	"github.com/capi-planner/capi-planner/internal/state"
-	"github.com/capi-planner/capi-planner/internal/testutil/peakrss"
 	"github.com/capi-planner/capi-planner/internal/state/snapshot"
 	"github.com/capi-planner/capi-planner/internal/testutil/clitest"
+	"github.com/capi-planner/capi-planner/internal/testutil/peakrss"
 )
 
 var (

@@ -32,9 +32,9 @@ func Main() {
 		fmt.Fprintf(os.Stderr, "peakrss: bad %s: %q\n", env, spec)
 		os.Exit(2)
 	}
+	// Its output is not the benchmark's: the exit code says how it ended.
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = os.Environ()
-	cmd.Stderr = os.Stderr
 	err := cmd.Run()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
@@ -51,8 +51,8 @@ func Main() {
 }
 
 // Run runs the command through a measuring copy of this test binary and
-// returns its peak resident memory in bytes and its exit code. Its standard
-// output is discarded.
+// returns its peak resident memory in bytes and its exit code. Its output is
+// discarded.
 func Run(name string, args ...string) (peak int64, code int, err error) {
 	spec, err := json.Marshal(append([]string{name}, args...))
 	if err != nil {

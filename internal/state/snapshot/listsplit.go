@@ -28,6 +28,9 @@ func listItems(doc []byte) ([]listItem, bool) {
 // kubectl get -o json writes it. ok is false for anything else, and for a
 // repeated top-level key, which the full parse reports.
 func jsonListItems(doc []byte) (items []listItem, ok bool) {
+	if !bytes.Contains(doc, []byte(`"items"`)) {
+		return nil, false
+	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil, false

@@ -59,6 +59,7 @@ const (
 	RuleExtensionNeedsLiveMode RuleID = "ExtensionNotCallableOffline"
 	RuleExtensionFailed        RuleID = "UpgradePlanExtensionFailed"
 	RuleClassNotReconciled     RuleID = "ClusterClassNotReconciled"
+	RuleVariablesInvalid       RuleID = "ClusterVariablesInvalid"
 )
 
 // Prediction rules.
@@ -148,6 +149,10 @@ var rules = []Rule{
 		Summary: "the previous upgrade's AfterClusterUpgrade hook is still pending",
 		Source:  webhookCluster + " (runtime.cluster.x-k8s.io/pending-hooks annotation)",
 		Action:  "make the extension handling AfterClusterUpgrade answer without asking to retry, then plan again"},
+	{ID: RuleVariablesInvalid, Kinds: []RuleKind{KindRejection}, Severity: SeverityError,
+		Summary: "the Cluster's variables do not pass its ClusterClass as it is now (for example a variable it now requires), so CAPI refuses every change of the Cluster",
+		Source:  webhookCluster + " Default (DefaultAndValidateVariables, run here as CAPI's own code)",
+		Action:  "set the Cluster's variables as the ClusterClass defines them in status.variables, then plan again"},
 	{ID: RuleClassNotReconciled, Kinds: []RuleKind{KindRejection}, Severity: SeverityError,
 		Summary: "the ClusterClass is not reconciled (no VariablesReady=True, or status.observedGeneration behind metadata.generation), so the topology controller does not reconcile the Cluster",
 		Source:  "core/reconcilers/topology/cluster/cluster_controller.go:343-352",

@@ -297,6 +297,11 @@ func (p *clusterPlanner) plan() ClusterPlan {
 		if rs := topologyVersionRejections(c, cc, base, writes[0], landed); len(rs) > 0 {
 			return p.reject(rs...)
 		}
+		if target != base {
+			if rs := variablesRejections(p.ctx, c, cc); len(rs) > 0 {
+				return p.reject(rs...)
+			}
+		}
 		if len(writes) == 1 && target != base {
 			p.out.Trigger = &Patch{Object: *clusterRef(c), Field: "spec.topology.version", From: base, To: target}
 		}

@@ -187,6 +187,29 @@ func TestPlanTopology(t *testing.T) {
 			wantReject: []RuleID{RuleNotInVersionList},
 		},
 		{
+			name:       "a variable the ClusterClass now requires is missing",
+			class:      fleet.ClassSpec{Versions: chain, Variables: true},
+			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.33.4", Workers: []fleet.WorkerSpec{md("md-0", "v1.33.4")}},
+			to:         "v1.34.3",
+			wantStatus: StatusRejected,
+			wantReject: []RuleID{RuleVariablesInvalid},
+			check: func(t *testing.T, p ClusterPlan) {
+				// CAPI's own words, from its webhook code.
+				if msg := p.Rejections[0].Message; !strings.Contains(msg, `required variable "imageRepository" must be set`) {
+					t.Errorf("message: %s", msg)
+				}
+			},
+		},
+		{
+			name:       "variables that pass the ClusterClass",
+			class:      fleet.ClassSpec{Versions: chain, Variables: true},
+			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.33.4", ImageRepository: "registry.example/k8s", Workers: []fleet.WorkerSpec{md("md-0", "v1.33.4")}},
+			to:         "v1.34.3",
+			wantStatus: StatusPlanned,
+			wantSteps:  "CP v1.34.3 | W v1.34.3 md-0",
+			wantFind:   []RuleID{"EndOfLifeUnknown", "WorkersCannotScale"},
+		},
+		{
 			name:       "a downgrade is rejected",
 			class:      fleet.ClassSpec{Versions: chain},
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2", Workers: []fleet.WorkerSpec{md("md-0", "v1.35.2")}},

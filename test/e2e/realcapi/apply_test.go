@@ -473,6 +473,7 @@ func TestApplyRefuses(t *testing.T) {
 	if res.Code != 1 || !strings.Contains(res.Stderr, "would refuse") || !strings.Contains(res.Stderr, "change freeze in "+r.ns) {
 		t.Errorf("a server dry run the admission refuses: exit %d\n%s", res.Code, res.Stderr)
 	}
+	t.Logf("apply --dry-run=server through the policy:\n%s", res.Stderr)
 	if err := env.Client.Delete(ctx, policy); err != nil {
 		t.Fatal(err)
 	}
@@ -687,16 +688,17 @@ func TestApplyOneMinorPerWrite(t *testing.T) {
 	r.compare(t, plan)
 }
 
-// A server dry run that CAPI's own Cluster webhook rejects shows its words. The
-// platform team adds a required variable to the ClusterClass (its webhook
-// does not check the Clusters that use it); the Cluster, which does not set
-// it, still plans, but CAPI's Cluster webhook now rejects any change of it,
-// the version write included.
-func TestApplyServerDryRunCAPIWebhook(t *testing.T) {
+// CAPI's Cluster webhook refuses every change of a Cluster whose variables no
+// longer pass its ClusterClass: here the platform team added a required
+// variable to the class (whose webhook does not check the Clusters that use
+// it). The plan says so in CAPI's own words (it runs the webhook's variable
+// code), the real webhook agrees on a server dry run of the version write, and
+// apply has nothing to apply.
+func TestVariablesRejectedAsCAPIDoes(t *testing.T) {
 	c := doneWhen()
 	c.ControlPlaneReplicas = 1
 	c.MachineDeployments[0].Replicas = 1
-	r := scenario{cluster: c, to: "v1.34.3"}.run(t, "apply-webhook")
+	r := scenario{cluster: c, to: "v1.34.3"}.run(t, "variables")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cluster := &clusterv1.Cluster{}
@@ -722,13 +724,29 @@ func TestApplyServerDryRunCAPIWebhook(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
-	file, plan := r.savePlan(t, "plan.json")
-	if plan.Status != planner.StatusPlanned {
-		t.Fatalf("the plan is %s: %+v", plan.Status, plan.Rejections)
+	const words = `required variable "region" must be set`
+	file := filepath.Join(r.dir, "plan.json")
+	res := clitest.Run(t, binary, r.dir, "", "plan", "--kubeconfig", env.Kubeconfig, "--cluster", r.ns+"/"+r.name, "--to", r.to, "--out", file)
+	if res.Code != 1 || !strings.Contains(res.Stderr, "[ClusterVariablesInvalid]") || !strings.Contains(res.Stderr, words) {
+		t.Errorf("plan: exit %d\n%s", res.Code, res.Stderr)
 	}
-	res := clitest.Run(t, binary, r.dir, "", "apply", file, "--kubeconfig", env.Kubeconfig, "--dry-run=server")
-	if res.Code != 1 || !strings.Contains(res.Stderr, "would refuse") || !strings.Contains(res.Stderr, `required variable "region" must be set`) {
-		t.Errorf("a server dry run CAPI's Cluster webhook rejects: exit %d\n%s", res.Code, res.Stderr)
+	saved, err := planfile.ReadFile(file, 64<<20)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("apply --dry-run=server:\n%s", res.Stderr)
+	if p := saved.Plan.Clusters[0]; p.Status != planner.StatusRejected || len(p.Rejections) != 1 || p.Rejections[0].Rule != planner.RuleVariablesInvalid {
+		t.Errorf("the saved plan is %s: %+v", p.Status, p.Rejections)
+	}
+	// The real webhook, on a server dry run of the write the plan refuses.
+	write := cluster.DeepCopy()
+	write.Spec.Topology.Version = "v1.34.3"
+	err = env.Client.Update(ctx, write, ctrlclient.DryRunAll)
+	if err == nil || !strings.Contains(err.Error(), words) {
+		t.Errorf("CAPI's webhook on the version write: %v", err)
+	}
+	t.Logf("CAPI's webhook: %v", err)
+	res = clitest.Run(t, binary, r.dir, "", "apply", file, "--kubeconfig", env.Kubeconfig, "--dry-run=server")
+	if res.Code != 1 || !strings.Contains(res.Stderr, "is Rejected: there is nothing to apply") {
+		t.Errorf("apply --dry-run=server of the rejected plan: exit %d\n%s", res.Code, res.Stderr)
+	}
 }

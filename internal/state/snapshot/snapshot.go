@@ -438,12 +438,13 @@ func (r *reader) decodeOne(out *decodedDocument, file string, d document, fail f
 }
 
 // largeDocument is the size from which a document is read with care for
-// memory: its buffer is sized once, and garbage is collected more often.
+// memory: its buffer is sized once, and a List's items are decoded with more
+// frequent garbage collections.
 const largeDocument = 16 << 20
 
-// decodeListItems reads a YAML List item by item (see yamlListItems); ok is
-// false when the document is not such a List, or an item does not convert,
-// which the full parse then reports with its lines.
+// decodeListItems reads a List item by item (see listItems); ok is false
+// when the document is not a List the split can read, or a part of it does
+// not convert, which the full parse then reports with its lines.
 func (r *reader) decodeListItems(file string, d document, fail func(item int, obj, format string, args ...any) error) (out decodedDocument, ok bool) {
 	items, ok := listItems(d.data)
 	if !ok {

@@ -49,7 +49,7 @@ func (p *clusterPlanner) versionSource(cc *clusterv1.ClusterClass) (src VersionS
 		return VersionSource{Type: SourceClusterClass, Name: ccName, Versions: list, Note: note}, ""
 	}
 	return VersionSource{Type: SourceOneMinor, Name: ccName, Versions: known,
-		Note: fmt.Sprintf("ClusterClass %s has no spec.kubernetesVersions and no upgrade extension: CAPI takes at most one minor per write (the targets offered), and a further target one minor per write; patch versions from the %s", ccName, knownNote)}, ""
+		Note: fmt.Sprintf("ClusterClass %s has no spec.kubernetesVersions and no upgrade extension: CAPI's Cluster webhook takes at most one minor per spec.topology.version write, so the targets offered are one write's, and a further target is planned as one write per minor; patch versions from the %s", ccName, knownNote)}, ""
 }
 
 // availableTargets are the source's versions above base (and, for a one-minor

@@ -388,16 +388,21 @@ func (r *run) resuming(ctx context.Context, record Progress) (bool, error) {
 		return true, nil
 	}
 	for _, w := range r.writes {
-		gvk, err := r.gvk(ctx, w)
-		if err != nil {
-			return false, err
-		}
-		made, err := written(ctx, r.o.Client, w, gvk, r.laterValues(w))
-		if err != nil || made {
+		if made, err := r.foundMade(ctx, w); err != nil || made {
 			return made, err
 		}
 	}
 	return false, nil
+}
+
+// foundMade reports whether the object already holds the write's value, or a
+// later write's of the plan: a run of this plan made it.
+func (r *run) foundMade(ctx context.Context, w Write) (bool, error) {
+	gvk, err := r.gvk(ctx, w)
+	if err != nil {
+		return false, err
+	}
+	return written(ctx, r.o.Client, w, gvk, r.laterValues(w))
 }
 
 // stepStarted reports whether a step that is not done may have started: it
@@ -414,12 +419,7 @@ func (r *run) stepStarted(ctx context.Context, step planner.Step) (bool, error) 
 		if r.record.done(w) {
 			return true, nil
 		}
-		gvk, err := r.gvk(ctx, w)
-		if err != nil {
-			return false, err
-		}
-		made, err := written(ctx, r.o.Client, w, gvk, r.laterValues(w))
-		if err != nil || made {
+		if made, err := r.foundMade(ctx, w); err != nil || made {
 			return made, err
 		}
 	}

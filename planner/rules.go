@@ -83,7 +83,7 @@ func topologyVersionRejections(c *clusterv1.Cluster, cc *clusterv1.ClusterClass,
 		}
 	}
 	if hooks := c.Annotations[runtimev1.PendingHooksAnnotation]; slices.Contains(strings.Split(hooks, ","), hookAfterClusterUpgrade) {
-		out = append(out, Rejection{Rule: RuleAfterClusterUpgrade, Message: fmt.Sprintf("%s: the AfterClusterUpgrade hook of the previous upgrade is still pending (annotation %s); CAPI's Cluster webhook rejects any spec.topology.version change until it completes: check that the extension handling AfterClusterUpgrade answers without asking to retry, then plan again", name, runtimev1.PendingHooksAnnotation)})
+		out = append(out, Rejection{Rule: RuleAfterClusterUpgrade, Message: fmt.Sprintf("%s: the AfterClusterUpgrade hook of the previous upgrade is still pending (annotation %s); CAPI's Cluster webhook rejects any spec.topology.version change until it completes; the topology controller calls it once the whole Cluster has landed, normally within seconds: if it stays pending, check that the extension handling AfterClusterUpgrade answers without asking to retry, then plan again", name, runtimev1.PendingHooksAnnotation)})
 	}
 	if len(notLanded) > 0 {
 		out = append(out, Rejection{Rule: RuleUpgradeInProgress, Message: fmt.Sprintf("%s: the upgrade to %s has not landed (%s); CAPI's Cluster webhook rejects a new spec.topology.version until the control plane and every worker run %s: wait for it, or plan --to %s to see the remaining steps",

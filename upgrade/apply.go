@@ -16,6 +16,9 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	runtimecatalog "sigs.k8s.io/cluster-api/api/runtime/catalog"
+	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
+
 	"github.com/capi-planner/capi-planner/internal/planfile"
 	"github.com/capi-planner/capi-planner/planner"
 )
@@ -467,17 +470,57 @@ func (r *run) writeStep(ctx context.Context, step planner.Step) error {
 	return nil
 }
 
-// writeWave makes a wave's writes: first it checks that nobody else changed
-// the fields, then (for a wave not started yet) the gates against a plan
-// made again now, and the invariants against the objects.
+// writeWave makes a wave's writes. A topology version write waits first for
+// the previous upgrade's AfterClusterUpgrade hook: CAPI's Cluster webhook
+// refuses the write until it has been called. CAPI v1.14.2 calls that hook
+// several times after an upgrade (the topology controller's Cluster patch
+// puts it back in the pending-hooks annotation after marking it done), so the
+// annotation comes and goes for some seconds: a gate or webhook that still
+// sees it pending sends apply back to waiting, within the step's --timeout.
 func (r *run) writeWave(ctx context.Context, step planner.Step, wave []Write) error {
-	// CAPI's Cluster webhook refuses a new spec.topology.version until the
-	// previous upgrade's AfterClusterUpgrade hook has been called.
-	if wave[0].Patch.Field == topologyVersionField {
+	if wave[0].Patch.Field != topologyVersionField {
+		return r.tryWave(ctx, step, wave)
+	}
+	start := r.o.Now()
+	for {
 		if err := r.waitFor(ctx, step, afterClusterUpgradeCalled); err != nil {
 			return err
 		}
+		err := r.tryWave(ctx, step, wave)
+		if !afterClusterUpgradeStillPending(err) || (r.o.StepTimeout > 0 && r.o.Now().Sub(start) >= r.o.StepTimeout) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-r.watch.changed:
+		case <-time.After(time.Second):
+		}
 	}
+}
+
+// afterClusterUpgradeStillPending reports whether err only says that the
+// previous upgrade's AfterClusterUpgrade hook is pending: the plan made again
+// rejects the write for that alone, or CAPI's Cluster webhook refused it
+// with its words for it (core/webhooks/admission/cluster.go).
+func afterClusterUpgradeStillPending(err error) bool {
+	var gate *GateError
+	if errors.As(err, &gate) {
+		for _, g := range gate.Failed {
+			if g.Rule != planner.RuleAfterClusterUpgrade {
+				return false
+			}
+		}
+		return len(gate.Failed) > 0
+	}
+	var rejected *RejectedError
+	return errors.As(err, &rejected) && strings.Contains(apiMessage(rejected.Err), fmt.Sprintf("the %q hook is still blocking", runtimecatalog.HookName(runtimehooksv1.AfterClusterUpgrade)))
+}
+
+// tryWave checks that nobody else changed the wave's fields, then (for a
+// wave not started yet) the gates against a plan made again now and the
+// invariants against the objects, and makes the writes.
+func (r *run) tryWave(ctx context.Context, step planner.Step, wave []Write) error {
 	started := false
 	for _, w := range wave {
 		gvk, err := r.gvk(ctx, w)

@@ -55,6 +55,10 @@ type observer struct {
 	// steps times each tracked change from its object's spec reaching the
 	// change's version to the object at rest there.
 	steps map[stepKey]*stepTimes
+	// specs are each object's Machine specs (see machineSpecs) as of its last
+	// change's start; specDiffs how they differ at each change's start.
+	specs     map[string]map[string]any
+	specDiffs map[stepKey][]string
 }
 
 // stepTimes is when a change started (its object's spec at the version) and
@@ -67,7 +71,8 @@ type stepTimes struct {
 func newObserver(c ctrlclient.Client, namespace, controlPlane string) *observer {
 	return &observer{client: c, namespace: namespace, controlPlane: controlPlane, machines: map[string]machineSeen{},
 		created: map[string]map[string]int{}, inPlace: map[string]map[[2]string]int{}, deleted: map[string]map[string]int{},
-		first: map[string]time.Time{}, last: map[string]time.Time{}, steps: map[stepKey]*stepTimes{}}
+		first: map[string]time.Time{}, last: map[string]time.Time{}, steps: map[stepKey]*stepTimes{},
+		specs: map[string]map[string]any{}, specDiffs: map[stepKey][]string{}}
 }
 
 // track times the plan's changes (see stepTimes) from now on.
@@ -86,14 +91,15 @@ func (o *observer) track(plan *planner.ClusterPlan) {
 // the other: a later change of the same object starts only once the earlier ended.
 func (o *observer) timeSteps(ctx context.Context) {
 	type open struct {
+		key     stepKey
 		st      *stepTimes
 		started bool
 	}
 	o.mu.Lock()
 	var steps []open
-	for _, st := range o.steps {
+	for k, st := range o.steps {
 		if st.end.IsZero() {
-			steps = append(steps, open{st, !st.start.IsZero()})
+			steps = append(steps, open{k, st, !st.start.IsZero()})
 		}
 	}
 	o.mu.Unlock()
@@ -109,6 +115,7 @@ func (o *observer) timeSteps(ctx context.Context) {
 			st.start = now
 			o.mu.Unlock()
 			s.started = true
+			o.specsAtStart(ctx, st, s.key)
 		}
 		if !s.started {
 			continue

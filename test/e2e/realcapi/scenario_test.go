@@ -1,10 +1,13 @@
 package realcapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -156,6 +159,9 @@ func (r *run) observe(ctx context.Context, t testing.TB, plan *planner.ClusterPl
 		t.Fatal(err)
 	}
 	r.obs.track(plan)
+	if err := r.obs.recordSpecs(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
 	watch, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { r.obs.run(watch); close(done) }()
@@ -233,6 +239,7 @@ func (r *run) compare(t testing.TB, plan *planner.ClusterPlan) {
 		}
 	}
 	r.compareHooks(t, plan)
+	r.compareDesired(t, plan)
 }
 
 // compareHooks checks the lifecycle hooks the test extension recorded (one
@@ -260,11 +267,57 @@ func (r *run) compareHooks(t testing.TB, plan *planner.ClusterPlan) {
 	if !slices.Equal(called, want) {
 		t.Errorf("hooks called:\n  %v\npredicted:\n  %v", called, want)
 	}
+	order, err := hookCallOrder(r.ns, r.name)
+	if err != nil {
+		t.Errorf("reading the order of the hook calls: %v", err)
+		return
+	}
+	if wantOrder := predictedHookOrder(plan); !slices.Equal(order, wantOrder) {
+		t.Errorf("hooks called in the order:\n  %v\npredicted in the order:\n  %v", order, wantOrder)
+	}
+}
+
+// hookResponseRE matches the line the test extension logs as it answers a
+// lifecycle hook (test/extension/handlers/lifecycle/handlers.go): the hook
+// with the versions of its request, and the Cluster.
+var hookResponseRE = regexp.MustCompile(`"([A-Za-z]+(?:-v[^ ]+)*) response is [A-Za-z]+\. retry: \d+" Cluster="([^"]+)"`)
+
+// hookCallOrder reads the test extension's log for the upgrade hooks it
+// answered for a Cluster, in the order it answered them. A hook answered
+// again right after itself (retried while blocking, or AfterClusterUpgrade,
+// which CAPI v1.14.2 may call several times after an upgrade) counts once.
+func hookCallOrder(ns, name string) ([]string, error) {
+	f, err := os.Open(filepath.Join(env.Dir, "logs", "test-extension.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		m := hookResponseRE.FindStringSubmatch(sc.Text())
+		if m == nil || m[2] != ns+"/"+name || strings.HasPrefix(m[1], "BeforeClusterCreate") || strings.HasPrefix(m[1], "AfterControlPlaneInitialized") {
+			continue
+		}
+		if len(out) == 0 || out[len(out)-1] != m[1] {
+			out = append(out, m[1])
+		}
+	}
+	return out, sc.Err()
 }
 
 // predictedHooks names the plan's hook calls as the test extension records
-// them: the hook and the versions of its request.
+// them (the hook and the versions of its request), once each, sorted.
 func predictedHooks(plan *planner.ClusterPlan) []string {
+	out := predictedHookOrder(plan)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// predictedHookOrder names the plan's hook calls in the order the plan says
+// they are made: each step's hooks before, then its hooks after.
+func predictedHookOrder(plan *planner.ClusterPlan) []string {
 	var out []string
 	// The upgrade a step belongs to: the one write of a chained upgrade, or
 	// the write per minor that starts it.
@@ -288,8 +341,7 @@ func predictedHooks(plan *planner.ClusterPlan) []string {
 			}
 		}
 	}
-	sort.Strings(out)
-	return slices.Compact(out)
+	return out
 }
 
 // waitStep waits until every object of an unmanaged step is at rest at its version.

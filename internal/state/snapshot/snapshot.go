@@ -446,15 +446,16 @@ const largeDocument = 16 << 20
 // when the document is not a List the split can read, or a part of it does
 // not convert, which the full parse then reports with its lines.
 func (r *reader) decodeListItems(file string, d document, fail func(item int, obj, format string, args ...any) error) (out decodedDocument, ok bool) {
+	// Finding the items makes garbage in proportion to the document too.
+	if len(d.data) > largeDocument {
+		defer gctune.WhileLarge()()
+	}
 	items, ok := listItems(d.data)
 	if !ok {
 		return out, false
 	}
 	if _, err := yaml.YAMLToJSONStrict(shell(d.data, items)); err != nil {
 		return out, false
-	}
-	if len(d.data) > largeDocument {
-		defer gctune.WhileLarge()()
 	}
 	for i, it := range items {
 		text := it.text(d.data)

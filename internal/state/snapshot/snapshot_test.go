@@ -279,6 +279,9 @@ func TestSplitDocumentsKeepsLines(t *testing.T) {
 		{"long line", "a: " + long + "\n---\nb: 1\n", []int{1, 3}},
 		{"json lines", "\n{\"a\": 1}\n{\"b\": 2}\n\n{\"c\":\n 3}\n", []int{2, 3, 5}},
 		{"concatenated json", "{\"a\": 1}{\"b\": 2}", []int{1, 1}},
+		{"json brackets and quotes in strings", "{\"a\": \"}]\\\"{\\\\\"}\n{\"b\": [\"]\", {\"c\": \"\\n\"}]}\n", []int{1, 2}},
+		{"json scalars between objects", "{\"a\": 1}\n\"s\"\n12.5e3 true\nnull{\"b\": 2}", []int{1, 2, 3, 3, 4, 4}},
+		{"long json value", "{\"a\": \"" + long + "\"}\n{\"b\":\n1}\n", []int{1, 2}},
 		{"utf-8 bom", "\xEF\xBB\xBFa: 1\n", []int{1}},
 	}
 	for _, tt := range tests {
@@ -295,6 +298,23 @@ func TestSplitDocumentsKeepsLines(t *testing.T) {
 				t.Errorf("documents start at %v, want %v", got, tt.lines)
 			}
 		})
+	}
+}
+
+// Malformed JSON is refused at the line of the problem, before any value
+// after it is read.
+func TestSplitJSONErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"{\"a\": 1}\n{\"b\":\n  1 2}\n", "f:3 (document 2): malformed JSON: invalid character '2' after object key:value pair"},
+		{"{\"a\": 1}\n}\n", "f:2 (document 2): malformed JSON: invalid character '}' looking for beginning of value"},
+		{"{\"a\": 1}\n{\"b\": [1,\n", "f:2 (document 2): malformed JSON: the file ends inside the value starting here"},
+		{"{\"a\": 1}\n{\"b\": \"open\n", "f:2 (document 2): malformed JSON: the file ends inside the value starting here"},
+		{"{\"a\": 1}\nnul\n", `f:2 (document 2): malformed JSON: "nul" is not a JSON value`},
+	} {
+		docs, err := split(t, tc.in, 1<<20)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || len(docs) != 1 {
+			t.Errorf("%q: got %d documents and %v, want one and %s", tc.in, len(docs), err, tc.want)
+		}
 	}
 }
 

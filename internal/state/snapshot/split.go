@@ -42,40 +42,6 @@ func (e *LimitError) Error() string {
 	return fmt.Sprintf("%s: larger than the limit of %s bytes per file", e.File, size)
 }
 
-// countingReader counts the bytes read and the offsets of the newlines not yet
-// asked about, and fails once more than limit bytes were read.
-type countingReader struct {
-	r        io.Reader
-	n, limit int64
-	newlines []int64
-	overflow error
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	if c.n > c.limit {
-		return 0, c.overflow
-	}
-	n, err := c.r.Read(p)
-	for i, b := range p[:n] {
-		if b == '\n' {
-			c.newlines = append(c.newlines, c.n+int64(i))
-		}
-	}
-	c.n += int64(n)
-	return n, err
-}
-
-// linesBefore returns how many newlines come before offset, forgetting them:
-// offsets must be asked in increasing order.
-func (c *countingReader) linesBefore(offset int64, lines *int) {
-	i := 0
-	for i < len(c.newlines) && c.newlines[i] < offset {
-		i++
-	}
-	*lines += i
-	c.newlines = c.newlines[i:]
-}
-
 // splitter reads a stream document by document, so that memory follows the
 // largest document rather than the file.
 type splitter struct {
@@ -205,39 +171,162 @@ func (s *splitter) splitYAML(br *bufio.Reader) error {
 	return nil
 }
 
-// splitJSON reads a stream of JSON values; leadLines newlines came before it.
+// splitJSON reads a stream of JSON values (JSON lines, concatenated JSON);
+// leadLines newlines came before it. Each value is found by a scan of its
+// brackets and strings and read into a buffer of its own, grown once for a
+// large one, so that memory follows the largest value (a json.Decoder would
+// hold it twice: its buffer and the copy it returns). The value is then
+// checked as JSON, and the decoder runs only to describe an error.
 func (s *splitter) splitJSON(leadLines int, br *bufio.Reader) error {
-	cr := &countingReader{r: br, limit: s.maxDoc}
-	dec := json.NewDecoder(cr)
 	line := leadLines + 1
+	var consumed int64
 	for {
-		cr.limit = dec.InputOffset() + s.maxDoc + 64<<10
-		cr.overflow = &LimitError{File: s.file, Line: line, Limit: s.maxDoc, Document: true}
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
+		b, err := br.ReadByte()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			var se *json.SyntaxError
-			if errors.As(err, &se) {
-				cr.linesBefore(se.Offset, &line)
-				return &Error{File: s.file, Line: line, Document: s.index + 1, Msg: "malformed JSON: " + se.Error()}
-			}
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				// The value starts after the blanks the decoder still holds.
-				rest, _ := io.ReadAll(dec.Buffered())
-				cr.linesBefore(dec.InputOffset()+int64(len(rest)-len(bytes.TrimLeft(rest, " \t\r\n"))), &line)
-				return &Error{File: s.file, Line: line, Document: s.index + 1, Msg: "malformed JSON: the file ends inside the value starting here"}
-			}
 			return err
 		}
-		if int64(len(raw)) > s.maxDoc {
-			return cr.overflow
+		consumed++
+		switch b {
+		case '\n':
+			line++
+			continue
+		case ' ', '\t', '\r':
+			continue
 		}
-		cr.linesBefore(dec.InputOffset()-int64(len(raw)), &line)
-		if err := s.flush(line, raw); err != nil {
+		_ = br.UnreadByte()
+		consumed--
+		value, complete, err := s.readJSONValue(br, line, &consumed)
+		if err != nil {
 			return err
+		}
+		if !complete {
+			return &Error{File: s.file, Line: line, Document: s.index + 1, Msg: "malformed JSON: the file ends inside the value starting here"}
+		}
+		if !json.Valid(value) {
+			return s.jsonError(value, line)
+		}
+		if err := s.flush(line, value); err != nil {
+			return err
+		}
+		line += bytes.Count(value, []byte("\n"))
+	}
+}
+
+// jsonError describes what is wrong with a value that is not valid JSON, at
+// its line (the value starts at line).
+func (s *splitter) jsonError(value []byte, line int) error {
+	err := json.NewDecoder(bytes.NewReader(value)).Decode(new(json.RawMessage))
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		line += bytes.Count(value[:min(int(se.Offset), len(value))], []byte("\n"))
+		return &Error{File: s.file, Line: line, Document: s.index + 1, Msg: "malformed JSON: " + se.Error()}
+	case err == nil:
+		// One valid value and more after it on the same scan: what follows is
+		// not the start of a value.
+		return &Error{File: s.file, Line: line, Document: s.index + 1, Msg: "malformed JSON: unexpected characters after the value starting here"}
+	case !bytes.ContainsAny(value[:1], `{["`):
+		// A number or literal cut short by what follows it.
+		return &Error{File: s.file, Line: line, Document: s.index + 1, Msg: fmt.Sprintf("malformed JSON: %q is not a JSON value (an object, array, string, number, true, false or null)", value)}
+	}
+	return &Error{File: s.file, Line: line, Document: s.index + 1, Msg: "malformed JSON: the file ends inside the value starting here"}
+}
+
+// jsonScan is where a scan of one JSON value stands.
+type jsonScan struct {
+	depth            int
+	scalar, inString bool
+	escaped, started bool
+}
+
+// end returns the length of the value's bytes in chunk, and whether the
+// value ends there: an object or array at its closing bracket, a string at
+// its closing quote, a number or literal before the first byte that cannot
+// belong to it. A stray closing bracket or comma is a value of one byte,
+// which the JSON check then refuses.
+func (j *jsonScan) end(chunk []byte) (int, bool) {
+	for i, c := range chunk {
+		if !j.started {
+			j.started = true
+			switch c {
+			case '{', '[':
+				j.depth = 1
+			case '"':
+				j.inString = true
+			case '}', ']', ',', ':':
+				return 1, true
+			default:
+				j.scalar = true
+			}
+			continue
+		}
+		switch {
+		case j.scalar:
+			switch c {
+			case ' ', '\t', '\r', '\n', '{', '}', '[', ']', ',', ':', '"':
+				return i, true
+			}
+		case j.inString:
+			switch {
+			case j.escaped:
+				j.escaped = false
+			case c == '\\':
+				j.escaped = true
+			case c == '"':
+				j.inString = false
+				if j.depth == 0 {
+					return i + 1, true
+				}
+			}
+		default:
+			switch c {
+			case '"':
+				j.inString = true
+			case '{', '[':
+				j.depth++
+			case '}', ']':
+				if j.depth--; j.depth == 0 {
+					return i + 1, true
+				}
+			}
+		}
+	}
+	return len(chunk), false
+}
+
+// readJSONValue reads the JSON value at the reader's position (not checked
+// yet); complete is false when the stream ends inside it (a number or literal
+// ends with the stream).
+func (s *splitter) readJSONValue(br *bufio.Reader, line int, consumed *int64) (value []byte, complete bool, err error) {
+	var scan jsonScan
+	grown := false
+	for {
+		if br.Buffered() == 0 {
+			if _, err := br.Peek(1); err == io.EOF {
+				return value, scan.scalar, nil
+			} else if err != nil {
+				return nil, false, err
+			}
+		}
+		chunk, _ := br.Peek(br.Buffered())
+		n, done := scan.end(chunk)
+		if !grown && s.size > 0 && len(value)+n > largeDocument {
+			grown = true
+			if left := min(s.size-*consumed+int64(len(value)), s.maxDoc+1, math.MaxInt32); left > int64(cap(value)) {
+				value = append(make([]byte, 0, left), value...)
+			}
+		}
+		value = append(value, chunk[:n]...)
+		_, _ = br.Discard(n)
+		*consumed += int64(n)
+		if int64(len(value)) > s.maxDoc {
+			return nil, false, &LimitError{File: s.file, Line: line, Limit: s.maxDoc, Document: true}
+		}
+		if done {
+			return value, true, nil
 		}
 	}
 }

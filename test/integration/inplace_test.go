@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
@@ -73,8 +76,9 @@ func inPlaceExtension(w http.ResponseWriter, r *http.Request) {
 }
 
 // askedEtcdTags records the desired etcd image tags CanUpdateMachine requests carried,
-// askedImages the desired images of InfraMachines and InfraMachineTemplates.
-var askedEtcdTags, askedImages sync.Map
+// askedImages the desired images of InfraMachines and InfraMachineTemplates,
+// askedMachines the spec of each current Machine asked about, by namespace/name.
+var askedEtcdTags, askedImages, askedMachines sync.Map
 
 func recordImage(raw []byte, path ...string) {
 	var obj map[string]any
@@ -102,6 +106,8 @@ func canUpdateMachine(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := runtimehooksv1.CanUpdateMachineResponse{}
 	resp.Status = runtimehooksv1.ResponseStatusSuccess
+	m := req.Current.Machine
+	askedMachines.Store(m.Namespace+"/"+m.Name, m.Spec)
 	switch strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")[0] {
 	case "version-only":
 		resp.MachinePatch = runtimehooksv1.Patch{PatchType: runtimehooksv1.JSONPatchType,
@@ -366,6 +372,7 @@ func askWithPatches(t *testing.T, server *httptest.Server, ns, handler string, m
 	if r.Code != 0 {
 		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
 	}
+	checkAskedMachinesExist(t, ns)
 	var got []string
 	for _, s := range planJSON(t, r)["clusters"].([]any)[0].(map[string]any)["steps"].([]any) {
 		p := s.(map[string]any)["changes"].([]any)[0].(map[string]any)["prediction"].(map[string]any)
@@ -416,6 +423,36 @@ func TestAskWithRotatedTemplates(t *testing.T) {
 	for i, g := range got {
 		if !strings.Contains(g, "Confirmed ChangeNotCovered Rollout") || !strings.Contains(g, "infrastructureMachine.spec.customImage") {
 			t.Errorf("step %d, an extension not covering the image: %s", i+1, g)
+		}
+	}
+}
+
+// checkAskedMachinesExist checks that CanUpdateMachine was asked about the
+// control plane Machines that exist in namespace ns, each of them, as they
+// are (the same spec; KCP's request carries no uid), and about no other.
+func checkAskedMachinesExist(t *testing.T, ns string) {
+	t.Helper()
+	list := &clusterv1.MachineList{}
+	if err := client.List(context.Background(), list, ctrlclient.InNamespace(ns), ctrlclient.HasLabels{clusterv1.MachineControlPlaneLabel}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]clusterv1.MachineSpec{}
+	for _, m := range list.Items {
+		want[ns+"/"+m.Name] = m.Spec
+	}
+	got := map[string]clusterv1.MachineSpec{}
+	askedMachines.Range(func(k, v any) bool {
+		if strings.HasPrefix(k.(string), ns+"/") {
+			got[k.(string)] = v.(clusterv1.MachineSpec)
+		}
+		return true
+	})
+	if len(want) == 0 || !apiequality.Semantic.DeepEqual(got, want) {
+		t.Errorf("CanUpdateMachine asked about the Machines %v; the control plane Machines are %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+		for k, w := range want {
+			if g, ok := got[k]; ok && !apiequality.Semantic.DeepEqual(g, w) {
+				t.Errorf("Machine %s: asked about with spec %+v, it is %+v", k, g, w)
+			}
 		}
 	}
 }

@@ -264,20 +264,25 @@ func TestPlanTopology(t *testing.T) {
 			versions:   []string{"v1.35.2", "v1.37.2"},
 			wantStatus: StatusRejected,
 			wantReject: []RuleID{RuleMoreThanOneMinor},
+			check: func(t *testing.T, p ClusterPlan) {
+				if len(p.AvailableTargets) != 0 {
+					t.Errorf("available targets = %v, want none: v1.37.2 cannot be reached without a v1.36 release", p.AvailableTargets)
+				}
+			},
 		},
 		{
-			name:       "without a list, latest is the newest patch of the next minor",
+			name:       "without a list, latest is the newest version reachable one write per minor",
 			class:      fleet.ClassSpec{},
 			cluster:    fleet.ClusterSpec{ControlPlaneVersion: "v1.35.2", Workers: []fleet.WorkerSpec{md("md-0", "v1.35.2")}},
 			to:         "latest",
 			wantStatus: StatusPlanned,
-			wantSteps:  "CP v1.36.3 | W v1.36.3 md-0",
+			wantSteps:  "CP v1.36.3 | W v1.36.3 md-0 | CP v1.37.2 | W v1.37.2 md-0",
 			check: func(t *testing.T, p ClusterPlan) {
-				if !slices.Equal(p.AvailableTargets, []string{"v1.36.1", "v1.36.3"}) {
+				if !slices.Equal(p.AvailableTargets, []string{"v1.36.1", "v1.36.3", "v1.37.2"}) {
 					t.Errorf("available targets = %v", p.AvailableTargets)
 				}
 			},
-			wantFind: []RuleID{"EndOfLifeUnknown", "WorkersCannotScale"},
+			wantFind: []RuleID{"EndOfLifeUnknown", RuleOneMinorPerWrite, "WorkersCannotScale"},
 		},
 		{
 			name:       "a new target while the previous upgrade has not landed",

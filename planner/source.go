@@ -49,19 +49,37 @@ func (p *clusterPlanner) versionSource(cc *clusterv1.ClusterClass) (src VersionS
 		return VersionSource{Type: SourceClusterClass, Name: ccName, Versions: list, Note: note}, ""
 	}
 	return VersionSource{Type: SourceOneMinor, Name: ccName, Versions: known,
-		Note: fmt.Sprintf("ClusterClass %s has no spec.kubernetesVersions and no upgrade extension: CAPI's Cluster webhook takes at most one minor per spec.topology.version write, so the targets offered are one write's, and a further target is planned as one write per minor; patch versions from the %s", ccName, knownNote)}, ""
+		Note: fmt.Sprintf("ClusterClass %s has no spec.kubernetesVersions and no upgrade extension: CAPI's Cluster webhook takes at most one minor per spec.topology.version write, so a target beyond the next minor is planned as one write per minor, through the newest known patch of each minor in between; patch versions from the %s", ccName, knownNote)}, ""
 }
 
-// availableTargets are the source's versions above base (and, for a one-minor
-// source, at most one minor above it), oldest first.
+// availableTargets are the source's versions above base, oldest first. A
+// one-minor source offers the versions of base's major that it can reach one
+// write per minor: those with a known release of every minor in between.
 func availableTargets(src VersionSource, base semver.Version) []string {
+	minors := map[uint64]bool{}
+	for _, v := range src.Versions {
+		if sv, err := parseVersion(v); err == nil && len(sv.Pre) == 0 && sv.Major == base.Major {
+			minors[sv.Minor] = true
+		}
+	}
+	reachable := func(sv semver.Version) bool {
+		if sv.Major != base.Major {
+			return false
+		}
+		for m := base.Minor + 1; m < sv.Minor; m++ {
+			if !minors[m] {
+				return false
+			}
+		}
+		return true
+	}
 	var out []string
 	for _, v := range src.Versions {
 		sv, err := parseVersion(v)
 		if err != nil || len(sv.Pre) > 0 || compareVersions(sv, base) != 1 {
 			continue
 		}
-		if src.Type == SourceOneMinor && (sv.Major != base.Major || sv.Minor > base.Minor+1) {
+		if src.Type == SourceOneMinor && !reachable(sv) {
 			continue
 		}
 		out = append(out, v)

@@ -27,7 +27,7 @@ var goldenCases = []struct {
 	name, fixture, to string
 }{
 	{"topology-versions", "topology-versions", "v1.36.3"},
-	{"topology-one-minor", "topology-one-minor", "latest"},
+	{"topology-one-minor", "topology-one-minor", "v1.36"},
 	{"topology-one-minor-per-write", "topology-one-minor", "v1.37"},
 	{"topology-extension", "topology-extension", ""},
 	{"unmanaged", "unmanaged", "v1.36"},

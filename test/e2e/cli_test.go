@@ -53,9 +53,9 @@ func TestFixtures(t *testing.T) {
 			"hooks before: BeforeClusterUpgrade (before-cluster-upgrade.lifecycle)",
 			"AfterClusterUpgrade (after-cluster-upgrade.lifecycle)",
 		}},
-		{"topology-one-minor", []string{"--to", "latest"}, 0, []string{"OneMinor", "Available targets  v1.36.1, v1.36.3", "Planned (2 steps)"}},
+		{"topology-one-minor", []string{"--to", "latest"}, 0, []string{"OneMinor", "Available targets  v1.36.1, v1.36.3, v1.37.2", "Planned (4 steps)", "[OneMinorPerWrite]"}},
 		// Terraform's detailed exit code: 2 when an upgrade is planned, 0 at the target.
-		{"topology-one-minor", []string{"--to", "latest", "--detailed-exitcode"}, 2, []string{"Planned (2 steps)"}},
+		{"topology-one-minor", []string{"--to", "latest", "--detailed-exitcode"}, 2, []string{"Planned (4 steps)"}},
 		{"topology-one-minor", []string{"--to", "v1.35.4", "--detailed-exitcode"}, 0, []string{"UpToDate"}},
 		{"topology-extension", nil, 1, nil},
 		{"topology-extension", []string{"--to", "v1.36.3"}, 0, []string{"GenerateUpgradePlanExtension", "Planned (4 steps)"}},

@@ -8,9 +8,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -52,9 +55,35 @@ func servingCert(dir string) ([]byte, error) {
 	return certPEM, nil
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that is free now.
+// FreePort returns a TCP port on 127.0.0.1 that is free now, below the
+// kernel's ephemeral range. A port the kernel hands out for ":0" comes from
+// that range, where the API server's and etcd's own outgoing connections take
+// theirs too: one of them could hold it by the time a manager listens on it,
+// which stopped a manager with "address already in use" once.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	low := 32768
+	if data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(data)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	const lowest = 10000
+	if low-lowest < 1000 {
+		return listenPort(0) // no room below the range: let the kernel choose
+	}
+	for range 100 {
+		if port, err := listenPort(lowest + mrand.IntN(low-lowest)); err == nil {
+			return port, nil
+		}
+	}
+	return listenPort(0)
+}
+
+// listenPort listens on 127.0.0.1:port (0: any) and closes, returning the port.
+func listenPort(port int) (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
 		return 0, err
 	}

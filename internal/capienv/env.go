@@ -120,9 +120,19 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	crdList = append(crdList, clusterctlCRDs...)
 
 	e.log("starting kube-apiserver and etcd with %d CRDs", len(crdList))
-	e.api = &envtest.Environment{BinaryAssetsDirectory: opts.Assets, CRDs: crdList, ErrorIfCRDPathMissing: true}
+	e.api = &envtest.Environment{BinaryAssetsDirectory: opts.Assets}
 	if e.Config, err = e.api.Start(); err != nil {
 		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
+	}
+	// The CRDs are created here rather than by envtest, which drops the
+	// conversion webhook of every kind its scheme cannot convert (client-go's
+	// scheme knows no CAPI kind): every version would then be served as the
+	// stored v1beta2 object relabelled, not converted by the providers' code.
+	if err := envtest.CreateCRDs(e.Config, crdList); err != nil {
+		return nil, fmt.Errorf("creating the CRDs: %w", err)
+	}
+	if err := envtest.WaitForCRDs(e.Config, crdList, envtest.CRDInstallOptions{MaxTime: time.Minute, PollInterval: 100 * time.Millisecond}); err != nil {
+		return nil, fmt.Errorf("waiting for the CRDs: %w", err)
 	}
 	if e.Client, err = ctrlclient.New(e.Config, ctrlclient.Options{Scheme: scheme.New()}); err != nil {
 		return nil, err

@@ -20,6 +20,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/capi-planner/capi-planner/internal/capienv"
 	"github.com/capi-planner/capi-planner/internal/testutil/clitest"
 )
@@ -32,6 +35,10 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	// The tests' own controller-runtime clients log nothing; without a logger
+	// controller-runtime prints a goroutine dump at its first log line (the
+	// API server's deprecation warning for v1beta1, for one).
+	ctrllog.SetLogger(logr.Discard())
 	// The scenarios spend their time waiting for the controllers, not computing:
 	// run them all side by side, whatever the number of cores (-parallel's default).
 	if f := flag.Lookup("test.parallel"); f != nil && f.Value.String() == strconv.Itoa(runtime.GOMAXPROCS(0)) {

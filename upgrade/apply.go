@@ -578,16 +578,18 @@ func (r *run) allDone(wave []Write) bool {
 	return true
 }
 
-// makeWrite makes one write and records it. The write itself is not
-// interrupted by Ctrl-C: it finishes (or fails) and is recorded, then apply stops.
+// makeWrite makes one write and records it. Neither the write nor its record
+// is interrupted by Ctrl-C: they finish (or fail), then apply stops. Each has
+// a bound of its own, so that retries of the write through a failing API
+// server do not leave the record without time.
 func (r *run) makeWrite(ctx context.Context, w Write) error {
 	gvk, err := r.gvk(ctx, w)
 	if err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeBound)
 	outcome, err := write(wctx, r.o.Client, w, gvk, DryRunNone, r.laterValues(w))
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -599,8 +601,16 @@ func (r *run) makeWrite(ctx context.Context, w Write) error {
 	if !r.record.done(w) {
 		r.record.Writes = append(r.record.Writes, w.ID())
 	}
-	return r.lock.record(wctx, r.record)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeBound)
+	defer cancel()
+	if err := r.lock.record(rctx, r.record); err != nil {
+		return fmt.Errorf("%s %s was set to %s, but recording it in the Lease failed (run apply again: it finds the write made and goes on): %w", w.Patch.Object, w.Patch.Field, w.Patch.To, err)
+	}
+	return nil
 }
+
+// writeBound bounds one write, or one record of it, with its retries.
+const writeBound = 30 * time.Second
 
 // laterValues are the values later writes of the plan give the same field:
 // a field found at one of them was written by an earlier run of this plan.

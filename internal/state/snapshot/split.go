@@ -304,6 +304,10 @@ func (s *splitter) readJSONValue(br *bufio.Reader, line int, consumed *int64) (v
 	var scan jsonScan
 	grown := false
 	for {
+		// A very large value takes a while to read: Ctrl-C stops it.
+		if err := s.ctx.Err(); err != nil {
+			return nil, false, err
+		}
 		if br.Buffered() == 0 {
 			if _, err := br.Peek(1); err == io.EOF {
 				return value, scan.scalar, nil

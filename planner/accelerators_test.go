@@ -8,7 +8,7 @@ import (
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
-	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 func template(t *testing.T, group, kind, name string, spec map[string]any) *unstructured.Unstructured {

@@ -13,7 +13,8 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/core/reconcilers/machinedeployment/mdutil"
 
-	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/internal/english"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // atRestFindings reports what is not at rest before the upgrade starts, with the
@@ -72,7 +73,7 @@ func atRestFindings(st *state.State, c *clusterv1.Cluster, cpRef ObjectRef, ws w
 			}
 			out = append(out, conditional(Finding{Rule: RulePreflightChecksSkipped, Objects: []ObjectRef{ref}, Steps: lagging,
 				Message: fmt.Sprintf("%s %s MachineSet preflight checks (annotation %s): while %s lags the control plane, it creates Machines that the skew checks would stop, including Machines kubeadm cannot join",
-					strings.Join(skipping, ", "), verb("skips", "skip", len(skipping)), clusterv1.MachineSetSkipPreflightChecksAnnotation, ref.Name)}, preflightOn(g))...)
+					strings.Join(skipping, ", "), english.Choose("skips", "skip", len(skipping)), clusterv1.MachineSetSkipPreflightChecksAnnotation, ref.Name)}, preflightOn(g))...)
 		}
 		if len(msList) > 0 && len(mdSteps) > 0 {
 			if newMS, oldMSs, _, _ := mdutil.FindNewAndOldMachineSets(md, msList, metav1.NewTime(now)); newMS != nil {
@@ -83,7 +84,7 @@ func atRestFindings(st *state.State, c *clusterv1.Cluster, cpRef ObjectRef, ws w
 				if old > 0 {
 					out = append(out, Finding{Rule: RuleMachineDeploymentRollingOut, Objects: []ObjectRef{ref}, Steps: mdSteps[:1],
 						Message: fmt.Sprintf("%s is still rolling out: its old MachineSets hold %d %s; step %d changes its template again, and the two rollouts overlap: let this one finish first",
-							ref, old, plural("Machine", old), mdSteps[0])})
+							ref, old, english.Plural("Machine", old), mdSteps[0])})
 				}
 			}
 		}
@@ -92,7 +93,7 @@ func atRestFindings(st *state.State, c *clusterv1.Cluster, cpRef ObjectRef, ws w
 		slices.Sort(pausedSteps)
 		out = append(out, Finding{Rule: RuleObjectPaused, Objects: paused, Steps: slices.Compact(pausedSteps),
 			Message: fmt.Sprintf("%s %s paused (annotation %s): CAPI does not reconcile them, so the steps that move them stall until the annotation is removed",
-				strings.Join(pausedNames, ", "), verb("is", "are", len(pausedNames)), clusterv1.PausedAnnotation)})
+				strings.Join(pausedNames, ", "), english.Choose("is", "are", len(pausedNames)), clusterv1.PausedAnnotation)})
 	}
 	return out
 }
@@ -128,7 +129,7 @@ func machinesNotAtRest(owner ObjectRef, machines []*clusterv1.Machine, steps []i
 	}
 	return Finding{Rule: RuleMachinesNotAtRest, Objects: []ObjectRef{owner}, Steps: steps,
 		Message: fmt.Sprintf("%s is not at rest: %s Machines %s; its rollout at %s waits for them or replaces them on top: upgrade when they are healthy",
-			owner, plural("Machine", len(machines)), strings.Join(parts, ", "), StepRanges(steps))}, true
+			owner, english.Plural("Machine", len(machines)), strings.Join(parts, ", "), StepRanges(steps))}, true
 }
 
 // stepsOf lists the numbers of the steps that change the object.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -30,7 +31,7 @@ func TestAtRestFindings(t *testing.T) {
 	condition := func(typ string, status metav1.ConditionStatus) func(objs fleet.Objects, controlPlane bool) {
 		return func(objs fleet.Objects, controlPlane bool) {
 			m := machines(objs, controlPlane)[0]
-			m.Status.Conditions = append(m.Status.Conditions, metav1.Condition{Type: typ, Status: status, Reason: "Test"})
+			meta.SetStatusCondition(&m.Status.Conditions, metav1.Condition{Type: typ, Status: status, Reason: "Test"})
 		}
 	}
 	machineSet := func(objs fleet.Objects) *clusterv1.MachineSet {

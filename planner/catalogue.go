@@ -184,7 +184,7 @@ var rules = []Rule{
 	{ID: RuleMissingObject, Kinds: []RuleKind{KindRejection}, Severity: SeverityError,
 		Summary: "an object the plan needs (control plane, ClusterClass) is missing from the input or invalid",
 		Source:  "capi-planner input",
-		Action:  "include the object in the snapshot (-f) or fix it"},
+		Action:  "add the object to the snapshot, or fix the reference if the management cluster does not hold it either"},
 	{ID: RuleExtensionNeedsLiveMode, Kinds: []RuleKind{KindRejection}, Severity: SeverityError,
 		Summary: "the ClusterClass's versions come from a GenerateUpgradePlan extension, which cannot be called offline",
 		Source:  "ClusterClass spec.upgrade.external.generateUpgradePlanExtension; " + upgradePlanCode,

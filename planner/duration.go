@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 )
@@ -41,46 +42,236 @@ func addSeconds(a, b int64) int64 {
 	return a + b
 }
 
-// history is how long the Cluster's own Machines took to get a ready node.
-type history struct {
-	median  time.Duration
-	samples int
+// pace is how long the Cluster's own controllers took per Machine, learnt
+// from its Machines: what an estimate rests on. ready is from a Machine's
+// creation to its being ready; cycle, from one Machine's creation to the
+// next one's in a rollout of the same owner (its readiness, the controller's
+// checks and the deletion of an old Machine); inPlace, from the end of one
+// in-place update to the end of the next. cycle and inPlace are known only
+// after the Cluster has rolled out or updated Machines in place before.
+type pace struct {
+	ready, cycle, inPlace sample
+	// readyFrom says what ready measures: "Ready" or, for Machines that
+	// have no Ready condition (CAPI before v1beta2), "NodeReady".
+	readyFrom string
+	// sinceInit: ready measures Machines created before the control plane
+	// was initialized from the initialization.
+	sinceInit bool
+	// deletionWait is the least time a deleted Machine holds its owner's
+	// rollout up, when no past rollout (cycle) measured it: set for a
+	// KubeadmControlPlane (kcpDeletionRecheck); a MachineDeployment goes on
+	// creating Machines while old ones are deleted.
+	deletionWait time.Duration
 }
 
-// machineHistory is the median time from Machine creation to its NodeReady
-// condition turning true, over the given Machines.
-func machineHistory(machines []*clusterv1.Machine) *history {
+// kcpDeletionRecheck is how long KCP waits, at least, after it deletes a
+// Machine before it looks at the control plane again: its preflight check
+// finds the Machine deleting and defers the next reconcile by 5 s
+// (controlplane/kubeadm/reconcilers/kubeadmcontrolplane/preflight.go:110-120).
+// It creates the next Machine only after the deleted one is gone.
+const kcpDeletionRecheck = 5 * time.Second
+
+// sample is the median of n durations.
+type sample struct {
+	median time.Duration
+	n      int
+}
+
+func median(d []time.Duration) sample {
+	if len(d) == 0 {
+		return sample{}
+	}
+	slices.Sort(d)
+	return sample{median: d[len(d)/2], n: len(d)}
+}
+
+// lastTurned is when a condition last turned to status, or zero if it has
+// another status or is missing.
+func lastTurned(conditions []metav1.Condition, condition string, status metav1.ConditionStatus) time.Time {
+	c := meta.FindStatusCondition(conditions, condition)
+	if c == nil || c.Status != status {
+		return time.Time{}
+	}
+	return c.LastTransitionTime.Time
+}
+
+// updatedInPlace is when the Machine's last in-place update ended (zero if it
+// has not been updated). CAPI sets Updating to False at a Machine's first
+// reconcile, before its infrastructure is ready, and again at the end of an
+// update, after it: the infrastructure stays ready through an update.
+func updatedInPlace(m *clusterv1.Machine) time.Time {
+	end := lastTurned(m.Status.Conditions, clusterv1.MachineUpdatingCondition, metav1.ConditionFalse)
+	infra := lastTurned(m.Status.Conditions, clusterv1.MachineInfrastructureReadyCondition, metav1.ConditionTrue)
+	if end.IsZero() || infra.IsZero() || !end.After(infra) {
+		return time.Time{}
+	}
+	return end
+}
+
+// learnPace measures the pace of a group of Machines (a control plane's, or
+// all MachineDeployments' grouped by owner). Machines created before the
+// control plane was initialized (initialized, zero if unknown) waited for
+// it, so they are left out of ready while others are left; then, for
+// Machines that join the control plane (joins: workers), measured from the
+// initialization, as CABPK gives them join data, and their infrastructure
+// provider starts them, only then.
+func learnPace(owners [][]*clusterv1.Machine, initialized time.Time, joins bool) *pace {
+	var all []*clusterv1.Machine
+	for _, ms := range owners {
+		all = append(all, ms...)
+	}
+	p := readyPace(all, initialized, joins)
+	if p == nil {
+		return nil
+	}
+	// A gap counts when it is one step of a sequence: at least the time a
+	// Machine takes to be ready (the next one waited for it), at most four
+	// times that (not a later, unrelated change).
+	inSequence := func(g time.Duration) bool { return g >= p.ready.median*4/5 && g <= 4*p.ready.median }
+	var cycles, updates []time.Duration
+	for _, ms := range owners {
+		// One rollout, or one in-place step, brought its Machines to one
+		// version: Machines at different versions are not compared.
+		created, ended := map[string][]time.Time{}, map[string][]time.Time{}
+		for _, m := range ms {
+			v := m.Spec.Version
+			switch end := updatedInPlace(m); {
+			case !end.IsZero():
+				ended[v] = append(ended[v], end)
+			case !m.CreationTimestamp.Before(&metav1.Time{Time: initialized}):
+				created[v] = append(created[v], m.CreationTimestamp.Time)
+			}
+		}
+		for _, at := range created {
+			cycles = append(cycles, gaps(at, inSequence)...)
+		}
+		for _, at := range ended {
+			updates = append(updates, gaps(at, inSequence)...)
+		}
+	}
+	p.cycle, p.inPlace = median(cycles), median(updates)
+	return p
+}
+
+// readyPace is the first ready sample that has Machines: Ready before
+// NodeReady, and Machines created before the initialization left out before
+// they are measured (from the initialization for Machines that join, from
+// their creation for the others). nil when no Machine tells.
+func readyPace(all []*clusterv1.Machine, initialized time.Time, joins bool) *pace {
+	fallback := fromCreation
+	if joins {
+		fallback = fromInit
+	}
+	for _, condition := range []string{clusterv1.MachineReadyCondition, clusterv1.MachineNodeReadyCondition} {
+		for _, early := range []beforeInit{leaveOut, fallback} {
+			if ready := readySample(all, initialized, condition, early); ready.n > 0 {
+				return &pace{ready: ready, readyFrom: condition, sinceInit: early == fromInit}
+			}
+		}
+	}
+	return nil
+}
+
+// beforeInit is what readySample does with a Machine created before the
+// control plane was initialized.
+type beforeInit int
+
+const (
+	leaveOut     beforeInit = iota
+	fromInit                // measure it from the initialization
+	fromCreation            // measure it from its creation
+)
+
+// readySample is the time from creation to the condition turning True, over
+// the Machines whose condition was not moved by an in-place update since;
+// early says what to do with those created before initialized.
+func readySample(machines []*clusterv1.Machine, initialized time.Time, condition string, early beforeInit) sample {
 	var d []time.Duration
 	for _, m := range machines {
-		c := meta.FindStatusCondition(m.Status.Conditions, clusterv1.MachineNodeReadyCondition)
-		if c == nil || c.Status != "True" || m.CreationTimestamp.IsZero() {
+		at := lastTurned(m.Status.Conditions, condition, metav1.ConditionTrue)
+		if at.IsZero() || m.CreationTimestamp.IsZero() {
 			continue
 		}
-		if took := c.LastTransitionTime.Sub(m.CreationTimestamp.Time); took > 0 {
+		if condition == clusterv1.MachineReadyCondition && !updatedInPlace(m).IsZero() {
+			continue
+		}
+		from := m.CreationTimestamp.Time
+		if from.Before(initialized) {
+			switch early {
+			case leaveOut:
+				continue
+			case fromInit:
+				from = initialized
+			}
+		}
+		if took := at.Sub(from); took > 0 {
 			d = append(d, took)
 		}
 	}
-	if len(d) == 0 {
-		return nil
-	}
-	slices.Sort(d)
-	return &history{median: d[len(d)/2], samples: len(d)}
+	return median(d)
 }
 
-// estimate is ops Machines, parallel at a time, each taking the median.
-func (h *history) estimate(ops, parallel int) *Estimate {
-	if h == nil || ops == 0 {
+// gaps are the times between consecutive instants that keep.
+func gaps(at []time.Time, keep func(time.Duration) bool) []time.Duration {
+	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	var out []time.Duration
+	for i := 1; i < len(at); i++ {
+		if g := at[i].Sub(at[i-1]); keep(g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// perMachine is how long each created and each in-place updated Machine
+// takes, and what that rests on. fromCycle says that created is a past
+// rollout's cycle, which holds the deletions (a cycle no longer than a
+// Machine's readiness is the Cluster's creation, one Machine after the
+// other, without deletions).
+func (p *pace) perMachine() (created, inPlace time.Duration, basis string, fromCycle bool) {
+	created = p.ready.median
+	from := "creation"
+	if p.sinceInit {
+		from = "creation (for those created earlier, the control plane's initialization)"
+	}
+	basis = fmt.Sprintf("the median from %s to %s over %d of the Cluster's Machines", from, p.readyFrom, p.ready.n)
+	if p.cycle.n > 0 && p.cycle.median > created {
+		created, fromCycle = p.cycle.median, true
+		basis = fmt.Sprintf("the median time between the creations of its Machines one after the other (%d samples), which includes the controllers' checks between them and, in a past rollout, deleting an old Machine", p.cycle.n)
+	}
+	if p.inPlace.n > 0 {
+		return created, p.inPlace.median, basis + fmt.Sprintf("; in-place updates about %s each: the median time between the ends of its past in-place updates (%d samples)", p.inPlace.median.Round(time.Second), p.inPlace.n), fromCycle
+	}
+	return created, created, basis + " (in-place updates assumed as long)", fromCycle
+}
+
+// estimate is n's created then in-place Machines, parallel at a time, and
+// the waits for its deleted ones.
+func (p *pace) estimate(n MachineCounts, parallel int) *Estimate {
+	created, inPlace := n.Created, n.UpdatedInPlace
+	if p == nil || created+inPlace == 0 {
 		return nil
 	}
-	batches := (ops + max(1, parallel) - 1) / max(1, parallel)
-	// In floating point, saturated: batches times the median overflows a time.Duration for big counts.
+	parallel = max(1, parallel)
+	each, eachInPlace, basis, fromCycle := p.perMachine()
+	batches := func(count int) float64 { return float64((count + parallel - 1) / parallel) }
+	var deletions float64
+	if !fromCycle && p.deletionWait > 0 && n.Deleted > 0 {
+		deletions = batches(n.Deleted) * p.deletionWait.Seconds()
+		basis += fmt.Sprintf("; plus at least %s for each of the %d Machine(s) deleted, as KCP checks again only %s after it deletes one (how long deleting takes is not known before a rollout)",
+			p.deletionWait, n.Deleted, p.deletionWait)
+	}
+	// In floating point, saturated: batches times a duration overflows a time.Duration for big counts.
 	seconds := int64(math.MaxInt64)
-	if f := float64(batches) * h.median.Seconds(); f < math.MaxInt64 {
+	if f := batches(created)*each.Seconds() + batches(inPlace)*eachInPlace.Seconds() + deletions; f < math.MaxInt64 {
 		seconds = int64(f)
 	}
+	what := fmt.Sprintf("%d Machine(s) created", created)
+	if inPlace > 0 {
+		what += fmt.Sprintf(" and %d updated in place", inPlace)
+	}
 	return &Estimate{Seconds: seconds,
-		Basis: fmt.Sprintf("%d Machine(s), %d at a time, each about %s: the median from creation to node ready over %d of the Cluster's Machines (in-place updates assumed as long)",
-			ops, max(1, parallel), h.median.Round(time.Second), h.samples)}
+		Basis: fmt.Sprintf("%s, %d at a time, each created in about %s: %s", what, parallel, each.Round(time.Second), basis)}
 }
 
 // stepEstimate adds up a step's changes: worker waves run one after the other,

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/catalog"
 )
 
 // supportMonths is how long Kubernetes supports a minor release: about 14 months
@@ -15,7 +15,7 @@ const supportMonths = 14
 
 // endOfLifeSource says where the end of life comes from, and how it is derived.
 const endOfLifeSource = "Kubernetes patch releases policy (kubernetes.io/releases/patch-releases: each minor is supported about 14 months from its .0 release); " +
-	"the .0 release's date is the time the Go module proxy published k8s.io/kubernetes v1.X.0, from the release catalog (internal/catalog)"
+	"the .0 release's date is the time the Go module proxy published k8s.io/kubernetes v1.X.0, from the release catalog embedded in capi-planner"
 
 // lifetime is what the release catalog says of a minor's end of life.
 type lifetime struct {

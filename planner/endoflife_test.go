@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/catalog"
 )
 
 func TestEndOfLifeFindings(t *testing.T) {

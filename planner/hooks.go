@@ -6,7 +6,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/capi-planner/capi-planner/internal/extregistry"
-	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // Lifecycle hook names, as ExtensionConfig status.handlers[].requestHook.hook spells them.

@@ -28,9 +28,9 @@ import (
 	"sigs.k8s.io/cluster-api/exp/topology/desiredstate"
 	"sigs.k8s.io/cluster-api/util/cache"
 
-	"github.com/capi-planner/capi-planner/internal/catalog"
-	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/catalog"
 	"github.com/capi-planner/capi-planner/internal/topologypatch"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // Options configure planning.
@@ -97,9 +97,6 @@ type Selection struct {
 	To Target
 }
 
-// ErrNoClusters is returned when the input holds no Cluster to plan.
-var ErrNoClusters = errors.New("no Cluster objects found in the input: pass the files or directories of a management cluster snapshot with -f")
-
 // Plan computes the upgrade plan of the selected Clusters.
 //
 // Plan stops at the first Cluster after ctx is canceled and returns ctx's error;
@@ -110,7 +107,7 @@ func Plan(ctx context.Context, st *state.State, sel Selection, opts Options) (*U
 	}
 	for i, v := range opts.Versions {
 		if _, err := parseVersion(v); err != nil || !strings.HasPrefix(v, "v") {
-			return nil, fmt.Errorf("invalid version %q at position %d of --versions: expected a Kubernetes version such as v1.36.3", v, i+1)
+			return nil, &InvalidVersionError{Value: v, Index: i}
 		}
 	}
 	clusters, err := selectClusters(st, sel)
@@ -186,10 +183,7 @@ func selectClusters(st *state.State, sel Selection) ([]*clusterv1.Cluster, error
 	for _, c := range st.Clusters {
 		names = append(names, c.Namespace+"/"+c.Name)
 	}
-	if sel.Cluster != nil {
-		return nil, fmt.Errorf("cluster %s not found in the input; it holds %s: check --cluster NAMESPACE/NAME", sel.Cluster, strings.Join(names, ", "))
-	}
-	return nil, fmt.Errorf("no Cluster in namespace %q; the input holds %s: check -n", sel.Namespace, strings.Join(names, ", "))
+	return nil, &ClusterNotFoundError{Cluster: sel.Cluster, Namespace: sel.Namespace, Have: names}
 }
 
 // clusterPlanner plans one Cluster.
@@ -238,7 +232,7 @@ func (p *clusterPlanner) plan() ClusterPlan {
 	p.out.ControlPlane = &ObjectRef{Kind: ref.Kind, Namespace: c.Namespace, Name: ref.Name}
 	cpObj := p.st.ControlPlane(c)
 	if cpObj == nil {
-		return p.needsInput(RuleMissingObject, fmt.Sprintf("Cluster %s/%s: its control plane %s (spec.controlPlaneRef) is not in the input: include it with -f", c.Namespace, c.Name, p.out.ControlPlane))
+		return p.needsInput(RuleMissingObject, fmt.Sprintf("Cluster %s/%s: its control plane %s (spec.controlPlaneRef) is not in the input: add it to the snapshot, or, if the management cluster does not hold it either, fix spec.controlPlaneRef", c.Namespace, c.Name, p.out.ControlPlane))
 	}
 	cp, err := readControlPlane(cpObj)
 	if err != nil {
@@ -257,7 +251,7 @@ func (p *clusterPlanner) plan() ClusterPlan {
 		cc = p.st.ClusterClass(c)
 		if cc == nil {
 			ccRef := c.GetClassKey()
-			return p.needsInput(RuleMissingObject, fmt.Sprintf("Cluster %s/%s: its ClusterClass %s (spec.topology.classRef) is not in the input: include it with -f", c.Namespace, c.Name, ccRef))
+			return p.needsInput(RuleMissingObject, fmt.Sprintf("Cluster %s/%s: its ClusterClass %s (spec.topology.classRef) is not in the input: add it to the snapshot, or, if the management cluster does not hold it either, fix spec.topology.classRef", c.Namespace, c.Name, ccRef))
 		}
 		p.out.ClusterClass = &ObjectRef{Kind: "ClusterClass", Namespace: cc.Namespace, Name: cc.Name}
 		if rs := classNotReconciled(c, cc); len(rs) > 0 {

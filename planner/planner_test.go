@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
@@ -525,15 +526,21 @@ func TestPlanSelection(t *testing.T) {
 		t.Fatalf("namespace b: %v %+v", err, doc)
 	}
 	_, err = Plan(t.Context(), st, Selection{Namespace: "c"}, Options{Now: testNow, Catalog: testCatalog})
-	if err == nil || !strings.Contains(err.Error(), "a/one, b/two") {
-		t.Errorf("unknown namespace: %v", err)
+	var notFound *ClusterNotFoundError
+	if !errors.As(err, &notFound) || notFound.Namespace != "c" || notFound.Cluster != nil || !slices.Equal(notFound.Have, []string{"a/one", "b/two"}) {
+		t.Errorf("unknown namespace: %#v", err)
+	}
+	gone := types.NamespacedName{Namespace: "a", Name: "gone"}
+	if _, err = Plan(t.Context(), st, Selection{Cluster: &gone}, Options{Now: testNow, Catalog: testCatalog}); !errors.As(err, &notFound) || *notFound.Cluster != gone {
+		t.Errorf("unknown Cluster: %#v", err)
 	}
 	planOneErr := func(v []string) error {
 		_, err := Plan(t.Context(), st, Selection{}, Options{Now: testNow, Catalog: testCatalog, Versions: v})
 		return err
 	}
-	if err := planOneErr([]string{"1.2"}); err == nil || !strings.Contains(err.Error(), "--versions") {
-		t.Errorf("bad --versions: %v", err)
+	var invalid *InvalidVersionError
+	if err := planOneErr([]string{"v1.35.2", "1.2"}); !errors.As(err, &invalid) || invalid.Value != "1.2" || invalid.Index != 1 {
+		t.Errorf("a bad version in the list: %#v", err)
 	}
 	if _, err := Plan(t.Context(), buildState(t), Selection{}, Options{Now: testNow, Catalog: testCatalog}); err != ErrNoClusters {
 		t.Errorf("empty input: %v", err)
@@ -543,12 +550,13 @@ func TestPlanSelection(t *testing.T) {
 func TestPlanMissingObjects(t *testing.T) {
 	cluster := fleet.Cluster(fleet.ClusterSpec{Namespace: "ns", Name: "c", Class: "gone", ControlPlaneVersion: "v1.35.2", Replicas: 1})
 	p := planOne(t, buildState(t, cluster), "ns", "c", "", nil)
-	if p.Status != StatusNeedsInput || !strings.Contains(p.Rejections[0].Message, "ClusterClass ns/gone") {
+	// The advice holds for a snapshot and a live read alike: no -f.
+	if p.Status != StatusNeedsInput || !strings.Contains(p.Rejections[0].Message, "ClusterClass ns/gone (spec.topology.classRef) is not in the input: add it to the snapshot, or, if the management cluster does not hold it either, fix spec.topology.classRef") {
 		t.Errorf("missing ClusterClass: %s %+v", p.Status, p.Rejections)
 	}
 	// Only the Cluster: its control plane is missing.
 	p = planOne(t, buildState(t, cluster[:1]), "ns", "c", "", nil)
-	if p.Status != StatusNeedsInput || !strings.Contains(p.Rejections[0].Message, "KubeadmControlPlane ns/c-control-plane") {
+	if p.Status != StatusNeedsInput || !strings.Contains(p.Rejections[0].Message, "KubeadmControlPlane ns/c-control-plane (spec.controlPlaneRef) is not in the input: add it to the snapshot, or, if the management cluster does not hold it either, fix spec.controlPlaneRef") {
 		t.Errorf("missing control plane: %s %+v", p.Status, p.Rejections)
 	}
 	// A Cluster without a control plane reference.
@@ -583,8 +591,9 @@ func TestParseTarget(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"newest", "v1", "v1.36.3.4", "vv1.36", "1.36.x", " v1.36"} {
-		if _, err := ParseTarget(bad); err == nil || !strings.Contains(err.Error(), "--to") {
-			t.Errorf("ParseTarget(%q) = %v, want an error naming --to", bad, err)
+		var invalid *InvalidTargetError
+		if _, err := ParseTarget(bad); !errors.As(err, &invalid) || invalid.Value != bad {
+			t.Errorf("ParseTarget(%q) = %v, want an InvalidTargetError", bad, err)
 		}
 	}
 }

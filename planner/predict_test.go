@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -559,4 +560,32 @@ func (a lazyAsker) CanUpdateMachineSet(context.Context, string, *clusterv1.Machi
 func (a lazyAsker) CanUpdateMachine(context.Context, string, *clusterv1.Cluster, *controlplanev1.KubeadmControlPlane, string, TemplateChanges) (map[string][]string, error) {
 	n := *a.names
 	return map[string][]string{n[0]: {"spec.x"}, n[1]: {"spec.x"}, n[2]: nil}, nil
+}
+
+// failingAsker gets no answer from the extension.
+type failingAsker struct{}
+
+func (failingAsker) CanUpdateMachineSet(context.Context, string, *clusterv1.MachineDeployment, string, TemplateChanges) ([]string, error) {
+	return nil, errors.New("connection refused")
+}
+
+func (failingAsker) CanUpdateMachine(context.Context, string, *clusterv1.Cluster, *controlplanev1.KubeadmControlPlane, string, TemplateChanges) (map[string][]string, error) {
+	return nil, errors.New("connection refused")
+}
+
+// When asking fails, both kinds keep their assumption, and say so among their
+// reasons, also when the assumption is that a difference is not covered.
+func TestAskFailedSaysSo(t *testing.T) {
+	p := scenario{mutate: setPatches(workerImagePatch), opts: func(o *Options) { o.InPlaceAsker = failingAsker{} }}.plan(t)
+	if got, want := predictions(p), []string{"InPlaceUpdate Mixed 1/2/1", "InPlaceUpdate Mixed 1/2/1", "ChangeNotCovered Rollout 3/0/3", "ChangeNotCovered Rollout 2/0/2"}; !slices.Equal(got, want) {
+		t.Fatalf("predictions:\n got  %q\n want %q", got, want)
+	}
+	for _, s := range p.Steps {
+		for _, c := range s.Changes {
+			pr := c.Prediction
+			if pr.AskFailed == "" || !slices.ContainsFunc(pr.Reasons, func(r string) bool { return strings.HasPrefix(r, "asking the extension failed (") }) {
+				t.Errorf("step %d %s (%s): askFailed %q, reasons %q", s.Number, c.Object.Name, pr.Rule, pr.AskFailed, pr.Reasons)
+			}
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/blang/semver/v4"
+
+	"github.com/capi-planner/capi-planner/internal/english"
 )
 
 // MachineSet preflight checks that stop lagging workers from creating Machines
@@ -76,7 +78,7 @@ func skewFindings(ws workerSet, res simResult, topology bool, g gates) []Finding
 		}
 		out = append(out, conditional(Finding{Rule: RuleWorkersCannotScale, Objects: b.objects, Steps: nonZero(b.steps),
 			Message: fmt.Sprintf("%s %s cannot create Machines %s, while lagging the control plane: the MachineSet preflight %s %s %s scale-ups (cluster-autoscaler's too) and MachineHealthCheck remediation; the annotation machineset.cluster.x-k8s.io/skip-preflight-checks lifts them if you accept the risk",
-				plural("MachineDeployment", len(names)), strings.Join(names, ", "), when(b.steps), plural("check", len(b.checks)), strings.Join(b.checks, " and "), verb("blocks", "block", len(b.checks)))},
+				english.Plural("MachineDeployment", len(names)), strings.Join(names, ", "), when(b.steps), english.Plural("check", len(b.checks)), strings.Join(b.checks, " and "), english.Choose("blocks", "block", len(b.checks)))},
 			preflightOn(g))...)
 	}
 	return out
@@ -98,20 +100,6 @@ func appendPreflight(blocks []preflightBlock, ref ObjectRef, checks []string, st
 		}
 	}
 	return append(blocks, preflightBlock{objects: []ObjectRef{ref}, checks: checks, steps: steps})
-}
-
-func verb(singular, pluralForm string, n int) string {
-	if n == 1 {
-		return singular
-	}
-	return pluralForm
-}
-
-func plural(word string, n int) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }
 
 // pitfallFindings flags known CAPI behaviours that surprise operators (semantics

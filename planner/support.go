@@ -7,8 +7,8 @@ import (
 
 	"github.com/blang/semver/v4"
 
-	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/internal/supportmatrix"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // matrixProviders are the controllers CAPI's support matrix covers: the core

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/capi-planner/capi-planner/internal/fleet"
-	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/internal/supportmatrix"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 func TestSupportFindings(t *testing.T) {

@@ -36,7 +36,7 @@ type Target struct {
 
 var minorRE = regexp.MustCompile(`^v?(\d+)\.(\d+)$`)
 
-// ParseTarget parses a --to value: an exact version (v1.36.3), a minor (v1.36),
+// ParseTarget parses a target: an exact version (v1.36.3), a minor (v1.36),
 // "latest", or "" for the newest version the source offers.
 func ParseTarget(s string) (Target, error) {
 	switch s {
@@ -59,7 +59,7 @@ func ParseTarget(s string) (Target, error) {
 	if v, err := semver.StrictNewVersion(raw); err == nil {
 		return Target{Kind: TargetExact, Raw: s, Version: "v" + v.String()}, nil
 	}
-	return Target{}, fmt.Errorf("invalid --to %q: expected an exact Kubernetes version (v1.36.3), a minor (v1.36) or \"latest\"", s)
+	return Target{}, &InvalidTargetError{Value: s}
 }
 
 // String renders the target as the user would write it.

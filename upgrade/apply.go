@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	runtimecatalog "sigs.k8s.io/cluster-api/api/runtime/catalog"
@@ -61,6 +62,17 @@ type Options struct {
 
 	Events EventSink
 	Now    func() time.Time
+}
+
+// UntilNotPlannedError is an Options.Until that no step of the plan goes to.
+type UntilNotPlannedError struct {
+	Until string
+	// Versions are the versions the plan's steps go to.
+	Versions []string
+}
+
+func (e *UntilNotPlannedError) Error() string {
+	return fmt.Sprintf("no step of the plan goes to %s (its steps go to %s)", e.Until, strings.Join(e.Versions, ", "))
 }
 
 // TimeoutError ends the wait for a step after --timeout; the upgrade goes on.
@@ -118,7 +130,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	r.writes = Writes(r.plan, r.groupOf)
 	if o.Until != "" && untilStep(r.plan, o.Until) == 0 {
-		return fmt.Errorf("invalid --until %s: no step of the plan goes to %s (its steps go to %s)", o.Until, o.Until, stepVersions(r.plan))
+		return &UntilNotPlannedError{Until: o.Until, Versions: stepVersions(r.plan)}
 	}
 	if o.DryRun == DryRunClient {
 		for _, w := range r.writes {
@@ -338,7 +350,9 @@ func (r *run) apply(ctx context.Context) (err error) {
 		last = untilStep(r.plan, r.o.Until)
 	}
 	var differences []string
-	for _, step := range r.plan.Steps[:last] {
+	pace := newPacing()
+	for i, step := range r.plan.Steps[:last] {
+		start := r.o.Now()
 		r.emit(Event{Type: EventStepStarted, Step: step.Number, Message: stepTitle(step)})
 		if err := r.writeStep(ctx, step); err != nil {
 			return err
@@ -353,7 +367,14 @@ func (r *run) apply(ctx context.Context) (err error) {
 			diffs, msg = nil, "counted in part from the state (no apply was watching all along): not compared with the prediction"
 		}
 		differences = append(differences, diffs...)
-		r.emit(Event{Type: EventStepDone, Step: step.Number, Progress: progress, Differences: diffs, Message: msg})
+		done := Event{Type: EventStepDone, Step: step.Number, Progress: progress, Differences: diffs, Message: msg, Estimated: step.Duration}
+		if step.Number > r.unwatchedThrough {
+			took := r.o.Now().Sub(start)
+			pace.observe(step, took)
+			done.TookSeconds = ptr.To(int64(took.Round(time.Second) / time.Second))
+		}
+		done.Remaining = pace.remaining(r.plan.Steps[i+1 : last])
+		r.emit(done)
 	}
 	r.flush()
 	differences = append(differences, r.track.takeUnattributed()...)
@@ -471,19 +492,19 @@ func (r *run) writeStep(ctx context.Context, step planner.Step) error {
 }
 
 // writeWave makes a wave's writes. A topology version write waits first for
-// the previous upgrade's AfterClusterUpgrade hook: CAPI's Cluster webhook
-// refuses the write until it has been called. CAPI v1.14.2 calls that hook
-// several times after an upgrade (the topology controller's Cluster patch
-// puts it back in the pending-hooks annotation after marking it done), so the
-// annotation comes and goes for some seconds: a gate or webhook that still
-// sees it pending sends apply back to waiting, within the step's --timeout.
+// the topology controller to finish the previous upgrade (see
+// previousUpgradeFinished): until its AfterClusterUpgrade hook is done, CAPI's
+// Cluster webhook refuses the write, and a write that slips in while the
+// controller still tracks that upgrade would skip BeforeClusterUpgrade. A
+// gate or webhook that still sees the hook pending sends apply back to
+// waiting, within the step's --timeout.
 func (r *run) writeWave(ctx context.Context, step planner.Step, wave []Write) error {
 	if wave[0].Patch.Field != topologyVersionField {
 		return r.tryWave(ctx, step, wave)
 	}
 	start := r.o.Now()
 	for {
-		if err := r.waitFor(ctx, step, afterClusterUpgradeCalled); err != nil {
+		if err := r.waitFor(ctx, step, previousUpgradeFinished); err != nil {
 			return err
 		}
 		err := r.tryWave(ctx, step, wave)
@@ -708,14 +729,14 @@ func untilStep(p *planner.ClusterPlan, version string) int {
 	return n
 }
 
-func stepVersions(p *planner.ClusterPlan) string {
+func stepVersions(p *planner.ClusterPlan) []string {
 	var vs []string
 	for _, s := range p.Steps {
 		if !slices.Contains(vs, s.Version) {
 			vs = append(vs, s.Version)
 		}
 	}
-	return strings.Join(vs, ", ")
+	return vs
 }
 
 func reasonsOf(err error) []string {

@@ -43,12 +43,27 @@ func stepDone(v *view, step planner.Step, cpRef planner.ObjectRef) (bool, []stri
 // topologyVersionField is the field a topology Cluster's upgrade is written to.
 const topologyVersionField = "spec.topology.version"
 
-// afterClusterUpgradeCalled reports whether the last upgrade of the Cluster has
-// called its AfterClusterUpgrade hook: until then the topology controller keeps
-// it in the Cluster's pending-hooks annotation.
-func afterClusterUpgradeCalled(v *view) (bool, []string) {
+// previousUpgradeFinished reports whether the topology controller has finished
+// the Cluster's last upgrade: its AfterClusterUpgrade hook is no longer in the
+// pending-hooks annotation, and the controller has dropped the upgrade-step
+// annotation it keeps while that hook is pending.
+//
+// The pending-hooks annotation alone is not enough. CAPI v1.14.2 computes the
+// desired Cluster (annotations included) before it calls AfterClusterUpgrade,
+// and its Cluster patch then writes the hook back a millisecond after marking
+// it done (core/reconcilers/topology/cluster/reconcile_state.go:76,103). A
+// version written in that gap is admitted by the webhook, but the controller
+// then sees the hook pending, takes the new version for the next step of the
+// same upgrade and skips BeforeClusterUpgrade. The loop ends only with the
+// reconcile that reads the hook done, which also drops the upgrade-step
+// annotation (exp/topology/desiredstate/desired_state.go:774-784); from then
+// on nothing writes either annotation again.
+func previousUpgradeFinished(v *view) (bool, []string) {
 	if slices.Contains(strings.Split(v.cluster.Annotations[runtimev1.PendingHooksAnnotation], ","), "AfterClusterUpgrade") {
 		return false, []string{fmt.Sprintf("Cluster %s: the previous upgrade's AfterClusterUpgrade hook has not been called yet (annotation %s)", v.cluster.Name, runtimev1.PendingHooksAnnotation)}
+	}
+	if step, ok := v.cluster.Annotations[clusterv1.ClusterTopologyUpgradeStepAnnotation]; ok {
+		return false, []string{fmt.Sprintf("Cluster %s: the topology controller still tracks the upgrade to %s (annotation %s); it drops it once it has seen AfterClusterUpgrade done", v.cluster.Name, step, clusterv1.ClusterTopologyUpgradeStepAnnotation)}
 	}
 	return true, nil
 }

@@ -38,7 +38,9 @@ const (
 	EventMachine EventType = "Machine"
 	// EventStalled: nothing moved for a while; Reasons say why, from the objects.
 	EventStalled EventType = "Stalled"
-	// EventStepDone: the controllers finished the step; Differences compare it with the prediction.
+	// EventStepDone: the controllers finished the step; Differences compare it
+	// with the prediction, TookSeconds and Estimated its duration, Remaining
+	// re-estimates the steps left.
 	EventStepDone EventType = "StepDone"
 	// EventCompleted: every step is done (or the --until step).
 	EventCompleted EventType = "Completed"
@@ -78,6 +80,15 @@ type Event struct {
 	Version string             `json:"version,omitempty"`
 	// Progress compares a step's Machines per object with the prediction (StepDone).
 	Progress []ObjectProgress `json:"progress,omitempty"`
+	// TookSeconds is how long a step this run watched from its start took
+	// (StepDone): from StepStarted, its write included, to done.
+	TookSeconds *int64 `json:"tookSeconds,omitempty"`
+	// Estimated is the plan's estimate of the step (StepDone).
+	Estimated *planner.Estimate `json:"estimated,omitempty"`
+	// Remaining estimates the steps left, the plan's estimates scaled by how
+	// long this run's steps took against theirs (StepDone; absent after the
+	// last step or when it cannot be estimated).
+	Remaining *planner.Estimate `json:"remaining,omitempty"`
 	// Reasons say why a step does not move (Stalled, Stopped).
 	Reasons []string `json:"reasons,omitempty"`
 	// Differences are how a step, or the run, differs from the prediction.

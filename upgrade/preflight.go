@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/capi-planner/capi-planner/internal/planfile"
-	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/planner"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // Replanned is the Cluster planned again from the live cluster, with the

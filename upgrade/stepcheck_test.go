@@ -225,3 +225,29 @@ func TestStepDoneMachinePool(t *testing.T) {
 		})
 	}
 }
+
+// TestPreviousUpgradeFinished follows the Cluster annotations that CAPI
+// v1.14.2 wrote after an upgrade in the realcapi tier's logs: the hook marked
+// done and written back by the same reconcile, then both annotations dropped.
+func TestPreviousUpgradeFinished(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		annotations map[string]string
+		done        bool
+		pending     string
+	}{
+		{"never upgraded", nil, true, ""},
+		{"hook pending", map[string]string{"runtime.cluster.x-k8s.io/pending-hooks": "AfterClusterUpgrade", clusterv1.ClusterTopologyUpgradeStepAnnotation: "v1.34.3"}, false, "AfterClusterUpgrade hook has not been called"},
+		{"hook marked done, not yet written back", map[string]string{clusterv1.ClusterTopologyUpgradeStepAnnotation: "v1.34.3"}, false, "still tracks the upgrade to v1.34.3"},
+		{"other hooks pending", map[string]string{"runtime.cluster.x-k8s.io/pending-hooks": "AfterControlPlaneInitialized"}, true, ""},
+		{"finished", map[string]string{"unrelated": "x"}, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web", Annotations: tc.annotations}}
+			done, pending := previousUpgradeFinished(&view{cluster: c})
+			if done != tc.done || (tc.pending != "" && (len(pending) != 1 || !strings.Contains(pending[0], tc.pending))) {
+				t.Fatalf("got %v %q, want %v and %q", done, pending, tc.done, tc.pending)
+			}
+		})
+	}
+}

@@ -1,6 +1,6 @@
-// Command gen-catalog writes internal/catalog/releases.json: the stable Kubernetes
+// Command gen-catalog writes catalog/releases.json: the stable Kubernetes
 // releases that the Go module proxy (GOPROXY) knows as versions of k8s.io/kubernetes,
-// with the time each was published. Run it with `go generate ./internal/catalog`
+// with the time each was published. Run it with `go generate ./catalog`
 // (or `make catalog`); it needs the module proxy, nothing else.
 package main
 
@@ -17,7 +17,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/catalog"
 )
 
 const module = "k8s.io/kubernetes"

@@ -1,4 +1,4 @@
-// Command gen-crdschemas generates internal/state/snapshot/crdschema/schemas.json
+// Command gen-crdschemas generates state/snapshot/crdschema/schemas.json
 // from the CRDs of the Cluster API module in go.mod, read from the module cache.
 package main
 
@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/capi-planner/capi-planner/internal/state/snapshot/crdschema"
+	"github.com/capi-planner/capi-planner/state/snapshot/crdschema"
 )
 
 func main() {

@@ -22,7 +22,7 @@ import (
 
 	"github.com/capi-planner/capi-planner/internal/fleet"
 	"github.com/capi-planner/capi-planner/internal/scheme"
-	"github.com/capi-planner/capi-planner/internal/state/snapshot"
+	"github.com/capi-planner/capi-planner/state/snapshot"
 )
 
 var lifecycleHooks = []string{"BeforeClusterUpgrade", "BeforeControlPlaneUpgrade", "AfterControlPlaneUpgrade", "BeforeWorkersUpgrade", "AfterWorkersUpgrade", "AfterClusterUpgrade"}

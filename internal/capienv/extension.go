@@ -62,6 +62,10 @@ func (e *Env) RegisterExtension(ctx context.Context, name, url string, settings 
 // which the API server and the core controller trust.
 func (e *Env) CertDir() string { return filepath.Join(e.Dir, "certs") }
 
+// CABundle is the PEM of the certificate in CertDir, for the caBundle of a
+// webhook or extension served with it.
+func (e *Env) CABundle() []byte { return e.caBundle }
+
 // WaitDiscovered waits until the core controller reports the ExtensionConfig
 // Discovered for its current generation.
 func (e *Env) WaitDiscovered(ctx context.Context, name string) (*runtimev1.ExtensionConfig, error) {

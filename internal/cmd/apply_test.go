@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"k8s.io/utils/ptr"
 
 	"github.com/capi-planner/capi-planner/internal/iostreams"
 	"github.com/capi-planner/capi-planner/internal/render/progress"
@@ -71,6 +72,22 @@ func TestApplyRefusesBeforeWriting(t *testing.T) {
 				t.Errorf("exit %d, stderr:\n%s\nwant it to say %q", code, errOut, tc.want)
 			}
 		})
+	}
+}
+
+// --until that no step of an unmanaged Cluster's plan goes to is refused
+// before anything is sent, naming the flag and the steps' versions.
+func TestApplyUntilNotPlanned(t *testing.T) {
+	_, kubeconfig := applyFixture(t)
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	ios, _, _, errOut := iostreams.Test()
+	if code := Main(t.Context(), []string{"capi-planner", "plan", "-f", "../../fixtures/unmanaged", "--to", "v1.36.3", "--out", plan}, ios); code != ExitOK {
+		t.Fatalf("plan --out: exit %d\n%s", code, errOut)
+	}
+	ios, _, _, errOut = iostreams.Test()
+	code := Main(t.Context(), []string{"capi-planner", "apply", plan, "--kubeconfig", kubeconfig, "--dry-run=client", "--until", "v1.35.2"}, ios)
+	if want := "invalid --until v1.35.2: no step of the plan goes to v1.35.2 (its steps go to v1.34.4, v1.35.4, v1.36.3)"; code != ExitError || !strings.Contains(errOut.String(), want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant it to say %q", code, errOut, want)
 	}
 }
 
@@ -189,6 +206,8 @@ func TestEventsMatchSchema(t *testing.T) {
 		{Type: upgrade.EventMachine, Machine: machine, Change: upgrade.MachineCreated, Version: "v1.30.0"},
 		{Type: upgrade.EventStalled, Step: 1, Reasons: []string{"r"}, Message: "nothing has moved for 2m0s"},
 		{Type: upgrade.EventStepDone, Step: 1, Progress: []upgrade.ObjectProgress{{Object: *ref, Observed: counts, Predicted: counts}}},
+		{Type: upgrade.EventStepDone, Step: 2, Progress: []upgrade.ObjectProgress{{Object: *ref, Observed: counts, Predicted: counts}},
+			TookSeconds: ptr.To[int64](0), Estimated: &planner.Estimate{Seconds: 30, Basis: "b"}, Remaining: &planner.Estimate{Seconds: 60, Basis: "b"}},
 		{Type: upgrade.EventCompleted, Message: "the prediction held"},
 		{Type: upgrade.EventStopped, Message: "m", Reasons: []string{"r"}},
 	} {

@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/catalog"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
 	"github.com/capi-planner/capi-planner/internal/planfile"
 )

@@ -285,10 +285,16 @@ func controlPlane(s ClusterSpec, owned map[string]string) Objects {
 	if observed == "" {
 		observed = s.ControlPlaneVersion
 	}
+	// KCP counts its Machines by their conditions (setReplicas): those at
+	// an older version than its spec are not up to date.
+	upToDate := observed == s.ControlPlaneVersion
 	kcp.Status.Replicas = ptr.To(s.Replicas)
 	kcp.Status.ReadyReplicas = ptr.To(s.Replicas)
 	kcp.Status.AvailableReplicas = ptr.To(s.Replicas)
-	kcp.Status.UpToDateReplicas = ptr.To(s.Replicas)
+	kcp.Status.UpToDateReplicas = ptr.To(int32(0))
+	if upToDate {
+		kcp.Status.UpToDateReplicas = ptr.To(s.Replicas)
+	}
 	//lint:ignore SA1019 KCP still sets the deprecated status.version; fixtures look like real objects.
 	kcp.Status.Version = observed
 	kcp.Status.Versions = []clusterv1.StatusVersion{{Version: observed, Replicas: s.Replicas}}
@@ -297,7 +303,7 @@ func controlPlane(s ClusterSpec, owned map[string]string) Objects {
 	out := Objects{kcp, template(infraAPI, "DockerMachineTemplate", s.Namespace, name, dockerMachine())}
 	cpLabels := merge(owned, map[string]string{clusterv1.MachineControlPlaneLabel: "", clusterv1.MachineControlPlaneNameLabel: name})
 	for i := range s.Replicas {
-		out = append(out, machine(s, fmt.Sprintf("%s-%s", name, suffix(i)), observed, cpLabels, "KubeadmConfig"))
+		out = append(out, machine(s, fmt.Sprintf("%s-%s", name, suffix(i)), observed, cpLabels, "KubeadmConfig", upToDate))
 	}
 	return out
 }
@@ -334,14 +340,20 @@ func machineDeployment(s ClusterSpec, w WorkerSpec, owned map[string]string) Obj
 	ms.Spec.Replicas = ptr.To(w.Replicas)
 	ms.Spec.Selector = md.Spec.Selector
 	ms.Spec.Template = md.Spec.Template
+	// The MachineSet controller counts its Machines by their conditions, and
+	// the MachineDeployment controller sums its MachineSets' counters.
 	ms.Status.Replicas = ptr.To(w.Replicas)
+	ms.Status.ReadyReplicas = ptr.To(w.Replicas)
+	ms.Status.AvailableReplicas = ptr.To(w.Replicas)
+	ms.Status.UpToDateReplicas = ptr.To(w.Replicas)
+	ms.Status.Versions = md.Status.Versions
 	out := Objects{md, ms,
 		template(infraAPI, "DockerMachineTemplate", s.Namespace, name, dockerMachine()),
 		template(bootstrapAPI, "KubeadmConfigTemplate", s.Namespace, name, kubeadmConfig()),
 	}
 	mLabels := merge(md.Spec.Selector.MatchLabels, map[string]string{clusterv1.MachineSetNameLabel: msName})
 	for i := range w.Replicas {
-		out = append(out, machine(s, fmt.Sprintf("%s-%s", msName, suffix(i)), w.Version, mLabels, "KubeadmConfig"))
+		out = append(out, machine(s, fmt.Sprintf("%s-%s", msName, suffix(i)), w.Version, mLabels, "KubeadmConfig", true))
 	}
 	return out
 }
@@ -366,7 +378,9 @@ func machinePool(s ClusterSpec, w WorkerSpec, owned map[string]string) *clusterv
 	return mp
 }
 
-func machine(s ClusterSpec, name, version string, labels map[string]string, bootstrapKind string) *clusterv1.Machine {
+// machine is a provisioned Machine at version; upToDate says whether its
+// spec matches its owner's (CAPI's UpToDate condition).
+func machine(s ClusterSpec, name, version string, labels map[string]string, bootstrapKind string, upToDate bool) *clusterv1.Machine {
 	m := &clusterv1.Machine{TypeMeta: typeMeta(clusterv1.GroupVersion.String(), "Machine")}
 	meta(&m.ObjectMeta, s.Namespace, name, labels)
 	m.Spec.ClusterName = s.Name
@@ -378,7 +392,17 @@ func machine(s ClusterSpec, name, version string, labels map[string]string, boot
 	m.Status.Phase = string(clusterv1.MachinePhaseRunning)
 	// The node got ready a few minutes after the Machine was created (varies by Machine).
 	ready := Epoch.Add(4*time.Minute + time.Duration(len(name)%7)*20*time.Second)
-	m.Status.Conditions = []metav1.Condition{{Type: clusterv1.MachineNodeReadyCondition, Status: metav1.ConditionTrue, Reason: "NodeReady", LastTransitionTime: metav1.NewTime(ready)}}
+	at := metav1.NewTime(ready)
+	upToDateCondition := metav1.Condition{Type: clusterv1.MachineUpToDateCondition, Status: metav1.ConditionTrue, Reason: clusterv1.MachineUpToDateReason, LastTransitionTime: at}
+	if !upToDate {
+		upToDateCondition.Status, upToDateCondition.Reason = metav1.ConditionFalse, clusterv1.MachineNotUpToDateReason
+	}
+	m.Status.Conditions = []metav1.Condition{
+		{Type: clusterv1.MachineAvailableCondition, Status: metav1.ConditionTrue, Reason: clusterv1.MachineAvailableReason, LastTransitionTime: at},
+		{Type: clusterv1.MachineNodeReadyCondition, Status: metav1.ConditionTrue, Reason: "NodeReady", LastTransitionTime: at},
+		{Type: clusterv1.MachineReadyCondition, Status: metav1.ConditionTrue, Reason: clusterv1.MachineReadyReason, LastTransitionTime: at},
+		upToDateCondition,
+	}
 	m.Status.CertificatesExpiryDate = metav1.NewTime(Epoch.AddDate(1, 0, 0))
 	return m
 }

@@ -22,8 +22,8 @@ import (
 	runtimeclient "sigs.k8s.io/cluster-api/exp/runtime/client"
 
 	"github.com/capi-planner/capi-planner/internal/fielddiff"
-	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/planner"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // Checker asks extensions through a runtime client.

@@ -9,8 +9,8 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/capi-planner/capi-planner/internal/extregistry"
-	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/planner"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // Collect lists the objects planning read for the Cluster: the Cluster, its

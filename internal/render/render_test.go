@@ -13,10 +13,10 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
 
-	"github.com/capi-planner/capi-planner/internal/catalog"
-	"github.com/capi-planner/capi-planner/internal/state"
-	"github.com/capi-planner/capi-planner/internal/state/snapshot"
+	"github.com/capi-planner/capi-planner/catalog"
 	"github.com/capi-planner/capi-planner/planner"
+	"github.com/capi-planner/capi-planner/state"
+	"github.com/capi-planner/capi-planner/state/snapshot"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")

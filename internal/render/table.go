@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/capi-planner/capi-planner/internal/english"
 	"github.com/capi-planner/capi-planner/planner"
 )
 
@@ -102,17 +103,10 @@ func note(c *planner.ClusterPlan) string {
 	var parts []string
 	for _, s := range []planner.Severity{planner.SeverityError, planner.SeverityWarning} {
 		if n := counts[s]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, plural(strings.ToLower(string(s)), n)))
+			parts = append(parts, fmt.Sprintf("%d %s", n, english.Plural(strings.ToLower(string(s)), n)))
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-func plural(word string, n int) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }
 
 func dash(s string) string {
@@ -161,7 +155,7 @@ func (t *table) cluster(p *planner.UpgradePlan, c *planner.ClusterPlan) error {
 		row("Trigger", fmt.Sprintf("set %s %s to %s", c.Trigger.Object, c.Trigger.Field, c.Trigger.To))
 	}
 	row("CAPI controllers", controllers(p.Metadata.Management))
-	row("Status", fmt.Sprintf("%s (%d %s)", t.status(c.Status), len(c.Steps), plural("step", len(c.Steps))))
+	row("Status", fmt.Sprintf("%s (%d %s)", t.status(c.Status), len(c.Steps), english.Plural("step", len(c.Steps))))
 	if err := kv.Flush(); err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ import (
 	"sigs.k8s.io/cluster-api/feature"
 
 	"github.com/capi-planner/capi-planner/internal/extregistry"
-	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // Client calls the extensions registered in a management cluster's ExtensionConfigs.

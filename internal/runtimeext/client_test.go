@@ -22,7 +22,7 @@ import (
 	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
 	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
 
-	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // extension serves GenerateUpgradePlan over real TLS and records the requests.

@@ -32,7 +32,7 @@ import (
 	runtimeclient "sigs.k8s.io/cluster-api/exp/runtime/client"
 	"sigs.k8s.io/cluster-api/exp/topology/scope"
 
-	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // Versions are the versions to evaluate the patches at.
@@ -186,7 +186,7 @@ func (b *blueprintReader) template(ref clusterv1.ClusterClassTemplateReference, 
 	}
 	t := b.st.Template(gv.WithKind(ref.Kind).GroupKind(), b.cc.Namespace, ref.Name)
 	if t == nil {
-		b.err = fmt.Errorf("ClusterClass %s/%s: its %s %s (%s) is not in the input, so its patches cannot be evaluated: include the ClusterClass's templates with -f", b.cc.Namespace, b.cc.Name, ref.Kind, ref.Name, field)
+		b.err = fmt.Errorf("ClusterClass %s/%s: its %s %s (%s) is not in the input, so its patches cannot be evaluated: add the ClusterClass's templates to the snapshot, or, if the management cluster does not hold it either, fix the ClusterClass", b.cc.Namespace, b.cc.Name, ref.Kind, ref.Name, field)
 	}
 	return t
 }

@@ -12,7 +12,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/capi-planner/capi-planner/internal/fleet"
-	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 func fixture(t *testing.T, mutate func(*clusterv1.ClusterClass)) (*state.State, *clusterv1.Cluster, *clusterv1.ClusterClass) {

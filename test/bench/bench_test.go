@@ -18,12 +18,12 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/catalog"
 	"github.com/capi-planner/capi-planner/internal/fleet"
 	"github.com/capi-planner/capi-planner/internal/gctune"
-	"github.com/capi-planner/capi-planner/internal/state/snapshot"
 	"github.com/capi-planner/capi-planner/internal/testutil/peakrss"
 	"github.com/capi-planner/capi-planner/planner"
+	"github.com/capi-planner/capi-planner/state/snapshot"
 )
 
 // The fleet of the targets in docs/performance.md.

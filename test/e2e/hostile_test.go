@@ -174,7 +174,7 @@ func hostileCases(t *testing.T) []hostileCase {
 	}
 
 	// Values the API server (the CRD's schema) or CAPI's webhooks refuse, and negative counts.
-	add(hostileCase{name: "negative MachineDeployment replicas", files: file(mutate(t, snap, "replicas: 3", "replicas: -3", 6)), args: plan(), code: 1, want: "s.yaml:376 (document 14, MachineDeployment staging/api-md-0): field spec.replicas: -3 is negative"})
+	add(hostileCase{name: "negative MachineDeployment replicas", files: file(mutate(t, snap, "replicas: 3", "replicas: -3", 6)), args: plan(), code: 1, want: "s.yaml:421 (document 14, MachineDeployment staging/api-md-0): field spec.replicas: -3 is negative"})
 	add(hostileCase{name: "maxSurge abc", files: file(mutate(t, snap, "maxSurge: 1", "maxSurge: abc", 2)), args: plan(), code: 1, want: `field spec.rollout.strategy.rollingUpdate.maxSurge: Invalid value: "abc": must be either an int or a percentage`})
 	add(hostileCase{name: "maxSurge and maxUnavailable 0", files: file(mutate(t, snap, "maxSurge: 1", "maxSurge: 0", 2)), args: plan(), code: 1, want: "maxUnavailable and maxSurge cannot both be 0; CAPI's MachineDeployment admission webhook"})
 	add(hostileCase{name: "strategy type not in the enum", files: file(mutate(t, snap, "type: RollingUpdate", "type: Recreate", 2)), args: plan(), code: 1, want: `field spec.rollout.strategy.type: Unsupported value: "Recreate": supported values: "RollingUpdate", "OnDelete"`})

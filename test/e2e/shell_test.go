@@ -168,7 +168,7 @@ func TestSARIFOutput(t *testing.T) {
 		loc := res.Locations[0].PhysicalLocation
 		got = append(got, fmt.Sprintf("%s %s:%d", res.RuleID, loc.ArtifactLocation.URI, loc.Region.StartLine))
 	}
-	if log.Version != "2.1.0" || strings.Join(got, "\n") != "WorkersCannotScale fixtures/topology-versions/cluster.yaml:237" {
+	if log.Version != "2.1.0" || strings.Join(got, "\n") != "WorkersCannotScale fixtures/topology-versions/cluster.yaml:282" {
 		t.Errorf("version %s, results:\n%s", log.Version, strings.Join(got, "\n"))
 	}
 }

@@ -17,14 +17,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 
-	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/catalog"
 	"github.com/capi-planner/capi-planner/internal/fleet"
 	"github.com/capi-planner/capi-planner/internal/gctune"
-	"github.com/capi-planner/capi-planner/internal/state"
-	"github.com/capi-planner/capi-planner/internal/state/live"
-	"github.com/capi-planner/capi-planner/internal/state/snapshot"
 	"github.com/capi-planner/capi-planner/internal/testutil/peakrss"
 	"github.com/capi-planner/capi-planner/planner"
+	"github.com/capi-planner/capi-planner/state"
+	"github.com/capi-planner/capi-planner/state/live"
+	"github.com/capi-planner/capi-planner/state/snapshot"
 )
 
 var benchFleet = fleet.FleetSpec{Clusters: 500, Machines: 25000, Namespaces: 25}

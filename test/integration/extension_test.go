@@ -17,7 +17,7 @@ import (
 	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
 
 	"github.com/capi-planner/capi-planner/internal/fleet"
-	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // planExtension is a GenerateUpgradePlan extension served over real TLS. Handler

@@ -26,7 +26,7 @@ import (
 	kcpdesiredstate "sigs.k8s.io/cluster-api/controlplane/kubeadm/pkg/desiredstate"
 
 	"github.com/capi-planner/capi-planner/internal/fleet"
-	"github.com/capi-planner/capi-planner/internal/state"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // inPlaceExtension answers CanUpdateMachineSet over real TLS: "version-only"

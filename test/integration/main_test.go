@@ -22,10 +22,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/capi-planner/capi-planner/internal/scheme"
-	"github.com/capi-planner/capi-planner/internal/state"
-	"github.com/capi-planner/capi-planner/internal/state/snapshot"
 	"github.com/capi-planner/capi-planner/internal/testutil/clitest"
 	"github.com/capi-planner/capi-planner/internal/testutil/peakrss"
+	"github.com/capi-planner/capi-planner/state"
+	"github.com/capi-planner/capi-planner/state/snapshot"
 )
 
 var (

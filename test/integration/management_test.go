@@ -11,9 +11,9 @@ import (
 
 	"k8s.io/client-go/discovery"
 
-	"github.com/capi-planner/capi-planner/internal/catalog"
-	"github.com/capi-planner/capi-planner/internal/state/live"
+	"github.com/capi-planner/capi-planner/catalog"
 	"github.com/capi-planner/capi-planner/planner"
+	"github.com/capi-planner/capi-planner/state/live"
 )
 
 // managementFindings returns the ManagementClusterVersionUnsupported messages of

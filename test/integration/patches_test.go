@@ -16,8 +16,8 @@ import (
 	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
 
 	"github.com/capi-planner/capi-planner/internal/fleet"
-	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/internal/testutil/clitest"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // etcdPatchExtension is a GeneratePatches extension served over real TLS: it

@@ -10,8 +10,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/capi-planner/capi-planner/internal/fleet"
-	"github.com/capi-planner/capi-planner/internal/state"
-	"github.com/capi-planner/capi-planner/internal/state/live"
+	"github.com/capi-planner/capi-planner/state"
+	"github.com/capi-planner/capi-planner/state/live"
 )
 
 type countingTransport struct {

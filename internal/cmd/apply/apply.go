@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/user"
 	"strings"
 	"time"
 
@@ -172,7 +170,7 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 		popts := &plan.Options{IO: ios, Now: time.Now, Input: opts.Kube, Selection: planner.Selection{Cluster: opts.Cluster}, AskExtensions: c.Bool("ask-extensions")}
 		popts.Input.Namespace = opts.Cluster.Namespace
 		if popts.Selection.To, err = planner.ParseTarget(c.String("to")); err != nil {
-			return nil, err
+			return nil, plan.ExplainFlags(err)
 		}
 		if v := c.String("versions"); v != "" {
 			for _, s := range strings.Split(v, ",") {
@@ -235,7 +233,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if holder == "" {
 		holder = defaultHolder()
 	}
-	return upgrade.Run(ctx, upgrade.Options{
+	err = upgrade.Run(ctx, upgrade.Options{
 		Plan: saved, Digest: digest, Cluster: cp.Cluster,
 		Config: cfg.REST, Client: c, Mapper: mapper, Scheme: sch,
 		Replan: opts.replan(saved, cp.Cluster),
@@ -244,6 +242,10 @@ func Run(ctx context.Context, opts *Options) error {
 		Holder: holder, HolderGone: localHolderGone, LeaseDuration: opts.LeaseDuration,
 		Events: sink, Now: opts.Now,
 	})
+	if until := (*upgrade.UntilNotPlannedError)(nil); errors.As(err, &until) {
+		return fmt.Errorf("invalid --until %s: %w", until.Until, err)
+	}
+	return err
 }
 
 // savedPlan reads FILE, or plans the Cluster now and shows the plan.
@@ -253,7 +255,7 @@ func (opts *Options) savedPlan(ctx context.Context) (*planfile.SavedPlan, error)
 	}
 	made, err := plan.Make(ctx, opts.Plan)
 	if err != nil {
-		return nil, err
+		return nil, plan.ExplainFlags(err)
 	}
 	return made.Saved(opts.Plan), nil
 }
@@ -334,8 +336,14 @@ func (opts *Options) replan(saved *planfile.SavedPlan, cluster planner.ObjectRef
 			AssumeCovered: saved.Options.AssumeCovered, AskExtensions: saved.Options.AskExtensions}
 		popts.Input.Namespace = cluster.Namespace
 		made, err := plan.Make(ctx, popts)
-		if err != nil {
-			return nil, err
+		var notFound *planner.ClusterNotFoundError
+		var empty *plan.EmptyLiveError
+		switch {
+		case errors.As(err, &notFound) || errors.As(err, &empty):
+			return nil, fmt.Errorf("the saved plan's Cluster %s/%s is not in the management cluster: it was deleted, or --kubeconfig/--context reach another management cluster (%w)",
+				cluster.Namespace, cluster.Name, err)
+		case err != nil:
+			return nil, fmt.Errorf("planning again with the saved plan's options: %w", err)
 		}
 		suppress.Apply(made.Plan, saved.Options.Ignore)
 		if len(made.Plan.Clusters) != 1 {
@@ -343,15 +351,6 @@ func (opts *Options) replan(saved *planfile.SavedPlan, cluster planner.ObjectRef
 		}
 		return &upgrade.Replanned{State: made.Loaded.State, Plan: made.Plan.Clusters[0]}, nil
 	}
-}
-
-func defaultHolder() string {
-	name := "unknown"
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s@%s/%d", name, host, os.Getpid())
 }
 
 // checkUntil refuses an --until that a topology Cluster cannot stop at: CAPI

@@ -2,6 +2,6 @@
 
 package apply
 
-// localHolderGone cannot tell on this platform: a stopped apply's lock is
-// taken over when it expires.
-func localHolderGone(string) bool { return false }
+// processGone cannot tell on this platform (and is not asked: it has no
+// process scope, see processScope).
+func processGone(int) bool { return false }

@@ -20,9 +20,9 @@ import (
 	"github.com/capi-planner/capi-planner/internal/iostreams"
 	"github.com/capi-planner/capi-planner/internal/kube"
 	"github.com/capi-planner/capi-planner/internal/safefile"
-	"github.com/capi-planner/capi-planner/internal/state"
-	"github.com/capi-planner/capi-planner/internal/state/live"
-	"github.com/capi-planner/capi-planner/internal/state/snapshot"
+	"github.com/capi-planner/capi-planner/state"
+	"github.com/capi-planner/capi-planner/state/live"
+	"github.com/capi-planner/capi-planner/state/snapshot"
 )
 
 // Options select the state to read.
@@ -157,6 +157,9 @@ func (o Options) Load(ctx context.Context, ios *iostreams.IOStreams, logger *slo
 		ns = cfg.Namespace
 	}
 	res, err := live.Read(ctx, cfg.REST, live.Options{Namespace: ns, ClusterSelector: o.Selector, Logger: logger})
+	if unauthorized := (*live.UnauthorizedError)(nil); errors.As(err, &unauthorized) {
+		return nil, fmt.Errorf("%w: the kubeconfig's credentials for it are wrong or expired: check --context, or log in again", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +19,7 @@ import (
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
-	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/catalog"
 	"github.com/capi-planner/capi-planner/internal/cmd/input"
 	"github.com/capi-planner/capi-planner/internal/inplace"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
@@ -30,9 +29,9 @@ import (
 	"github.com/capi-planner/capi-planner/internal/runtimeext"
 	"github.com/capi-planner/capi-planner/internal/safefile"
 	"github.com/capi-planner/capi-planner/internal/scheme"
-	"github.com/capi-planner/capi-planner/internal/state"
 	"github.com/capi-planner/capi-planner/internal/suppress"
 	"github.com/capi-planner/capi-planner/planner"
+	"github.com/capi-planner/capi-planner/state"
 )
 
 // Options are the plan command's inputs, already validated.
@@ -142,7 +141,7 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 		return nil, errors.New(`invalid --to "": expected an exact Kubernetes version (v1.36.3), a minor (v1.36) or "latest"; leave --to out to plan to the newest version the source offers`)
 	}
 	if opts.Selection.To, err = planner.ParseTarget(c.String("to")); err != nil {
-		return nil, err
+		return nil, ExplainFlags(err)
 	}
 	if v := c.String("feature-gates"); v != "" {
 		if opts.FeatureGates, err = parseGates(v); err != nil {
@@ -196,14 +195,9 @@ func optionsFrom(c *cli.Context, ios *iostreams.IOStreams) (*Options, error) {
 }
 
 func parseGates(s string) (map[string]bool, error) {
-	gates := map[string]bool{}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		b, err := strconv.ParseBool(v)
-		if !ok || err != nil || k == "" {
-			return nil, fmt.Errorf("invalid --feature-gates %q: expected NAME=true|false pairs, e.g. InPlaceUpdates=true,RuntimeSDK=true", s)
-		}
-		gates[k] = b
+	gates, err := state.ParseFeatureGates(s)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --feature-gates %q: %v; expected NAME=true|false pairs, e.g. InPlaceUpdates=true,RuntimeSDK=true", s, err)
 	}
 	return gates, nil
 }
@@ -340,6 +334,13 @@ func Make(ctx context.Context, opts *Options) (*Made, error) {
 		return nil, err
 	}
 	st := loaded.State
+	if loaded.REST != nil && len(st.Clusters) == 0 {
+		e := &EmptyLiveError{Host: loaded.REST.Host, Namespace: loaded.Namespace}
+		if opts.Input.Selector != nil {
+			e.Selector = opts.Input.Selector.String()
+		}
+		return nil, e
+	}
 	if opts.FailOn != nil {
 		if err := checkFailOnNames(st, opts.FailOn.Objects); err != nil {
 			return nil, err
@@ -395,7 +396,7 @@ func (m *Made) Saved(opts *Options) *planfile.SavedPlan {
 func Run(ctx context.Context, opts *Options) error {
 	made, err := Make(ctx, opts)
 	if err != nil {
-		return err
+		return ExplainFlags(err)
 	}
 	plan, st := made.Plan, made.Loaded.State
 	for _, e := range suppress.Apply(plan, opts.Ignore) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capi-planner/capi-planner/internal/catalog"
+	"github.com/capi-planner/capi-planner/catalog"
 	"github.com/capi-planner/capi-planner/internal/cmd/input"
 	"github.com/capi-planner/capi-planner/internal/iostreams"
 	"github.com/capi-planner/capi-planner/internal/policy"

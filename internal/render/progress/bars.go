@@ -26,6 +26,9 @@ type Bars struct {
 	last  []string
 	plan  *planner.ClusterPlan
 	bars  map[barKey]*objectBar
+	// left is what the last StepDone estimated for the steps left ("" for
+	// nothing): read by the steps' bar decorator from mpb's goroutine.
+	left atomic.Value
 }
 
 type barKey struct {
@@ -46,10 +49,12 @@ func NewBars(w io.Writer, plan *planner.ClusterPlan) *Bars {
 	p := mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithAutoRefresh(), mpb.WithRefreshRate(refreshRate))
 	// The steps' bar ends only with Close: mpb stops drawing (and printing the
 	// lines above the bars) once every bar is complete.
-	steps := p.AddBar(int64(len(plan.Steps)), mpb.BarPriority(-1),
+	b := &Bars{p: p, out: w, plan: plan, bars: map[barKey]*objectBar{}}
+	b.left.Store("")
+	b.steps = p.AddBar(int64(len(plan.Steps)), mpb.BarPriority(-1),
 		mpb.PrependDecorators(decor.Name("steps", decor.WCSyncSpaceR)),
-		mpb.AppendDecorators(decor.CountersNoUnit("%d/%d done")))
-	return &Bars{p: p, out: w, plan: plan, steps: steps, bars: map[barKey]*objectBar{}}
+		mpb.AppendDecorators(decor.CountersNoUnit("%d/%d done"), decor.Any(func(decor.Statistics) string { return b.left.Load().(string) })))
+	return b
 }
 
 // Event updates the bars, or prints the event above them.
@@ -82,6 +87,11 @@ func (b *Bars) Event(e upgrade.Event) {
 		return
 	case upgrade.EventStepDone:
 		b.steps.Increment()
+		left := ""
+		if e.Remaining != nil {
+			left = fmt.Sprintf(", %s left", e.Remaining)
+		}
+		b.left.Store(left)
 		for k, ob := range b.bars {
 			if k.step == e.Step {
 				ob.bar.SetTotal(-1, true)

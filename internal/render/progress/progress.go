@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/capi-planner/capi-planner/planner"
 	"github.com/capi-planner/capi-planner/upgrade"
@@ -80,6 +82,15 @@ func Describe(e upgrade.Event) string {
 		b.WriteString("started: " + e.Message)
 	case upgrade.EventStepDone:
 		b.WriteString("done")
+		if e.TookSeconds != nil {
+			fmt.Fprintf(&b, " in %s", seconds(*e.TookSeconds))
+			if e.Estimated != nil {
+				fmt.Fprintf(&b, " (estimated %s)", seconds(e.Estimated.Seconds))
+			}
+		}
+		if e.Remaining != nil {
+			fmt.Fprintf(&b, "; the steps left: %s", e.Remaining)
+		}
 		if e.Message != "" {
 			b.WriteString(" (" + e.Message + ")")
 		}
@@ -130,4 +141,13 @@ func machineVerb(c upgrade.MachineChange) string {
 
 func counts(c planner.MachineCounts) string {
 	return fmt.Sprintf("%d new, %d in place, %d deleted", c.Created, c.UpdatedInPlace, c.Deleted)
+}
+
+// seconds renders a duration in seconds as "1m4s", to the second: a step's
+// time and its estimate are compared at that precision.
+func seconds(s int64) string {
+	if s > math.MaxInt64/int64(time.Second) {
+		return fmt.Sprintf("%ds", s)
+	}
+	return (time.Duration(s) * time.Second).String()
 }

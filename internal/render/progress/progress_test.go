@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/utils/ptr"
+
 	"github.com/capi-planner/capi-planner/planner"
 	"github.com/capi-planner/capi-planner/upgrade"
 )
@@ -23,6 +25,7 @@ func TestLines(t *testing.T) {
 		{Type: upgrade.EventMachine, Step: 1, Object: &cp, Machine: &planner.ObjectRef{Name: "m"}, Change: upgrade.MachineInPlace, Version: "v1.34.3"},
 		{Type: upgrade.EventStalled, Step: 1, Message: "nothing has moved for 2m0s", Reasons: []string{"Cluster: Following hooks are blocking upgrade: BeforeClusterUpgrade"}},
 		{Type: upgrade.EventStepDone, Step: 1, Progress: []upgrade.ObjectProgress{{Object: cp, Observed: planner.MachineCounts{Created: 1}, Predicted: planner.MachineCounts{Created: 1}}}},
+		{Type: upgrade.EventStepDone, Step: 2, TookSeconds: ptr.To[int64](95), Estimated: &planner.Estimate{Seconds: 62}, Remaining: &planner.Estimate{Seconds: 200}},
 		{Type: upgrade.EventStopped, Message: "the command reports it"},
 		{Type: upgrade.EventCompleted, Message: "the prediction held"},
 	} {
@@ -37,6 +40,7 @@ func TestLines(t *testing.T) {
   - Cluster: Following hooks are blocking upgrade: BeforeClusterUpgrade
 17:04:09 step 1: done
   KubeadmControlPlane demo/cp: 1 new, 0 in place, 0 deleted (predicted 1 new, 0 in place, 0 deleted)
+17:04:09 step 2: done in 1m35s (estimated 1m2s); the steps left: about 3m
 17:04:09 completed: the prediction held
 `
 	if got := out.String(); got != want {
@@ -59,8 +63,13 @@ func TestBarsKeepEveryLine(t *testing.T) {
 	for _, ch := range []upgrade.MachineChange{upgrade.MachineCreated, upgrade.MachineInPlace, upgrade.MachineInPlace, upgrade.MachineDeleted} {
 		b.Event(upgrade.Event{Type: upgrade.EventMachine, Step: 1, Object: &cp, Machine: &planner.ObjectRef{Name: "m"}, Change: ch, Time: at})
 	}
-	b.Event(upgrade.Event{Type: upgrade.EventStepDone, Step: 1, Time: at})
+	b.Event(upgrade.Event{Type: upgrade.EventStepDone, Step: 1, Time: at, Remaining: &planner.Estimate{Seconds: 200}})
 	b.Event(upgrade.Event{Type: upgrade.EventCompleted, Time: at, Message: "the prediction held"})
+	// The steps' bar says what is left (mpb cuts it to the width of the
+	// test's writer, so it is read where the bar's decorator reads it).
+	if left := b.left.Load(); left != ", about 3m left" {
+		t.Errorf("the steps' bar says %q is left", left)
+	}
 	b.Close()
 	got := out.String()
 	for _, want := range []string{"step 1: started", "step 1: done", "steps ", "step 1 KubeadmControlPlane cp"} {

@@ -16,11 +16,9 @@ import (
 	"testing"
 	"time"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/yaml"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
@@ -252,6 +250,45 @@ func logDetection(t testing.TB, events []upgrade.Event) {
 	}
 }
 
+// checkTimeLeft checks that a run watched from its start timed every step and
+// estimated the steps left after each but the last, and logs how each
+// estimate compares with the time the steps left then took. Like the plan's
+// estimates, it is not held to a bound: the scenarios run side by side, and
+// the load on the box varies from one minute to the next.
+func checkTimeLeft(t testing.TB, events []upgrade.Event) {
+	t.Helper()
+	var done []upgrade.Event
+	var end time.Time
+	for _, e := range events {
+		switch e.Type {
+		case upgrade.EventStepDone:
+			done = append(done, e)
+		case upgrade.EventCompleted:
+			end = e.Time
+		}
+	}
+	for i, e := range done {
+		if e.TookSeconds == nil {
+			t.Errorf("step %d: done without its duration", e.Step)
+			continue
+		}
+		est := "no estimate"
+		if e.Estimated != nil && *e.TookSeconds > 0 {
+			est = fmt.Sprintf("estimated %ds (%.2fx)", e.Estimated.Seconds, float64(e.Estimated.Seconds)/float64(*e.TookSeconds))
+		}
+		left := "nothing left"
+		if i < len(done)-1 {
+			if e.Remaining == nil {
+				t.Errorf("step %d: done without an estimate of the steps left", e.Step)
+				continue
+			}
+			took := end.Sub(e.Time).Seconds()
+			left = fmt.Sprintf("the steps left estimated %ds, took %.0fs (%.2fx): %s", e.Remaining.Seconds, took, float64(e.Remaining.Seconds)/took, e.Remaining.Basis)
+		}
+		t.Logf("step %d: took %ds, %s; %s", e.Step, *e.TookSeconds, est, left)
+	}
+}
+
 func leaseOf(t testing.TB, r *run) *coordinationv1.Lease {
 	t.Helper()
 	l := &coordinationv1.Lease{}
@@ -285,11 +322,11 @@ func TestApplyTopology(t *testing.T) {
 	if err := env.WaitAt(ctx, r.ns, r.name, plan.Target, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	_ = r.obs.poll(ctx)
 	stop()
 	events := p.events(t)
 	checkRun(t, plan, events, true)
 	logDetection(t, events)
+	checkTimeLeft(t, events)
 	if made, _ := writesOf(events); len(made) != 1 || made["1/Cluster/web/v1.36.3"] != 1 {
 		t.Errorf("writes %v, want the trigger once", made)
 	}
@@ -334,13 +371,13 @@ func TestApplyUnmanagedThroughFaults(t *testing.T) {
 	if code := p.wait(t, 14*time.Minute); code != 0 {
 		t.Fatalf("apply through faults (seed %d): exit %d\n%s", seed, code, p.stderr.String())
 	}
-	_ = r.obs.poll(ctx)
 	stop()
 	st := proxy.Stats()
 	t.Logf("fault proxy (seed %d): %d requests, %d watches, faults %v, %d after the write landed", seed, st.Requests, st.Watches, st.Faults, st.AfterForward)
 	events := p.events(t)
 	checkRun(t, plan, events, true)
 	checkWritesOnce(t, plan, events)
+	checkTimeLeft(t, events)
 	r.compare(t, plan)
 }
 
@@ -428,7 +465,6 @@ func TestApplyKilledAndRerun(t *testing.T) {
 			t.Fatalf("the last apply: exit %d\n%s", code, last.stderr.String())
 		}
 	}
-	_ = r.obs.poll(ctx)
 	stop()
 	events := last.events(t)
 	if events[len(events)-1].Type != upgrade.EventCompleted {
@@ -466,26 +502,28 @@ func TestApplyRefuses(t *testing.T) {
 		t.Errorf("a stale plan: exit %d\n%s", res.Code, res.Stderr)
 	}
 
-	// A server dry run through an admission policy that freezes upgrades.
-	fresh, _ := r.savePlan(t, "fresh.json")
-	policy := freezePolicy(ctx, t, r.ns)
-	res = clitest.Run(t, binary, r.dir, "", "apply", fresh, "--kubeconfig", env.Kubeconfig, "--dry-run=server")
-	if res.Code != 1 || !strings.Contains(res.Stderr, "would refuse") || !strings.Contains(res.Stderr, "change freeze in "+r.ns) {
-		t.Errorf("a server dry run the admission refuses: exit %d\n%s", res.Code, res.Stderr)
-	}
-	t.Logf("apply --dry-run=server through the policy:\n%s", res.Stderr)
-	if err := env.Client.Delete(ctx, policy); err != nil {
-		t.Fatal(err)
-	}
-	// Admission policies are cached by the API server: wait until a server dry run passes.
+	// The MachineDeployment controller propagates the label to the
+	// MachineSet's template (another spec change): plan again after that.
 	deadline := time.Now().Add(time.Minute)
-	for {
-		res = clitest.Run(t, binary, r.dir, "", "apply", fresh, "--kubeconfig", env.Kubeconfig, "--dry-run=server")
-		if res.Code == 0 || time.Now().After(deadline) {
-			break
+	for !labelPropagated(ctx, t, r.ns, "team", "blue") {
+		if time.Now().After(deadline) {
+			t.Fatal("the MachineDeployment controller did not propagate the label to the MachineSet")
 		}
-		time.Sleep(2 * time.Second)
+		time.Sleep(time.Second)
 	}
+
+	// A server dry run through a validating admission webhook that freezes
+	// upgrades: apply reports the webhook's refusal in its own words.
+	fresh, _ := r.savePlan(t, "fresh.json")
+	const freeze = "change freeze: Kubernetes upgrades wait for the next change window"
+	unfreeze := freezeWebhook(ctx, t, r.ns, freeze)
+	res = clitest.Run(t, binary, r.dir, "", "apply", fresh, "--kubeconfig", env.Kubeconfig, "--dry-run=server")
+	if res.Code != 1 || !strings.Contains(res.Stderr, "would refuse") || !strings.Contains(res.Stderr, `admission webhook "freeze.capi-planner.test" denied the request: `+freeze) {
+		t.Errorf("a server dry run the webhook refuses: exit %d\n%s", res.Code, res.Stderr)
+	}
+	t.Logf("apply --dry-run=server through the webhook:\n%s", res.Stderr)
+	unfreeze()
+	res = clitest.Run(t, binary, r.dir, "", "apply", fresh, "--kubeconfig", env.Kubeconfig, "--dry-run=server")
 	if res.Code != 0 || !strings.Contains(res.Stderr, "would set (server dry run) KubeadmControlPlane") {
 		t.Fatalf("a server dry run: exit %d\n%s", res.Code, res.Stderr)
 	}
@@ -507,42 +545,27 @@ func TestApplyRefuses(t *testing.T) {
 	}
 }
 
+// labelPropagated says whether every MachineSet in ns has the label in its
+// Machines' template.
+func labelPropagated(ctx context.Context, t testing.TB, ns, key, value string) bool {
+	t.Helper()
+	sets := &clusterv1.MachineSetList{}
+	if err := env.Client.List(ctx, sets, ctrlclient.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, ms := range sets.Items {
+		if ms.Spec.Template.Labels[key] != value {
+			return false
+		}
+	}
+	return len(sets.Items) > 0
+}
+
 func patch(ctx context.Context, t testing.TB, obj ctrlclient.Object, p string) {
 	t.Helper()
 	if err := env.Client.Patch(ctx, obj, ctrlclient.RawPatch(types.MergePatchType, []byte(p))); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// freezePolicy refuses any change of a KubeadmControlPlane's version in the
-// namespace, as a platform team's change-freeze policy would.
-func freezePolicy(ctx context.Context, t testing.TB, ns string) *admissionregistrationv1.ValidatingAdmissionPolicyBinding {
-	t.Helper()
-	name := "freeze-" + ns
-	pol := &admissionregistrationv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
-			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
-				RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
-					Rule: admissionregistrationv1.Rule{APIGroups: []string{controlplanev1.GroupVersion.Group}, APIVersions: []string{"*"}, Resources: []string{"kubeadmcontrolplanes"}}}}}},
-			Validations: []admissionregistrationv1.Validation{{Expression: "object.spec.version == oldObject.spec.version",
-				Message: "change freeze in " + ns + ": Kubernetes upgrades wait for the next change window"}},
-		}}
-	if err := env.Client.Create(ctx, pol); err != nil {
-		t.Fatal(err)
-	}
-	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: name,
-			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
-			MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
-				MatchLabels: map[string]string{corev1.LabelMetadataName: ns}}}}}
-	if err := env.Client.Create(ctx, binding); err != nil {
-		t.Fatal(err)
-	}
-	// The API server loads policies asynchronously.
-	time.Sleep(3 * time.Second)
-	return binding
 }
 
 // A lifecycle hook that blocks (the test extension answers BeforeClusterUpgrade
@@ -650,6 +673,7 @@ func TestApplyOneMinorPerWrite(t *testing.T) {
 		t.Fatalf("apply --until v1.34.3: exit %d\n%s", code, first.stderr.String())
 	}
 	firstEvents := first.events(t)
+	checkTimeLeft(t, firstEvents)
 	var done []int
 	for _, e := range firstEvents {
 		if e.Type == upgrade.EventStepDone {
@@ -673,7 +697,6 @@ func TestApplyOneMinorPerWrite(t *testing.T) {
 	if err := env.WaitAt(ctx, r.ns, r.name, plan.Target, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	_ = r.obs.poll(ctx)
 	stop()
 	secondEvents := second.events(t)
 	end := secondEvents[len(secondEvents)-1]

@@ -21,7 +21,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/capi-planner/capi-planner/internal/capienv"
-	"github.com/capi-planner/capi-planner/internal/state/snapshot"
+	"github.com/capi-planner/capi-planner/state/snapshot"
 )
 
 // conditionShape is what a fixture must share with what a controller writes: the
@@ -145,7 +145,8 @@ func statusShape(status any, path string, paths map[string]bool) {
 	}
 }
 
-// The fixtures' status fields and conditions are ones the controllers write:
+// The fixtures' status fields and conditions are ones the controllers write,
+// and their counters are what the controllers compute:
 // each fixture object's status holds only fields and condition types that the
 // same kind in the same API version holds in a Cluster the real controllers
 // provisioned (the API server serves both v1beta1 and v1beta2). A fixture may
@@ -219,4 +220,24 @@ func TestFixtureStatusIsWhatControllersWrite(t *testing.T) {
 		t.Fatal("no fixture object with a status was checked")
 	}
 	t.Logf("checked the status of %d fixture objects", checked)
+
+	// The counters and versions in the fixtures' status are what the
+	// controllers compute from their Machines, by the rules the real
+	// controllers of the provisioned Cluster follow.
+	checkCountersOfTheBox(ctx, t, r.ns)
+	st, err := snapshot.Read(ctx, []string{filepath.Join(root, "fixtures")}, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mismatches, compared, err := counterMismatches(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mismatches {
+		t.Errorf("fixtures: %s", m)
+	}
+	if compared == 0 {
+		t.Fatal("no fixture object with counters was compared")
+	}
+	t.Logf("compared the counters of %d fixture objects with their Machines", compared)
 }

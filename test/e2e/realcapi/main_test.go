@@ -106,8 +106,8 @@ func setUp(m *testing.M) (int, error) {
 		return 0, err
 	}
 	code := m.Run()
-	if code != 0 {
-		// Keep the managers' logs of a failed run.
+	if code != 0 || os.Getenv("REALCAPI_KEEP_LOGS") != "" {
+		// Keep the managers' logs of a failed run, or when asked to.
 		keep = true
 		fmt.Fprintf(os.Stderr, "realcapi: the managers' logs are in %s\n", filepath.Join(dir, "logs"))
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,6 +24,7 @@ import (
 
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
 	"sigs.k8s.io/cluster-api/util/conditions"
 
 	"github.com/capi-planner/capi-planner/internal/capienv"
@@ -48,6 +50,11 @@ type run struct {
 	ns, name string
 	dir      string
 	obs      *observer
+	// hooksBefore are the hook calls the test extension had recorded, and
+	// hookLogFrom the size of its log, when the current upgrade started: a
+	// scenario may upgrade more than once.
+	hooksBefore map[string]bool
+	hookLogFrom int64
 }
 
 func (s scenario) run(t *testing.T, name string) *run {
@@ -133,6 +140,7 @@ func (r *run) upgrade(t testing.TB, plan *planner.ClusterPlan) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	defer r.observe(ctx, t, plan)()
+	r.markHooks(ctx, t)
 	start := time.Now()
 	if plan.Trigger != nil {
 		patchTopologyVersion(ctx, t, r.ns, r.name, plan.Trigger.To)
@@ -145,13 +153,12 @@ func (r *run) upgrade(t testing.TB, plan *planner.ClusterPlan) {
 	if err := env.WaitAt(ctx, r.ns, r.name, plan.Target, 12*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	_ = r.obs.poll(ctx)
-	r.obs.timeSteps(ctx)
 	t.Logf("upgrade to %s took %s", plan.Target, time.Since(start).Round(time.Second))
 }
 
 // observe starts watching the Cluster's Machines for the plan; the function
-// it returns stops watching.
+// it returns stops watching, after a last look that times the steps that
+// ended since the last poll (apply sees a step done before the observer does).
 func (r *run) observe(ctx context.Context, t testing.TB, plan *planner.ClusterPlan) (stop func()) {
 	t.Helper()
 	r.obs = newObserver(env.Client, r.ns, plan.ControlPlane.Name)
@@ -165,7 +172,12 @@ func (r *run) observe(ctx context.Context, t testing.TB, plan *planner.ClusterPl
 	watch, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { r.obs.run(watch); close(done) }()
-	return func() { cancel(); <-done }
+	return func() {
+		cancel()
+		<-done
+		_ = r.obs.poll(ctx)
+		r.obs.timeSteps(ctx)
+	}
 }
 
 // stepUnmanaged patches a Cluster without a topology step by step, as the plan
@@ -232,7 +244,7 @@ func (r *run) compare(t testing.TB, plan *planner.ClusterPlan) {
 			took := r.obs.stepDuration(ch)
 			est := "no estimate"
 			if p := ch.Prediction; p != nil && p.Duration != nil && took > 0 {
-				est = fmt.Sprintf("estimated %ds (%.2fx)", p.Duration.Seconds, float64(p.Duration.Seconds)/took.Seconds())
+				est = fmt.Sprintf("estimated %ds (%.2fx) from %s", p.Duration.Seconds, float64(p.Duration.Seconds)/took.Seconds(), p.Duration.Basis)
 			}
 			t.Logf("step %d %s %s->%s: took %s from its spec change to at rest (Machines moved for %s); %s",
 				s.Number, ch.Object.Name, ch.From, ch.To, took.Round(time.Second), r.obs.duration(ch).Round(time.Second), est)
@@ -246,16 +258,14 @@ func (r *run) compare(t testing.TB, plan *planner.ClusterPlan) {
 // "<hook>-<versions>-actualResponseStatus" key per call site) against the plan.
 func (r *run) compareHooks(t testing.TB, plan *planner.ClusterPlan) {
 	t.Helper()
-	cm := &corev1.ConfigMap{}
-	key := types.NamespacedName{Namespace: r.ns, Name: fmt.Sprintf("%s-%s-test-extension-hookresponses", r.name, r.ext.Name)}
-	// The extension creates it at its first call: without one, no hook was called.
-	if err := env.Client.Get(context.Background(), key, cm); err != nil && !apierrors.IsNotFound(err) {
+	recorded, err := r.hooksCalled(context.Background())
+	if err != nil {
 		t.Errorf("reading the test extension's record of hook calls: %v", err)
 		return
 	}
 	var called []string
-	for k := range cm.Data {
-		if h, ok := strings.CutSuffix(k, "-actualResponseStatus"); ok && !strings.HasPrefix(h, "BeforeClusterCreate") && !strings.HasPrefix(h, "AfterControlPlaneInitialized") {
+	for h := range recorded {
+		if !r.hooksBefore[h] {
 			called = append(called, h)
 		}
 	}
@@ -267,13 +277,69 @@ func (r *run) compareHooks(t testing.TB, plan *planner.ClusterPlan) {
 	if !slices.Equal(called, want) {
 		t.Errorf("hooks called:\n  %v\npredicted:\n  %v", called, want)
 	}
-	order, err := hookCallOrder(r.ns, r.name)
+	order, err := hookCallOrder(r.ns, r.name, r.hookLogFrom)
 	if err != nil {
 		t.Errorf("reading the order of the hook calls: %v", err)
 		return
 	}
 	if wantOrder := predictedHookOrder(plan); !slices.Equal(order, wantOrder) {
 		t.Errorf("hooks called in the order:\n  %v\npredicted in the order:\n  %v", order, wantOrder)
+	}
+}
+
+// hooksCalled are the upgrade hook calls the test extension recorded for the
+// Cluster: one "<hook>-<versions>-actualResponseStatus" key per call site.
+func (r *run) hooksCalled(ctx context.Context) (map[string]bool, error) {
+	cm := &corev1.ConfigMap{}
+	key := types.NamespacedName{Namespace: r.ns, Name: fmt.Sprintf("%s-%s-test-extension-hookresponses", r.name, r.ext.Name)}
+	// The extension creates it at its first call: without one, no hook was called.
+	if err := env.Client.Get(ctx, key, cm); err != nil && !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	called := map[string]bool{}
+	for k := range cm.Data {
+		if h, ok := strings.CutSuffix(k, "-actualResponseStatus"); ok && !strings.HasPrefix(h, "BeforeClusterCreate") && !strings.HasPrefix(h, "AfterControlPlaneInitialized") {
+			called[h] = true
+		}
+	}
+	return called, nil
+}
+
+// markHooks records which hook calls came before the upgrade that starts.
+func (r *run) markHooks(ctx context.Context, t testing.TB) {
+	t.Helper()
+	before, err := r.hooksCalled(ctx)
+	if err != nil {
+		t.Fatalf("reading the test extension's record of hook calls: %v", err)
+	}
+	fi, err := os.Stat(hookLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.hooksBefore, r.hookLogFrom = before, fi.Size()
+}
+
+func hookLog() string { return filepath.Join(env.Dir, "logs", "test-extension.log") }
+
+// settle waits until the Cluster's last upgrade is over for CAPI: neither
+// AfterClusterUpgrade in its pending hooks nor the topology controller's
+// upgrade-step annotation, the state after which CAPI v1.14.2 stops calling
+// the hook again (see upgrade.previousUpgradeFinished), so that the next plan
+// is not refused for it and its calls are not the next upgrade's.
+func (r *run) settle(ctx context.Context, t testing.TB) {
+	t.Helper()
+	start := time.Now()
+	defer func() { t.Logf("CAPI finished the upgrade %s after it landed", time.Since(start).Round(time.Second)) }()
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		c := &clusterv1.Cluster{}
+		if err := env.Client.Get(ctx, types.NamespacedName{Namespace: r.ns, Name: r.name}, c); err != nil {
+			return false, nil
+		}
+		_, tracked := c.Annotations[clusterv1.ClusterTopologyUpgradeStepAnnotation]
+		return !tracked && !slices.Contains(strings.Split(c.Annotations[runtimev1.PendingHooksAnnotation], ","), "AfterClusterUpgrade"), nil
+	})
+	if err != nil {
+		t.Fatalf("waiting for CAPI to finish the upgrade (AfterClusterUpgrade called, annotation %s dropped): %v", clusterv1.ClusterTopologyUpgradeStepAnnotation, err)
 	}
 }
 
@@ -286,12 +352,15 @@ var hookResponseRE = regexp.MustCompile(`"([A-Za-z]+(?:-v[^ ]+)*) response is [A
 // answered for a Cluster, in the order it answered them. A hook answered
 // again right after itself (retried while blocking, or AfterClusterUpgrade,
 // which CAPI v1.14.2 may call several times after an upgrade) counts once.
-func hookCallOrder(ns, name string) ([]string, error) {
-	f, err := os.Open(filepath.Join(env.Dir, "logs", "test-extension.log"))
+func hookCallOrder(ns, name string, from int64) ([]string, error) {
+	f, err := os.Open(hookLog())
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return nil, err
+	}
 	var out []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)

@@ -13,7 +13,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/capi-planner/capi-planner/internal/state/live"
+	"github.com/capi-planner/capi-planner/state/live"
 )
 
 func TestMissingCRDIsNormal(t *testing.T) {

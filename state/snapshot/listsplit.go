@@ -142,8 +142,8 @@ func yamlListItems(ctx context.Context, doc []byte) (items []listItem, ok bool) 
 		case len(bytes.TrimSpace(trimmed)) == 0 || trimmed[0] == '#':
 			// Blank lines and comments belong to whatever surrounds them.
 		case col == 0 && trimmed[0] != '-':
-			key, value, found := bytes.Cut(line, []byte(":"))
-			if !found || len(key) == 0 || bytes.ContainsAny(key, " \"'{}[]&*!|>%@`#,?") || (len(value) > 0 && value[0] != ' ') {
+			key, value, found := plainKey(line)
+			if !found {
 				return nil, false
 			}
 			k := string(key)
@@ -169,6 +169,14 @@ func yamlListItems(ctx context.Context, doc []byte) (items []listItem, ok bool) 
 			if ctx.Err() != nil {
 				return nil, false
 			}
+			// An item read on its own must mean what it means in the List:
+			// a mapping whose first key follows the dash does (its lines
+			// keep their columns relative to that key); a scalar, a nested
+			// sequence or a bare dash may not (a plain scalar's next lines,
+			// for one, may sit at columns the List forbids).
+			if _, _, found := plainKey(trimmed[min(2, len(trimmed)):]); !found {
+				return nil, false
+			}
 			dashCol = col
 			if current >= 0 {
 				items[current].end = pos
@@ -190,6 +198,17 @@ func yamlListItems(ctx context.Context, doc []byte) (items []listItem, ok bool) 
 		return nil, false
 	}
 	return items, true
+}
+
+// plainKey cuts a line that starts a block mapping entry with a plain,
+// one-word key ("key: value" or "key:") into its key and value; found is false
+// for anything else (quoted or flow keys, tags, anchors, "key:value", ...).
+func plainKey(line []byte) (key, value []byte, found bool) {
+	key, value, found = bytes.Cut(line, []byte(":"))
+	if !found || len(key) == 0 || bytes.ContainsAny(key, " \t\"'{}[]&*!|>%@`#,?") || (len(value) > 0 && value[0] != ' ') {
+		return nil, nil, false
+	}
+	return key, value, true
 }
 
 // text is the item's YAML, its indentation removed: the dash of its first

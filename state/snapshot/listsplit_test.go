@@ -37,8 +37,12 @@ kind: List
 metadata:
   resourceVersion: ""
 `, true},
-		{"items indented", "kind: List\napiVersion: v1\nitems:\n  - kind: ConfigMap\n    apiVersion: v1\n    metadata:\n      name: a\n  -\n    kind: ConfigMap\n    apiVersion: v1\n    metadata:\n      name: b\n", true},
-		{"an item that is a list", "apiVersion: v1\nkind: List\nitems:\n- - a\n  - b\n", true},
+		{"items indented", "kind: List\napiVersion: v1\nitems:\n  - kind: ConfigMap\n    apiVersion: v1\n    metadata:\n      name: a\n  - kind: ConfigMap\n    apiVersion: v1\n    metadata:\n      name: b\n", true},
+		// Only items that are mappings are read on their own: out of the
+		// List, other items may parse where the List does not.
+		{"an item that is a list", "apiVersion: v1\nkind: List\nitems:\n- - a\n  - b\n", false},
+		{"a bare dash", "kind: List\napiVersion: v1\nitems:\n-\n  kind: ConfigMap\n", false},
+		{"a scalar item the List refuses (found by FuzzListItems)", "apiVersion: \nkind: List\nitems:\n- 0\n  :", false},
 		{"flow style", "apiVersion: v1\nkind: List\nitems: [{kind: ConfigMap, apiVersion: v1, metadata: {name: a}}]\n", false},
 		{"anchors", "apiVersion: v1\nkind: List\nitems:\n- &m\n  kind: ConfigMap\n- *m\n", false},
 		{"a repeated top-level key", "apiVersion: v1\nkind: List\nitems:\n- kind: A\nitems:\n- kind: B\n", false},

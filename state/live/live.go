@@ -4,6 +4,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -348,6 +349,10 @@ type reader struct {
 // decoded straight into the kind's list type: the client's generic decoder
 // first parses the whole page to learn its kind (json.SimpleMetaFactory),
 // which in a profile of the live fleet read was a third of the decoding.
+// The next page is requested while this one is decoded: its continue token
+// is read from the page's metadata first (nextToken), so that the API server
+// encodes a page while capi-planner decodes the one before, instead of each
+// waiting for the other on the largest kind, the last one still listing.
 func (r *reader) list(ctx context.Context, k kind) (listed, error) {
 	var out listed
 	ns := ""
@@ -362,45 +367,126 @@ func (r *reader) list(ctx context.Context, k kind) (listed, error) {
 	if err != nil {
 		return out, err
 	}
-	path := listPath(mapping, ns)
-	for cont := ""; ; {
-		req := r.client.Get().AbsPath(path...).Param("limit", strconv.FormatInt(r.opts.PageSize, 10))
-		if cont != "" {
-			req.Param("continue", cont)
-		}
-		if k.selector != nil && !k.selector.Empty() {
-			req.Param("labelSelector", k.selector.String())
-		}
-		if k.gvk.Kind == "Namespace" && r.opts.Namespace != "" {
-			req.Param("fieldSelector", fields.OneTermEqualSelector("metadata.name", r.opts.Namespace).String())
-		}
-		list := k.newList()
-		if _, ok := list.(*metav1.PartialObjectMetadataList); ok {
-			req.SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json")
-		}
-		body, err := req.Do(ctx).Raw()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // a page requested ahead is not waited for after an error
+	p := pager{r: r, k: k, path: listPath(mapping, ns)}
+	body, err := p.get(ctx, "")
+	for first := true; ; first = false {
+		// Forbidden or gone on the first page, the kind is left out with a
+		// warning; on a later page (the RBAC or the CRD changed mid-read),
+		// keeping the pages before would plan on half a kind: an error.
 		switch {
-		case apierrors.IsForbidden(err):
+		case first && apierrors.IsForbidden(err):
 			out.warning = &Warning{Kind: k.gvk.Kind, Verb: "list", Resource: mapping.Resource.GroupResource().String(), Namespace: ns, Impact: k.impact}
 			return out, nil
-		case apierrors.IsNotFound(err):
+		case first && apierrors.IsNotFound(err):
 			r.opts.Logger.Debug("kind not found; skipping", "kind", k.gvk.String())
 			return out, nil
 		case err != nil:
 			return out, fmt.Errorf("listing %s: %w", mapping.Resource.GroupResource(), err)
 		}
-		if err := decodeList(body, list); err != nil {
+		ahead, aheadToken := p.ahead(ctx, body)
+		list := k.newList()
+		if err = decodeList(body, list); err != nil {
 			return out, fmt.Errorf("listing %s: decoding the response: %w", mapping.Resource.GroupResource(), err)
 		}
-		items, err := meta.ExtractList(list)
-		if err != nil {
+		var items []runtime.Object
+		if items, err = meta.ExtractList(list); err != nil {
 			return out, err
 		}
 		out.objects = append(out.objects, items...)
-		if cont = list.GetContinue(); cont == "" {
+		cont := list.GetContinue()
+		switch {
+		case cont == "":
 			return out, nil
+		case ahead != nil && aheadToken == cont:
+			page := <-ahead
+			body, err = page.body, page.err
+		default:
+			body, err = p.get(ctx, cont)
 		}
 	}
+}
+
+// metadataOnly reports whether the kind is listed as PartialObjectMetadata.
+func (k kind) metadataOnly() bool {
+	_, ok := k.newList().(*metav1.PartialObjectMetadataList)
+	return ok
+}
+
+// pager requests the pages of one kind's list.
+type pager struct {
+	r    *reader
+	k    kind
+	path []string
+}
+
+type page struct {
+	body []byte
+	err  error
+}
+
+// get requests the page that cont continues to ("" for the first).
+func (p pager) get(ctx context.Context, cont string) ([]byte, error) {
+	req := p.r.client.Get().AbsPath(p.path...).Param("limit", strconv.FormatInt(p.r.opts.PageSize, 10))
+	if cont != "" {
+		req.Param("continue", cont)
+	}
+	if p.k.selector != nil && !p.k.selector.Empty() {
+		req.Param("labelSelector", p.k.selector.String())
+	}
+	if p.k.gvk.Kind == "Namespace" && p.r.opts.Namespace != "" {
+		req.Param("fieldSelector", fields.OneTermEqualSelector("metadata.name", p.r.opts.Namespace).String())
+	}
+	if p.k.metadataOnly() {
+		req.SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json")
+	}
+	return req.Do(ctx).Raw()
+}
+
+// ahead requests the page after body, if body's metadata names one, and
+// returns where its answer will arrive and the token it was requested with.
+func (p pager) ahead(ctx context.Context, body []byte) (<-chan page, string) {
+	token, ok := nextToken(body)
+	if !ok || token == "" {
+		return nil, ""
+	}
+	ch := make(chan page, 1)
+	go func() {
+		b, err := p.get(ctx, token)
+		ch <- page{b, err}
+	}()
+	return ch, token
+}
+
+// nextToken reads the continue token of a JSON list page from its metadata,
+// without decoding its items: the API server writes kind, apiVersion and
+// metadata before items. ok is false when items come first or the page does
+// not parse; the page is then decoded before the next one is requested.
+func nextToken(body []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		key, isKey := t.(string)
+		if err != nil || !isKey || key == "items" {
+			return "", false
+		}
+		if key == "metadata" {
+			var lm metav1.ListMeta
+			if err := dec.Decode(&lm); err != nil {
+				return "", false
+			}
+			return lm.Continue, true
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // listPath is the URL path that lists a resource, in one namespace or all.

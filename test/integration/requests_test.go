@@ -4,37 +4,49 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync/atomic"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"k8s.io/client-go/rest"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/capi-planner/capi-planner/internal/fleet"
 	"github.com/capi-planner/capi-planner/state"
 	"github.com/capi-planner/capi-planner/state/live"
 )
 
-type countingTransport struct {
-	next  http.RoundTripper
-	count *atomic.Int64
+// urlRecorder records the URL of every request.
+type urlRecorder struct {
+	next http.RoundTripper
+	mu   *sync.Mutex
+	urls *[]*url.URL
 }
 
-func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.count.Add(1)
+func (c urlRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	*c.urls = append(*c.urls, r.URL)
+	c.mu.Unlock()
 	return c.next.RoundTrip(r)
 }
 
-// countedRead reads a namespace live and returns the number of HTTP requests made.
-func countedRead(t *testing.T, namespace string) (int64, *state.State) {
+// recordedRead reads a namespace live, pageSize objects a page (0: the
+// default), and returns the URLs of the HTTP requests it made.
+func recordedRead(t *testing.T, namespace string, pageSize int64) ([]*url.URL, *state.State) {
 	t.Helper()
-	var n atomic.Int64
+	var (
+		mu   sync.Mutex
+		urls []*url.URL
+	)
 	c := rest.CopyConfig(cfg)
-	c.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{next: rt, count: &n} }
-	res, err := live.Read(context.Background(), c, live.Options{Namespace: namespace})
+	c.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return urlRecorder{next: rt, mu: &mu, urls: &urls} }
+	res, err := live.Read(context.Background(), c, live.Options{Namespace: namespace, PageSize: pageSize})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n.Load(), res.State
+	return urls, res.State
 }
 
 func createFleet(t *testing.T, namespace string, clusters int) {
@@ -61,8 +73,9 @@ func createFleet(t *testing.T, namespace string, clusters int) {
 func TestRequestsDoNotGrowWithTheFleet(t *testing.T) {
 	createFleet(t, "fleet-small", 1)
 	createFleet(t, "fleet-large", 25)
-	small, smallState := countedRead(t, "fleet-small")
-	large, largeState := countedRead(t, "fleet-large")
+	smallURLs, smallState := recordedRead(t, "fleet-small", 0)
+	largeURLs, largeState := recordedRead(t, "fleet-large", 0)
+	small, large := len(smallURLs), len(largeURLs)
 	if len(largeState.Clusters) != 25 || len(largeState.Machines) != 25*6 || len(smallState.Clusters) != 1 {
 		t.Fatalf("read %d/%d clusters, %d machines", len(smallState.Clusters), len(largeState.Clusters), len(largeState.Machines))
 	}
@@ -73,12 +86,33 @@ func TestRequestsDoNotGrowWithTheFleet(t *testing.T) {
 	if large > 40 {
 		t.Errorf("%d requests for one read; expected one list per kind plus discovery", large)
 	}
-	// Small pages give the same objects.
-	paged, err := live.Read(context.Background(), cfg, live.Options{Namespace: "fleet-large", PageSize: 7})
-	if err != nil {
-		t.Fatal(err)
+	// Small pages give the same objects, and each page is requested once,
+	// though the next page is requested while one is decoded.
+	urls, paged := recordedRead(t, "fleet-large", 7)
+	if names(paged.Machines) != names(largeState.Machines) || len(paged.Clusters) != 25 {
+		t.Errorf("paged read: %d machines, %d clusters; want the %d machines and 25 clusters of the one-page read", len(paged.Machines), len(paged.Clusters), len(largeState.Machines))
 	}
-	if len(paged.State.Machines) != len(largeState.Machines) || len(paged.State.Clusters) != 25 {
-		t.Errorf("paged read: %d machines, %d clusters", len(paged.State.Machines), len(paged.State.Clusters))
+	seen := map[string]bool{}
+	machinePages := 0
+	for _, u := range urls {
+		if seen[u.String()] {
+			t.Errorf("requested twice: %s", u)
+		}
+		seen[u.String()] = true
+		if strings.HasSuffix(u.Path, "/namespaces/fleet-large/machines") {
+			machinePages++
+		}
 	}
+	if want := (25*6 + 6) / 7; machinePages != want {
+		t.Errorf("%d requests for the Machines' pages of 7, want %d", machinePages, want)
+	}
+}
+
+func names(machines []*clusterv1.Machine) string {
+	var out []string
+	for _, m := range machines {
+		out = append(out, m.Namespace+"/"+m.Name)
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
 }

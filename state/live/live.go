@@ -352,7 +352,7 @@ type reader struct {
 // The next page is requested while this one is decoded: its continue token
 // is read from the page's metadata first (nextToken), so that the API server
 // encodes a page while capi-planner decodes the one before, instead of each
-// waiting for the other on the largest kind, the last one still listing.
+// waiting for the other, page after page, on the longest list (the Machines).
 func (r *reader) list(ctx context.Context, k kind) (listed, error) {
 	var out listed
 	ns := ""

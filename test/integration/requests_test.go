@@ -95,6 +95,9 @@ func TestRequestsDoNotGrowWithTheFleet(t *testing.T) {
 	seen := map[string]bool{}
 	machinePages := 0
 	for _, u := range urls {
+		if u.Query().Get("limit") == "" {
+			continue // discovery, not a page
+		}
 		if seen[u.String()] {
 			t.Errorf("requested twice: %s", u)
 		}

@@ -651,13 +651,11 @@ func (r *run) laterValues(w Write) []string {
 }
 
 // waitFor follows the watches until done says the step (or wave) is done. When
-// what is pending has not changed for StallAfter, it says why; after
-// StepTimeout it gives up with a *TimeoutError.
+// what is pending has not changed for StallAfter, it says why (stallWatch);
+// after StepTimeout it gives up with a *TimeoutError.
 func (r *run) waitFor(ctx context.Context, step planner.Step, done func(*view) (bool, []string)) error {
 	start := r.o.Now()
-	lastMove := start
-	var lastPending string
-	stalled := false
+	stall := stallWatch{after: r.o.StallAfter, lastMove: start}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -670,13 +668,9 @@ func (r *run) waitFor(ctx context.Context, step planner.Step, done func(*view) (
 		if ok {
 			return nil
 		}
-		if p := fmt.Sprint(pending); p != lastPending {
-			lastPending, lastMove, stalled = p, r.o.Now(), false
-		}
-		if !stalled && r.o.StallAfter > 0 && r.o.Now().Sub(lastMove) >= r.o.StallAfter {
-			stalled = true
-			r.emit(Event{Type: EventStalled, Step: step.Number, Reasons: whyStalled(v, pending),
-				Message: fmt.Sprintf("nothing has moved for %s", r.o.Now().Sub(lastMove).Round(time.Second))})
+		if reasons, still, say := stall.observe(r.o.Now(), pending, func() []string { return whyStalled(v, pending) }); say {
+			r.emit(Event{Type: EventStalled, Step: step.Number, Reasons: reasons,
+				Message: fmt.Sprintf("nothing has moved for %s", still.Round(time.Second))})
 		}
 		if r.o.StepTimeout > 0 && r.o.Now().Sub(start) >= r.o.StepTimeout {
 			return &TimeoutError{Step: step.Number, After: r.o.StepTimeout, Reasons: whyStalled(v, pending)}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,6 +12,37 @@ import (
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 )
+
+// stallWatch decides when waiting has become a stall worth saying: when what
+// is pending has not changed for after. It says the stall again each time its
+// reasons change while it lasts, because the controllers may write the cause
+// (a blocking hook's answer, say) only after the stall began.
+type stallWatch struct {
+	after    time.Duration
+	lastMove time.Time
+	pending  string
+	said     bool
+	reasons  string
+}
+
+// observe takes what is pending now. It returns the reasons to say, how long
+// nothing has moved, and whether to say it; why is called only once stalled.
+func (s *stallWatch) observe(now time.Time, pending []string, why func() []string) ([]string, time.Duration, bool) {
+	if p := strings.Join(pending, "\n"); p != s.pending {
+		s.pending, s.lastMove, s.said, s.reasons = p, now, false, ""
+	}
+	still := now.Sub(s.lastMove)
+	if s.after <= 0 || still < s.after {
+		return nil, still, false
+	}
+	reasons := why()
+	joined := strings.Join(reasons, "\n")
+	if s.said && joined == s.reasons {
+		return nil, still, false
+	}
+	s.said, s.reasons = true, joined
+	return reasons, still, true
+}
 
 // whyStalled says, from the objects alone, why an upgrade does not move: a
 // paused object, a blocking lifecycle hook or a deferred upgrade (from the

@@ -54,9 +54,14 @@ type pace struct {
 	// readyFrom says what ready measures: "Ready" or, for Machines that
 	// have no Ready condition (CAPI before v1beta2), "NodeReady".
 	readyFrom string
-	// sinceInit: ready measures Machines created before the control plane
-	// was initialized from the initialization.
-	sinceInit bool
+	// early is what ready did with Machines created before the control
+	// plane was initialized: left them out (leaveOut: ready measures only
+	// Machines created after it), or measured them from it or from their
+	// creation.
+	early beforeInit
+	// joinersOf names the group whose ready a group took over (workers
+	// take the control plane's, see joinersPace); empty for its own.
+	joinersOf string
 	// deletionWait is the least time a deleted Machine holds its owner's
 	// rollout up, when no past rollout (cycle) measured it: set for a
 	// KubeadmControlPlane (kcpDeletionRecheck); a MachineDeployment goes on
@@ -165,11 +170,29 @@ func readyPace(all []*clusterv1.Machine, initialized time.Time, joins bool) *pac
 	for _, condition := range []string{clusterv1.MachineReadyCondition, clusterv1.MachineNodeReadyCondition} {
 		for _, early := range []beforeInit{leaveOut, fallback} {
 			if ready := readySample(all, initialized, condition, early); ready.n > 0 {
-				return &pace{ready: ready, readyFrom: condition, sinceInit: early == fromInit}
+				return &pace{ready: ready, readyFrom: condition, early: early}
 			}
 		}
 	}
 	return nil
+}
+
+// joinersPace is the workers' pace, with the ready time of the control
+// plane's joiners when no worker was created after the control plane was
+// initialized: a worker's readiness measured from the initialization is too
+// short, since its creation, and part of its provisioning, came before
+// (CABPK holds only its join data back). A control plane Machine created
+// after the initialization joins the same way (kubeadm join, the same
+// infrastructure provider). A past rollout's cycle of the workers, which
+// holds the controllers' pace, still comes first (perMachine).
+func joinersPace(workers, controlPlane *pace) *pace {
+	if workers == nil || workers.early != fromInit || controlPlane == nil || controlPlane.early != leaveOut ||
+		controlPlane.readyFrom != workers.readyFrom || controlPlane.ready.median <= workers.ready.median {
+		return workers
+	}
+	joined := *workers
+	joined.ready, joined.early, joined.joinersOf = controlPlane.ready, leaveOut, "control plane's"
+	return &joined
 }
 
 // beforeInit is what readySample does with a Machine created before the
@@ -231,10 +254,13 @@ func gaps(at []time.Time, keep func(time.Duration) bool) []time.Duration {
 func (p *pace) perMachine() (created, inPlace time.Duration, basis string, fromCycle bool) {
 	created = p.ready.median
 	from := "creation"
-	if p.sinceInit {
+	if p.early == fromInit {
 		from = "creation (for those created earlier, the control plane's initialization)"
 	}
 	basis = fmt.Sprintf("the median from %s to %s over %d of the Cluster's Machines", from, p.readyFrom, p.ready.n)
+	if p.joinersOf != "" {
+		basis = fmt.Sprintf("the median from creation to %s over %d of the %s Machines that joined it after its initialization, as a worker joins: the workers, all created before it, waited for it", p.readyFrom, p.ready.n, p.joinersOf)
+	}
 	if p.cycle.n > 0 && p.cycle.median > created {
 		created, fromCycle = p.cycle.median, true
 		basis = fmt.Sprintf("the median time between the creations of its Machines one after the other (%d samples), which includes the controllers' checks between them and, in a past rollout, deleting an old Machine", p.cycle.n)

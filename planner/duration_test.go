@@ -152,3 +152,55 @@ func TestLearnPace(t *testing.T) {
 		t.Errorf("without a ready Machine: %+v", p)
 	}
 }
+
+// Workers all created with the Cluster waited for the control plane: their
+// readiness from its initialization is too short, and the control plane's
+// joiners tell how long a join takes. A past rollout of the workers, or
+// workers created later, come first.
+func TestJoinersPace(t *testing.T) {
+	initialized := t0.Add(30 * time.Second)
+	// The first control plane Machine initialized it; the two that joined
+	// took 11 s each.
+	cp := learnPace([][]*clusterv1.Machine{{ready(0, 30), ready(31, 42), ready(43, 54)}}, initialized, false)
+	for _, tc := range []struct {
+		name    string
+		workers [][]*clusterv1.Machine
+		seconds int64
+		basis   string
+	}{{
+		name:    "workers created with the cluster",
+		workers: [][]*clusterv1.Machine{{ready(5, 35), ready(5, 35)}},
+		seconds: 2 * 11,
+		basis:   "over 2 of the control plane's Machines that joined it after its initialization",
+	}, {
+		name:    "workers created later",
+		workers: [][]*clusterv1.Machine{{ready(5, 35), ready(600, 608)}},
+		seconds: 2 * 8,
+		basis:   "the median from creation to Ready over 1 of the Cluster's Machines",
+	}, {
+		name:    "after a rollout of the workers",
+		workers: [][]*clusterv1.Machine{{ready(5, 35), ready(5, 35)}, {ready(100, 112), ready(116, 128), ready(133, 145)}},
+		seconds: 2 * 17,
+		basis:   "the median time between the creations of its Machines one after the other",
+	}, {
+		name:    "workers slower than the joiners",
+		workers: [][]*clusterv1.Machine{{ready(5, 50), ready(5, 50)}},
+		seconds: 2 * 20,
+		basis:   "the median from creation (for those created earlier, the control plane's initialization) to Ready over 2",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := joinersPace(learnPace(tc.workers, initialized, true), cp)
+			e := p.estimate(MachineCounts{Created: 2, Deleted: 2}, 1)
+			if e == nil || e.Seconds != tc.seconds || !strings.Contains(e.Basis, tc.basis) {
+				t.Errorf("estimate %+v\nwant %ds and a basis with %q", e, tc.seconds, tc.basis)
+			}
+		})
+	}
+	if p := joinersPace(nil, cp); p != nil {
+		t.Errorf("workers without a ready Machine took the control plane's pace: %+v", p)
+	}
+	workers := learnPace([][]*clusterv1.Machine{{ready(5, 35)}}, initialized, true)
+	if p := joinersPace(workers, nil); p != workers {
+		t.Errorf("without a control plane pace: %+v", p)
+	}
+}

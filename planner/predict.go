@@ -94,7 +94,7 @@ func (pr *predictor) paces() (controlPlane, workers *pace) {
 	if controlPlane != nil {
 		controlPlane.deletionWait = kcpDeletionRecheck
 	}
-	return controlPlane, learnPace(w, initialized, true)
+	return controlPlane, joinersPace(learnPace(w, initialized, true), controlPlane)
 }
 
 func (pr *predictor) firstStepOf(steps []Step, obj ObjectRef) int {

@@ -64,8 +64,10 @@ type pace struct {
 	joinersOf string
 	// deletionWait is the least time a deleted Machine holds its owner's
 	// rollout up, when no past rollout (cycle) measured it: set for a
-	// KubeadmControlPlane (kcpDeletionRecheck); a MachineDeployment goes on
-	// creating Machines while old ones are deleted.
+	// KubeadmControlPlane (kcpDeletionRecheck). A MachineDeployment is held
+	// up too, as it counts a deleting Machine until it is gone
+	// (mdutil.TotalMachineSetsReplicaSum takes a MachineSet's status.replicas
+	// when larger than its spec), but no code sets a least time for it.
 	deletionWait time.Duration
 }
 
@@ -282,10 +284,14 @@ func (p *pace) estimate(n MachineCounts, parallel int) *Estimate {
 	each, eachInPlace, basis, fromCycle := p.perMachine()
 	batches := func(count int) float64 { return float64((count + parallel - 1) / parallel) }
 	var deletions float64
-	if !fromCycle && p.deletionWait > 0 && n.Deleted > 0 {
+	switch {
+	case fromCycle || n.Deleted == 0:
+	case p.deletionWait > 0:
 		deletions = batches(n.Deleted) * p.deletionWait.Seconds()
 		basis += fmt.Sprintf("; plus at least %s for each of the %d Machine(s) deleted, as KCP checks again only %s after it deletes one (how long deleting takes is not known before a rollout)",
 			p.deletionWait, n.Deleted, p.deletionWait)
+	default:
+		basis += fmt.Sprintf("; not counted: deleting the %d old Machine(s), each of which holds the rollout until it is gone (how long deleting takes is not known before a rollout)", n.Deleted)
 	}
 	// In floating point, saturated: batches times a duration overflows a time.Duration for big counts.
 	seconds := int64(math.MaxInt64)

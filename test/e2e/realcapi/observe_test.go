@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
@@ -32,8 +33,11 @@ func (k stepKey) String() string { return fmt.Sprintf("%s %s->%s", k.Object, k.F
 
 // machineSeen is the last state of a Machine the observer saw.
 type machineSeen struct {
-	owner   string
-	version string
+	name     string
+	owner    string
+	version  string
+	ready    bool
+	deleting bool
 }
 
 // observer polls a namespace's Machines and records, per object and version,
@@ -59,6 +63,11 @@ type observer struct {
 	// change's start; specDiffs how they differ at each change's start.
 	specs     map[string]map[string]any
 	specDiffs map[stepKey][]string
+	// timeline is what happened to each Machine, when (from the baseline):
+	// created, Ready, deleting, gone, updated in place. It is logged beside
+	// the durations, to show where a step's time goes.
+	timeline []string
+	since    time.Time
 }
 
 // stepTimes is when a change started (its object's spec at the version) and
@@ -178,9 +187,20 @@ func (o *observer) baseline(ctx context.Context) error {
 	}
 	for i := range list.Items {
 		m := &list.Items[i]
-		o.machines[string(m.UID)] = machineSeen{owner: o.owner(m), version: m.Spec.Version}
+		o.machines[string(m.UID)] = seenNow(o.owner(m), m)
 	}
+	o.since = time.Now()
 	return nil
+}
+
+func seenNow(owner string, m *clusterv1.Machine) machineSeen {
+	return machineSeen{name: m.Name, owner: owner, version: m.Spec.Version, deleting: !m.DeletionTimestamp.IsZero(),
+		ready: meta.IsStatusConditionTrue(m.Status.Conditions, clusterv1.MachineReadyCondition)}
+}
+
+// note adds to the timeline.
+func (o *observer) note(at time.Time, owner, machine, what string) {
+	o.timeline = append(o.timeline, fmt.Sprintf("%6.1fs %s: Machine %s %s", at.Sub(o.since).Seconds(), owner, machine, what))
 }
 
 // poll records the differences since the last poll.
@@ -197,8 +217,16 @@ func (o *observer) poll(ctx context.Context) error {
 		m := &list.Items[i]
 		uid := string(m.UID)
 		seen[uid] = true
-		cur := machineSeen{owner: o.owner(m), version: m.Spec.Version}
+		cur := seenNow(o.owner(m), m)
 		prev, known := o.machines[uid]
+		switch {
+		case !known:
+			o.note(now, cur.owner, m.Name, "created at "+cur.version)
+		case cur.ready && !prev.ready:
+			o.note(now, cur.owner, m.Name, "Ready")
+		case cur.deleting && !prev.deleting:
+			o.note(now, cur.owner, m.Name, "deleting")
+		}
 		switch {
 		case !known:
 			add(o.created, cur.owner, cur.version)
@@ -211,11 +239,13 @@ func (o *observer) poll(ctx context.Context) error {
 			}
 			inner[[2]string{prev.version, cur.version}]++
 			o.mark(cur.owner, cur.version, now)
+			o.note(now, cur.owner, m.Name, "updated in place to "+cur.version)
 		}
 		o.machines[uid] = cur
 	}
 	for uid, m := range o.machines {
 		if !seen[uid] {
+			o.note(now, m.owner, m.name, "gone")
 			add(o.deleted, m.owner, m.version)
 			o.mark(m.owner, "from "+m.version, now)
 			delete(o.machines, uid)

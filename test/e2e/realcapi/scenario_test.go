@@ -250,6 +250,7 @@ func (r *run) compare(t testing.TB, plan *planner.ClusterPlan) {
 				s.Number, ch.Object.Name, ch.From, ch.To, took.Round(time.Second), r.obs.duration(ch).Round(time.Second), est)
 		}
 	}
+	t.Logf("the Machines' timeline:\n%s", strings.Join(r.obs.timeline, "\n"))
 	r.compareHooks(t, plan)
 	r.compareDesired(t, plan)
 }

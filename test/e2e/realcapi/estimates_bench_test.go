@@ -23,7 +23,7 @@ const estimateTolerance = 0.25
 //
 // It reports the lowest and highest ratio (estimate over time taken), and
 // fails when one is outside ±25%, or when a change has no estimate. `make
-// bench` runs it once (about 20 minutes).
+// bench` runs it once (about 13 minutes).
 func BenchmarkEstimates(b *testing.B) {
 	unmanaged := doneWhen()
 	unmanaged.Topology, unmanaged.Patches, unmanaged.Versions = false, false, nil

@@ -69,7 +69,19 @@ type pace struct {
 	// (mdutil.TotalMachineSetsReplicaSum takes a MachineSet's status.replicas
 	// when larger than its spec), but no code sets a least time for it.
 	deletionWait time.Duration
+	// updateGaps are the samples of inPlace, which peers pool (peers.go).
+	updateGaps []time.Duration
+	// peerOverhead is how much longer than their readiness the Machines of
+	// its peers' past rollouts took each, and peerInPlace their in-place
+	// updates, when its own Machines show neither; ...From say whose.
+	peerOverhead, peerInPlace         sample
+	peerOverheadFrom, peerInPlaceFrom string
 }
+
+// ownCycle says that the group's own past rollouts measured its cycle: one
+// no longer than a Machine's readiness is the Cluster's creation, one
+// Machine after the other, without deletions.
+func (p *pace) ownCycle() bool { return p.cycle.n > 0 && p.cycle.median > p.ready.median }
 
 // kcpDeletionRecheck is how long KCP waits, at least, after it deletes a
 // Machine before it looks at the control plane again: its preflight check
@@ -156,7 +168,7 @@ func learnPace(owners [][]*clusterv1.Machine, initialized time.Time, joins bool)
 			updates = append(updates, gaps(at, inSequence)...)
 		}
 	}
-	p.cycle, p.inPlace = median(cycles), median(updates)
+	p.cycle, p.inPlace, p.updateGaps = median(cycles), median(updates), updates
 	return p
 }
 
@@ -249,10 +261,8 @@ func gaps(at []time.Time, keep func(time.Duration) bool) []time.Duration {
 }
 
 // perMachine is how long each created and each in-place updated Machine
-// takes, and what that rests on. fromCycle says that created is a past
-// rollout's cycle, which holds the deletions (a cycle no longer than a
-// Machine's readiness is the Cluster's creation, one Machine after the
-// other, without deletions).
+// takes, and what that rests on. fromCycle says that created holds the
+// deletions: a past rollout's cycle, its own or its peers'.
 func (p *pace) perMachine() (created, inPlace time.Duration, basis string, fromCycle bool) {
 	created = p.ready.median
 	from := "creation"
@@ -263,12 +273,20 @@ func (p *pace) perMachine() (created, inPlace time.Duration, basis string, fromC
 	if p.joinersOf != "" {
 		basis = fmt.Sprintf("the median from creation to %s over %d of the %s Machines that joined it after its initialization, as a worker joins: the workers, all created before it, waited for it", p.readyFrom, p.ready.n, p.joinersOf)
 	}
-	if p.cycle.n > 0 && p.cycle.median > created {
+	switch {
+	case p.ownCycle():
 		created, fromCycle = p.cycle.median, true
 		basis = fmt.Sprintf("the median time between the creations of its Machines one after the other (%d samples), which includes the controllers' checks between them and, in a past rollout, deleting an old Machine", p.cycle.n)
+	case p.peerOverhead.n > 0:
+		created, fromCycle = created+p.peerOverhead.median, true
+		basis += fmt.Sprintf("; plus about %s each for the controllers' checks and deleting an old Machine: how much longer than their readiness the Machines of past rollouts took, the median over %s",
+			p.peerOverhead.median.Round(time.Second), p.peerOverheadFrom)
 	}
-	if p.inPlace.n > 0 {
+	switch {
+	case p.inPlace.n > 0:
 		return created, p.inPlace.median, basis + fmt.Sprintf("; in-place updates about %s each: the median time between the ends of its past in-place updates (%d samples)", p.inPlace.median.Round(time.Second), p.inPlace.n), fromCycle
+	case p.peerInPlace.n > 0:
+		return created, p.peerInPlace.median, basis + fmt.Sprintf("; in-place updates about %s each: the median time between the ends of past in-place updates (%d samples) of %s, which the same extensions update", p.peerInPlace.median.Round(time.Second), p.peerInPlace.n, p.peerInPlaceFrom), fromCycle
 	}
 	return created, created, basis + " (in-place updates assumed as long)", fromCycle
 }

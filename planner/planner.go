@@ -141,6 +141,8 @@ func Plan(ctx context.Context, st *state.State, sel Selection, opts Options) (*U
 	core := coreVersion(st)
 	// Clusters of a ClusterClass share what its patches make of their control planes.
 	shared := topologypatch.NewShared()
+	// A Cluster without a history of its own learns its pace from its peers'.
+	fleet := newFleetPaces(st)
 	// Who may reach the kubelets, and the Kubernetes version the management
 	// cluster runs, are the management cluster's: every Cluster's plan says them.
 	exposure := append(nodesProxyFindings(st), managementVersionFindings(st)...)
@@ -148,7 +150,7 @@ func Plan(ctx context.Context, st *state.State, sel Selection, opts Options) (*U
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p := &clusterPlanner{ctx: ctx, st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates, coreVersion: core, sharedPatches: shared}
+		p := &clusterPlanner{ctx: ctx, st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates, coreVersion: core, sharedPatches: shared, fleet: fleet}
 		cp := p.plan()
 		cp.Findings = append(cp.Findings, exposure...)
 		rateFindings(cp.Findings)
@@ -200,7 +202,9 @@ type clusterPlanner struct {
 	coreVersion *semver.Version
 	// sharedPatches shares ClusterClass patch evaluations between Clusters.
 	sharedPatches *topologypatch.Shared
-	out           ClusterPlan
+	// fleet shares the Clusters' paces between their plans.
+	fleet *fleetPaces
+	out   ClusterPlan
 }
 
 func (p *clusterPlanner) reject(rs ...Rejection) ClusterPlan {

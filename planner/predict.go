@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	controlplanev1 "sigs.k8s.io/cluster-api/api/controlplane/kubeadm/v1beta2"
@@ -34,12 +33,13 @@ type predictor struct {
 	// The versions the patches are evaluated at: spec.topology.version before and
 	// after the trigger, and the control plane's current version.
 	fromTopology, toTopology, controlPlaneVersion string
+	fleet                                         *fleetPaces
 }
 
 func newPredictor(p *clusterPlanner, cc *clusterv1.ClusterClass, hooks hookRegistry) *predictor {
 	covered := append([]string{DiffVersion}, p.opts.AssumeCovered...)
 	pr := &predictor{ctx: p.ctx, asker: p.opts.InPlaceAsker, st: p.st, cluster: p.cluster, now: p.opts.Now, gates: p.gates,
-		hooks: hooks, covered: covered, patchUse: versionBuiltinPatches(cc)}
+		hooks: hooks, covered: covered, patchUse: versionBuiltinPatches(cc), fleet: p.fleet}
 	if cc != nil {
 		// Also without patches: the ClusterClass's templates may have changed since
 		// the topology controller last applied them (classDrift).
@@ -52,7 +52,7 @@ func newPredictor(p *clusterPlanner, cc *clusterv1.ClusterClass, hooks hookRegis
 // predict fills in the prediction of every change of the plan, and the totals.
 func (pr *predictor) predict(steps []Step) (*MachineCounts, *Estimate) {
 	total := &MachineCounts{}
-	cpPace, workerPace := pr.paces()
+	cpPace, workerPace := pr.fleet.of(pr.cluster)
 	for i := range steps {
 		s := &steps[i]
 		stepTotal := &MachineCounts{}
@@ -76,25 +76,6 @@ func (pr *predictor) predict(steps []Step) (*MachineCounts, *Estimate) {
 		total.add(*stepTotal)
 	}
 	return total, totalEstimate(steps)
-}
-
-// paces are how fast the Cluster's control plane and MachineDeployments
-// have created and updated Machines so far.
-func (pr *predictor) paces() (controlPlane, workers *pace) {
-	initialized := lastTurned(pr.cluster.Status.Conditions, clusterv1.ClusterControlPlaneInitializedCondition, metav1.ConditionTrue)
-	var cp []*clusterv1.Machine
-	if u := pr.st.ControlPlane(pr.cluster); u != nil {
-		cp = pr.st.ControlPlaneMachines(u.GetNamespace(), u.GetName())
-	}
-	var w [][]*clusterv1.Machine
-	for _, md := range pr.st.MachineDeploymentsOf(pr.cluster) {
-		w = append(w, pr.st.MachinesOf(md))
-	}
-	controlPlane = learnPace([][]*clusterv1.Machine{cp}, initialized, false)
-	if controlPlane != nil {
-		controlPlane.deletionWait = kcpDeletionRecheck
-	}
-	return controlPlane, joinersPace(learnPace(w, initialized, true), controlPlane)
 }
 
 func (pr *predictor) firstStepOf(steps []Step, obj ObjectRef) int {

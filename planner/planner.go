@@ -142,7 +142,7 @@ func Plan(ctx context.Context, st *state.State, sel Selection, opts Options) (*U
 	// Clusters of a ClusterClass share what its patches make of their control planes.
 	shared := topologypatch.NewShared()
 	// A Cluster without a history of its own learns its pace from its peers'.
-	fleet := newFleetPaces(st)
+	paces := newFleetPaces(st)
 	// Who may reach the kubelets, and the Kubernetes version the management
 	// cluster runs, are the management cluster's: every Cluster's plan says them.
 	exposure := append(nodesProxyFindings(st), managementVersionFindings(st)...)
@@ -150,7 +150,7 @@ func Plan(ctx context.Context, st *state.State, sel Selection, opts Options) (*U
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p := &clusterPlanner{ctx: ctx, st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates, coreVersion: core, sharedPatches: shared, fleet: fleet}
+		p := &clusterPlanner{ctx: ctx, st: st, cluster: c, opts: opts, target: sel.To, extensionCache: extensionCache, gates: controllerGates, coreVersion: core, sharedPatches: shared, fleet: paces}
 		cp := p.plan()
 		cp.Findings = append(cp.Findings, exposure...)
 		rateFindings(cp.Findings)

@@ -84,6 +84,20 @@ func (s scenario) start(t testing.TB, name string) *run {
 	return r
 }
 
+// peer creates another Cluster like the run's in its namespace, with the
+// same extension: a fleet, whose Clusters learn from each other.
+func (r *run) peer(t testing.TB, name string) *run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	p := &run{scenario: r.scenario, ns: r.ns, name: name, dir: t.TempDir()}
+	p.cluster.Name = name
+	if err := env.CreateCluster(ctx, p.cluster, 8*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // plan runs capi-planner plan for the scenario's Cluster and decodes its JSON.
 func (r *run) plan(t testing.TB, source []string, extra ...string) *planner.ClusterPlan {
 	t.Helper()

@@ -34,37 +34,37 @@ type groupPace struct {
 // fleetPaces learns the paces of the Clusters of a namespace once per plan.
 type fleetPaces struct {
 	st          *state.State
-	byNamespace map[string][]groupPace
+	byNamespace map[string]*namespacePaces
 }
 
 func newFleetPaces(st *state.State) *fleetPaces {
-	return &fleetPaces{st: st, byNamespace: map[string][]groupPace{}}
+	return &fleetPaces{st: st, byNamespace: map[string]*namespacePaces{}}
 }
 
 // of is the Cluster's control plane and worker paces: its own, with what its
 // peers showed where its own Machines show nothing.
 func (f *fleetPaces) of(c *clusterv1.Cluster) (controlPlane, workers *pace) {
-	groups := f.namespace(c.Namespace)
-	for _, g := range groups {
+	ns := f.namespace(c.Namespace)
+	for _, g := range ns.groups {
 		if g.cluster != c.Name {
 			continue
 		}
 		if g.controlPlane {
-			controlPlane = g.withPeers(groups)
+			controlPlane = g.withPeers(ns)
 		} else {
-			workers = g.withPeers(groups)
+			workers = g.withPeers(ns)
 		}
 	}
 	return controlPlane, workers
 }
 
-func (f *fleetPaces) namespace(ns string) []groupPace {
-	if groups, ok := f.byNamespace[ns]; ok {
-		return groups
+func (f *fleetPaces) namespace(name string) *namespacePaces {
+	if ns, ok := f.byNamespace[name]; ok {
+		return ns
 	}
 	var groups []groupPace
 	for _, c := range f.st.Clusters {
-		if c.Namespace != ns {
+		if c.Namespace != name {
 			continue
 		}
 		cpMachines, workerMachines := machineGroups(f.st, c)
@@ -73,8 +73,70 @@ func (f *fleetPaces) namespace(ns string) []groupPace {
 			groupPace{cluster: c.Name, controlPlane: true, infrastructure: infrastructureKind(cpMachines), pace: cp},
 			groupPace{cluster: c.Name, infrastructure: infrastructureKind(workerMachines...), pace: workers})
 	}
-	f.byNamespace[ns] = groups
-	return groups
+	ns := poolPaces(groups)
+	f.byNamespace[name] = ns
+	return ns
+}
+
+// namespacePaces are the paces of the groups of a namespace's Clusters, and
+// what they show that a group without a history of its own can take.
+type namespacePaces struct {
+	groups []groupPace
+	// overhead pools, by infrastructure and kind of group, how much longer
+	// than their readiness the Machines of past rollouts took; inPlace, by
+	// infrastructure, the gaps between the ends of in-place updates.
+	overhead map[poolKey]*pool
+	inPlace  map[string]*pool
+}
+
+type poolKey struct {
+	infrastructure string
+	controlPlane   bool
+}
+
+// pool is samples of several groups, and the Clusters they came from.
+type pool struct {
+	samples  []time.Duration
+	clusters map[string]bool
+	median   sample
+}
+
+func (p *pool) add(cluster string, samples ...time.Duration) {
+	p.samples = append(p.samples, samples...)
+	p.clusters[cluster] = true
+}
+
+// poolPaces pools the groups' histories once: a group takes from a pool only
+// what it does not show itself, so it is never in the pool it takes from.
+func poolPaces(groups []groupPace) *namespacePaces {
+	ns := &namespacePaces{groups: groups, overhead: map[poolKey]*pool{}, inPlace: map[string]*pool{}}
+	get := func(p *pool) *pool {
+		if p == nil {
+			p = &pool{clusters: map[string]bool{}}
+		}
+		return p
+	}
+	for _, g := range groups {
+		if g.pace == nil || g.infrastructure == "" {
+			continue
+		}
+		if g.pace.ownCycle() {
+			key := poolKey{g.infrastructure, g.controlPlane}
+			ns.overhead[key] = get(ns.overhead[key])
+			ns.overhead[key].add(g.cluster, g.pace.cycle.median-g.pace.ready.median)
+		}
+		if len(g.pace.updateGaps) > 0 {
+			ns.inPlace[g.infrastructure] = get(ns.inPlace[g.infrastructure])
+			ns.inPlace[g.infrastructure].add(g.cluster, g.pace.updateGaps...)
+		}
+	}
+	for _, p := range ns.overhead {
+		p.median = median(p.samples)
+	}
+	for _, p := range ns.inPlace {
+		p.median = median(p.samples)
+	}
+	return ns
 }
 
 // machineGroups are a Cluster's control plane Machines and its
@@ -127,32 +189,16 @@ func infrastructureKind(groups ...[]*clusterv1.Machine) string {
 //   - in-place updates, when none of its own were one after the other: the
 //     gaps between the ends of its peers' in-place updates, and of its
 //     Cluster's other group's, as the same extension updates them all.
-func (g groupPace) withPeers(groups []groupPace) *pace {
+func (g groupPace) withPeers(ns *namespacePaces) *pace {
 	if g.pace == nil || g.infrastructure == "" {
 		return g.pace
 	}
 	p := *g.pace
-	var overheads, updates []time.Duration
-	clusters := map[string]bool{}
-	inPlaceFrom := map[string]bool{}
-	for _, peer := range groups {
-		if peer.pace == nil || peer.infrastructure != g.infrastructure || (peer.cluster == g.cluster && peer.controlPlane == g.controlPlane) {
-			continue
-		}
-		if !p.ownCycle() && peer.cluster != g.cluster && peer.controlPlane == g.controlPlane && peer.pace.ownCycle() {
-			overheads = append(overheads, peer.pace.cycle.median-peer.pace.ready.median)
-			clusters[peer.cluster] = true
-		}
-		if p.inPlace.n == 0 && len(peer.pace.updateGaps) > 0 {
-			updates = append(updates, peer.pace.updateGaps...)
-			inPlaceFrom[peer.cluster] = true
-		}
+	if o := ns.overhead[poolKey{g.infrastructure, g.controlPlane}]; o != nil && !p.ownCycle() {
+		p.peerOverhead, p.peerOverheadFrom = o.median, peersOf(o.clusters, g)
 	}
-	if len(overheads) > 0 {
-		p.peerOverhead, p.peerOverheadFrom = median(overheads), peersOf(clusters, g)
-	}
-	if len(updates) > 0 {
-		p.peerInPlace, p.peerInPlaceFrom = median(updates), peersOf(inPlaceFrom, g)
+	if u := ns.inPlace[g.infrastructure]; u != nil && p.inPlace.n == 0 {
+		p.peerInPlace, p.peerInPlaceFrom = u.median, peersOf(u.clusters, g)
 	}
 	return &p
 }

@@ -99,8 +99,8 @@ func TestWithPeers(t *testing.T) {
 		basis:   []string{"(2 samples) of this Cluster's other Machines and 1 other Cluster(s) of its namespace"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			groups := append([]groupPace{tc.own}, tc.peers...)
-			e := tc.own.withPeers(groups).estimate(tc.n, 1)
+			ns := poolPaces(append([]groupPace{tc.own}, tc.peers...))
+			e := tc.own.withPeers(ns).estimate(tc.n, 1)
 			if e == nil {
 				t.Fatal("no estimate")
 			}

@@ -48,7 +48,8 @@ func addSeconds(a, b int64) int64 {
 // next one's in a rollout of the same owner (its readiness, the controller's
 // checks and the deletion of an old Machine); inPlace, from the end of one
 // in-place update to the end of the next. cycle and inPlace are known only
-// after the Cluster has rolled out or updated Machines in place before.
+// after the Cluster has rolled out or updated Machines in place before;
+// until then its peers' may stand in (peerOverhead, peerInPlace).
 type pace struct {
 	ready, cycle, inPlace sample
 	// readyFrom says what ready measures: "Ready" or, for Machines that

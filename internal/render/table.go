@@ -266,7 +266,7 @@ func (t *table) steps(c *planner.ClusterPlan) {
 			t.printf("(%d changes are Unknown and not counted: see their reasons.)\n", n)
 		}
 		if c.Duration != nil {
-			t.printf("Estimated duration: %s (%s; from the Cluster's own Machines).\n", c.Duration, c.Duration.Basis)
+			t.printf("Estimated duration: %s (%s; from the pace of the Cluster's Machines, or of its peers' where they show nothing).\n", c.Duration, c.Duration.Basis)
 		} else {
 			t.printf("Estimated duration: unknown (no history: no Machine reports when its node got ready).\n")
 		}

@@ -346,9 +346,8 @@ func TestApplyTopology(t *testing.T) {
 // unmanaged is a Cluster without a topology: a KubeadmControlPlane and two
 // MachineDeployments, planned through three minors.
 func unmanaged() scenario {
-	c := doneWhen()
+	c := oneControlPlaneMachine()
 	c.Topology, c.Patches, c.Versions = false, false, nil
-	c.ControlPlaneReplicas = 1
 	c.MachineDeployments = []capienv.MachineDeploymentSpec{{Name: "md-0", Replicas: 1, MaxSurge: 1}, {Name: "md-1", Replicas: 1, MaxSurge: 1}}
 	return scenario{cluster: c, to: "v1.36.3", planArgs: []string{"--versions", "v1.34.3,v1.35.2,v1.36.3"}}
 }
@@ -572,9 +571,7 @@ func patch(ctx context.Context, t testing.TB, obj ctrlclient.Object, p string) {
 // with retryAfterSeconds): apply names it while it blocks, --timeout ends the
 // wait with exit 4 saying so, and a rerun continues once it is released.
 func TestApplyBlockingHook(t *testing.T) {
-	c := doneWhen()
-	c.ControlPlaneReplicas = 1
-	c.MachineDeployments[0].Replicas = 1
+	c := smallest()
 	r := scenario{cluster: c, to: "v1.34.3"}.run(t, "apply-hook")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -652,10 +649,8 @@ func TestApplyKilledBetweenWaves(t *testing.T) {
 // landed (its AfterClusterUpgrade called), and follows it to the end, as
 // predicted and as an observer sees it.
 func TestApplyOneMinorPerWrite(t *testing.T) {
-	c := doneWhen()
+	c := smallest()
 	c.Versions, c.Patches = nil, false
-	c.ControlPlaneReplicas = 1
-	c.MachineDeployments[0].Replicas = 1
 	s := scenario{cluster: c, to: "v1.35.2", planArgs: []string{"--versions", "v1.34.3,v1.35.2"}}
 	s.ext.RefuseInPlace = true
 	r := s.run(t, "apply-per-minor")
@@ -720,9 +715,7 @@ func TestApplyOneMinorPerWrite(t *testing.T) {
 // code), the real webhook agrees on a server dry run of the version write, and
 // apply has nothing to apply.
 func TestVariablesRejectedAsCAPIDoes(t *testing.T) {
-	c := doneWhen()
-	c.ControlPlaneReplicas = 1
-	c.MachineDeployments[0].Replicas = 1
+	c := smallest()
 	r := scenario{cluster: c, to: "v1.34.3"}.run(t, "variables")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

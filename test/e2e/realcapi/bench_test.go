@@ -41,10 +41,8 @@ const (
 // It fails when a target above is missed. `make bench` runs it once.
 func BenchmarkApplyFollow(b *testing.B) {
 	for i := range b.N {
-		c := doneWhen()
+		c := smallest()
 		c.Patches = false
-		c.ControlPlaneReplicas = 1
-		c.MachineDeployments[0].Replicas = 1
 		s := scenario{cluster: c, to: "v1.35.2"}
 		s.ext.RefuseInPlace = true
 		b.StopTimer()

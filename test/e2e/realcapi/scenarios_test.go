@@ -20,6 +20,24 @@ func doneWhen() capienv.ClusterSpec {
 		MachineDeployments: []capienv.MachineDeploymentSpec{{Name: "md-0", Replicas: 2, MaxSurge: 1}}}
 }
 
+// oneControlPlaneMachine is doneWhen with a single control plane Machine, for
+// scenarios whose subject is the workers or the version source: each control
+// plane Machine costs the tier a workload API server and etcd of its own, and
+// KCP's checks of them, on its two cores.
+func oneControlPlaneMachine() capienv.ClusterSpec {
+	c := doneWhen()
+	c.ControlPlaneReplicas = 1
+	return c
+}
+
+// smallest is doneWhen with one control plane Machine and one worker, for
+// tests whose subject is not how many Machines move.
+func smallest() capienv.ClusterSpec {
+	c := oneControlPlaneMachine()
+	c.MachineDeployments[0].Replicas = 1
+	return c
+}
+
 // The in-place issue's example: the extension covers the version, the etcd image
 // tag and the files, so the control plane steps to v1.34.3 and v1.35.2 each
 // create 1, update 2 in place and delete 1; at v1.36.3 KCP's KubeadmConfig also
@@ -90,14 +108,14 @@ func TestSingleControlPlaneReplica(t *testing.T) {
 
 // A MachineDeployment with maxSurge 0 and maxUnavailable 1, Machines replaced.
 func TestMachineDeploymentMaxUnavailable(t *testing.T) {
-	c := doneWhen()
+	c := oneControlPlaneMachine()
 	c.MachineDeployments = []capienv.MachineDeploymentSpec{{Name: "md-0", Replicas: 3, MaxUnavailable: 1}}
 	scenario{cluster: c, to: "v1.34.3", ext: capienv.ExtensionOptions{RefuseInPlace: true}}.check(t, "md-unavailable")
 }
 
 // upgrade-concurrency 2: two MachineDeployments upgrade in one wave.
 func TestUpgradeConcurrency(t *testing.T) {
-	c := doneWhen()
+	c := oneControlPlaneMachine()
 	c.Annotations = map[string]string{"topology.cluster.x-k8s.io/upgrade-concurrency": "2"}
 	c.MachineDeployments = []capienv.MachineDeploymentSpec{{Name: "md-0", Replicas: 1, MaxSurge: 1}, {Name: "md-1", Replicas: 1, MaxSurge: 1}}
 	scenario{cluster: c, to: "v1.34.3"}.check(t, "concurrency")
@@ -105,33 +123,29 @@ func TestUpgradeConcurrency(t *testing.T) {
 
 // A chain over four minors.
 func TestChainOverFourMinors(t *testing.T) {
-	c := doneWhen()
+	c := oneControlPlaneMachine()
 	c.Version = "v1.32.8"
 	c.Versions = append([]string{"v1.32.8"}, chain...)
-	c.ControlPlaneReplicas = 1
 	scenario{cluster: c, to: "v1.36.3"}.check(t, "four-minors")
 }
 
 // A Cluster without a topology: KubeadmControlPlane and two MachineDeployments,
 // upgraded minor by minor as the plan says.
 func TestUnmanagedMinorByMinor(t *testing.T) {
-	c := doneWhen()
-	c.Topology, c.Patches, c.Versions = false, false, nil
-	c.MachineDeployments = []capienv.MachineDeploymentSpec{{Name: "md-0", Replicas: 1, MaxSurge: 1}, {Name: "md-1", Replicas: 1, MaxSurge: 1}}
-	scenario{cluster: c, to: "v1.36.3", planArgs: []string{"--versions", "v1.34.3,v1.35.2,v1.36.3"}}.check(t, "unmanaged")
+	unmanaged().check(t, "unmanaged")
 }
 
 // defer-upgrade on the only MachineDeployment: the control plane goes on to its
 // last step, then everything waits until the annotation is removed.
 func TestDeferUpgrade(t *testing.T) {
-	c := doneWhen()
+	c := smallest()
 	c.MachineDeployments[0].Annotations = map[string]string{"topology.cluster.x-k8s.io/defer-upgrade": ""}
 	scenario{cluster: c, to: "v1.34.3", during: releaseWorkersAfterStall}.check(t, "defer")
 }
 
 // hold-upgrade-sequence on the first of two MachineDeployments holds both.
 func TestHoldUpgradeSequence(t *testing.T) {
-	c := doneWhen()
+	c := oneControlPlaneMachine()
 	c.MachineDeployments = []capienv.MachineDeploymentSpec{
 		{Name: "md-0", Replicas: 1, MaxSurge: 1, Annotations: map[string]string{"topology.cluster.x-k8s.io/hold-upgrade-sequence": ""}},
 		{Name: "md-1", Replicas: 1, MaxSurge: 1},
@@ -142,7 +156,7 @@ func TestHoldUpgradeSequence(t *testing.T) {
 // An OnDelete MachineDeployment stalls until the operator deletes its old
 // Machines; then the MachineSet replaces them.
 func TestOnDeleteMachineDeployment(t *testing.T) {
-	c := doneWhen()
+	c := oneControlPlaneMachine()
 	c.MachineDeployments = []capienv.MachineDeploymentSpec{{Name: "md-0", Replicas: 2, OnDelete: true}}
 	scenario{cluster: c, to: "v1.34.3", ext: capienv.ExtensionOptions{RefuseInPlace: true}, during: deleteOldWorkers}.check(t, "ondelete")
 }

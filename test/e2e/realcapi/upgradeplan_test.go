@@ -63,7 +63,7 @@ func serveUpgradePlans(t *testing.T, versions []string) string {
 // and the controllers then take exactly those steps.
 func TestGenerateUpgradePlanExtension(t *testing.T) {
 	url := serveUpgradePlans(t, chain)
-	c := doneWhen()
+	c := smallest()
 	c.Versions = nil
 	c.UpgradePlanExtension = "plan-through-list.upgradeplans"
 	s := scenario{cluster: c, to: "v1.35.2"}

@@ -394,6 +394,7 @@ func (r *reader) list(ctx context.Context, k kind) (listed, error) {
 		if items, err = meta.ExtractList(list); err != nil {
 			return out, err
 		}
+		dropManagedFields(items)
 		out.objects = append(out.objects, items...)
 		cont := list.GetContinue()
 		switch {
@@ -404,6 +405,18 @@ func (r *reader) list(ctx context.Context, k kind) (listed, error) {
 			body, err = page.body, page.err
 		default:
 			body, err = p.get(ctx, cont)
+		}
+	}
+}
+
+// dropManagedFields clears metadata.managedFields of every listed object.
+// Nothing in the planner reads them (a snapshot leaves them out too), and
+// with one entry per writer they are a large share of what a fleet of
+// thousands of Machines keeps in memory.
+func dropManagedFields(items []runtime.Object) {
+	for _, item := range items {
+		if m, err := meta.Accessor(item); err == nil {
+			m.SetManagedFields(nil)
 		}
 	}
 }

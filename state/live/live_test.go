@@ -144,3 +144,30 @@ func TestListEveryPageChecked(t *testing.T) {
 		})
 	}
 }
+
+// Listed objects keep no managedFields, whatever form they are listed in.
+func TestDropManagedFields(t *testing.T) {
+	fields := []metav1.ManagedFieldsEntry{{Manager: "manager", Operation: metav1.ManagedFieldsOperationApply}}
+	typed := &clusterv1.Machine{ObjectMeta: metav1.ObjectMeta{Name: "m", ManagedFields: fields}}
+	partial := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "p", ManagedFields: fields}}
+	u := &unstructured.Unstructured{}
+	u.SetName("u")
+	u.SetManagedFields(fields)
+	items := []runtime.Object{typed, partial, u}
+	dropManagedFields(items)
+	for _, item := range items {
+		m, err := meta.Accessor(item)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.GetManagedFields() != nil {
+			t.Errorf("%s kept its managedFields", m.GetName())
+		}
+		if m.GetName() == "" {
+			t.Errorf("%T lost its name", item)
+		}
+	}
+	if _, found := u.Object["metadata"].(map[string]any)["managedFields"]; found {
+		t.Error("the unstructured object kept a managedFields key")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -168,11 +169,13 @@ func BenchmarkLivePlanAll(b *testing.B) {
 	var floor, plan time.Duration
 	machines := 0
 	measureFloor := func() {
+		runtime.GC()
 		start := time.Now()
 		bareLists(b, paths)
 		floor += time.Since(start)
 	}
 	measurePlan := func() {
+		runtime.GC()
 		start := time.Now()
 		res, err := live.Read(context.Background(), fast, live.Options{})
 		if err != nil {
@@ -184,7 +187,8 @@ func BenchmarkLivePlanAll(b *testing.B) {
 		plan += time.Since(start)
 		machines = len(res.State.Machines)
 	}
-	// Alternate which goes first, so neither profits from a warmer server.
+	// Alternate which goes first, so neither profits from a warmer server,
+	// and collect the garbage before each, so neither pays for the other's.
 	for i := 0; b.Loop(); i++ {
 		if i%2 == 0 {
 			measureFloor()
